@@ -1,0 +1,263 @@
+//! Event-stream frames (PROTOCOL.md section 7) and the typed [`ChatEvent`].
+
+use crate::enums::MemberState;
+use crate::models::{WebChatMessage, WebChatTyping};
+use crate::timestamp::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The topic of heartbeat and pong frames.
+pub const CHANNEL_METADATA_TOPIC: &str = "channel.metadata";
+/// The body text of a heartbeat frame.
+pub const HEARTBEAT_MESSAGE: &str = "WebSocket Heartbeat";
+/// `metadata.type` of a message frame.
+pub const TYPE_MESSAGE: &str = "message";
+/// `metadata.type` of a typing-indicator frame.
+pub const TYPE_TYPING: &str = "typing-indicator";
+/// `metadata.type` of a member-change frame.
+pub const TYPE_MEMBER_CHANGE: &str = "member-change";
+
+/// The envelope of every frame: `{topicName, version, eventBody, metadata}`.
+///
+/// `version` and `metadata` are absent on `channel.metadata` frames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventFrame<B> {
+    /// `v2.conversations.chats.{id}.members|messages` or `channel.metadata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_name: Option<String>,
+    /// The string `"2"` on conversation topics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The event payload.
+    pub event_body: B,
+    /// Correlation id and event type; absent on channel frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<FrameMetadata>,
+}
+
+/// `metadata` of a conversation frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameMetadata {
+    /// Differs on every event, even duplicates. Captures spell it `CorrelationId`;
+    /// some clients `correlationId`: both are accepted, `CorrelationId` is written.
+    #[serde(
+        rename = "CorrelationId",
+        alias = "correlationId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub correlation_id: Option<String>,
+    /// `message`, `typing-indicator` or `member-change`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// `{ "id": ... }`, as conversations and members appear in event bodies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdRef {
+    /// The id.
+    pub id: String,
+}
+
+/// The member of a member-change body: only `id` and `state`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberStateRef {
+    /// The member id.
+    pub id: String,
+    /// Its new state.
+    pub state: MemberState,
+}
+
+/// `eventBody` of a member-change frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberChangeBody {
+    /// The conversation.
+    pub conversation: IdRef,
+    /// The member and its new state.
+    pub member: MemberStateRef,
+    /// When it changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+}
+
+/// `eventBody` of a `channel.metadata` frame (heartbeat, pong).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelBody {
+    /// `WebSocket Heartbeat` or `pong`.
+    pub message: String,
+}
+
+/// One event from the guest chat event stream, decoded from a raw frame.
+///
+/// `serde_json::from_str::<ChatEvent>(frame)` never fails on a well-formed JSON
+/// frame of a topic or type it does not know: that becomes [`ChatEvent::Unknown`].
+/// It fails only on text that is not JSON, or on a known event whose body is
+/// malformed (the error names the JSON path).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ChatEvent {
+    /// A chat message, including join/leave notices (`bodyType`) and the echo of
+    /// the guest's own messages.
+    Message(WebChatMessage),
+    /// A typing indicator (one-shot; there is no "stopped typing").
+    TypingIndicator(WebChatTyping),
+    /// A member's state changed (carries only ids and the state).
+    MemberChange {
+        /// The conversation.
+        conversation_id: String,
+        /// The member.
+        member_id: String,
+        /// Its new state.
+        state: MemberState,
+        /// When it changed.
+        timestamp: Option<Timestamp>,
+        /// The frame's correlation id (differs even on duplicates).
+        correlation_id: Option<String>,
+    },
+    /// `channel.metadata` "WebSocket Heartbeat".
+    Heartbeat,
+    /// `channel.metadata` "pong", the answer to a `{"message":"ping"}`.
+    Pong,
+    /// Any other well-formed frame, kept whole.
+    Unknown {
+        /// `topicName`, when the frame has one.
+        topic: Option<String>,
+        /// `metadata.type`, when the frame has one.
+        kind: Option<String>,
+        /// The whole frame.
+        raw: Value,
+    },
+}
+
+/// Why a frame could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    /// JSON path of the offending value (`eventBody.timestamp`), empty when the text is not JSON.
+    pub path: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "malformed event frame: {}", self.message)
+        } else {
+            write!(f, "malformed event frame at {}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+fn body_as<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, FrameError> {
+    serde_path_to_error::deserialize(body).map_err(|e| FrameError {
+        path: format!("eventBody.{}", e.path()),
+        message: e.inner().to_string(),
+    })
+}
+
+impl ChatEvent {
+    /// Decodes one raw text frame.
+    pub fn from_frame(frame: &str) -> Result<ChatEvent, FrameError> {
+        let value: Value = serde_json::from_str(frame).map_err(|e| FrameError {
+            path: String::new(),
+            message: e.to_string(),
+        })?;
+        ChatEvent::from_value(value)
+    }
+
+    /// Decodes a frame already parsed as JSON.
+    pub fn from_value(value: Value) -> Result<ChatEvent, FrameError> {
+        let topic = value
+            .get("topicName")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let metadata = value.get("metadata");
+        let kind = metadata
+            .and_then(|m| m.get("type"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let correlation_id = metadata
+            .and_then(|m| m.get("CorrelationId").or_else(|| m.get("correlationId")))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let body = value.get("eventBody");
+
+        if topic
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(CHANNEL_METADATA_TOPIC))
+        {
+            let msg = body.and_then(|b| b.get("message")).and_then(Value::as_str);
+            return Ok(match msg {
+                Some(m) if m.eq_ignore_ascii_case(HEARTBEAT_MESSAGE) => ChatEvent::Heartbeat,
+                Some(m) if m.eq_ignore_ascii_case("pong") => ChatEvent::Pong,
+                _ => ChatEvent::Unknown {
+                    topic,
+                    kind,
+                    raw: value,
+                },
+            });
+        }
+
+        let Some(body) = body else {
+            return Ok(ChatEvent::Unknown {
+                topic,
+                kind,
+                raw: value,
+            });
+        };
+        match kind.as_deref() {
+            Some(TYPE_MESSAGE) => Ok(ChatEvent::Message(body_as(body)?)),
+            Some(TYPE_TYPING) => Ok(ChatEvent::TypingIndicator(body_as(body)?)),
+            Some(TYPE_MEMBER_CHANGE) => {
+                let b: MemberChangeBody = body_as(body)?;
+                Ok(ChatEvent::MemberChange {
+                    conversation_id: b.conversation.id,
+                    member_id: b.member.id,
+                    state: b.member.state,
+                    timestamp: b.timestamp,
+                    correlation_id,
+                })
+            }
+            _ => Ok(ChatEvent::Unknown {
+                topic,
+                kind,
+                raw: value,
+            }),
+        }
+    }
+
+    /// The message id, for [`ChatEvent::Message`].
+    pub fn message_id(&self) -> Option<&str> {
+        match self {
+            ChatEvent::Message(m) => m.id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The id of the member who caused the event (sender or changed member).
+    pub fn member_id(&self) -> Option<&str> {
+        match self {
+            ChatEvent::Message(m) => m.sender.as_ref().and_then(|s| s.id.as_deref()),
+            ChatEvent::TypingIndicator(t) => t.sender.as_ref().and_then(|s| s.id.as_deref()),
+            ChatEvent::MemberChange { member_id, .. } => Some(member_id),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ChatEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        ChatEvent::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::str::FromStr for ChatEvent {
+    type Err = FrameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ChatEvent::from_frame(s)
+    }
+}

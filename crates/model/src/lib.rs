@@ -1,0 +1,24 @@
+//! Wire models of the Genesys Cloud guest chat API (ACD Web Chat v2).
+//!
+//! - [`models`]: the 21 models of the REST contract, with the swagger names;
+//! - [`enums`]: their enums, open-ended (an unknown value is kept, not an error);
+//! - [`Timestamp`]: `date-time` values in every shape the service uses;
+//! - [`event`]: event-stream frames and the typed [`ChatEvent`].
+//!
+//! serde only: no runtime, no HTTP. Shared by the SDK, the emulator and the CLI.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+#[macro_use]
+pub mod enums;
+pub mod event;
+mod helpers;
+pub mod models;
+pub mod timestamp;
+
+pub use enums::*;
+pub use event::{ChatEvent, EventFrame, FrameError, FrameMetadata};
+pub use models::*;
+pub use timestamp::{Timestamp, TimestampError};
+
+/// The largest message body the service accepts, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
