@@ -1,0 +1,126 @@
+//! Command-line flags (`EmulatorArgs`, embeddable by the `guest-chat` CLI) and [`run`].
+
+use crate::agent::AgentMode;
+use crate::config::{EmulatorConfig, Faults};
+use crate::error::EmulatorError;
+use crate::server::{Emulator, EmulatorBuilder};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Flags of the `guest-chat-emulator` binary (and of `guest-chat emulator`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmulatorArgs {
+    /// Port to listen on (0 = a free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Agent behaviour: echo, manual, or script:<file>.
+    #[arg(long, default_value = "echo")]
+    pub agent: String,
+    /// Pause between an agent's steps, in milliseconds.
+    #[arg(long, default_value_t = 300)]
+    pub agent_delay_ms: u64,
+    /// Heartbeat period on every socket, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub heartbeat_secs: u64,
+    /// Guest JWT lifetime, in seconds.
+    #[arg(long, default_value_t = 21 * 3600)]
+    pub jwt_lifetime_secs: u64,
+    /// Per-JWT rate limit as REQUESTS/SECONDS.
+    #[arg(long, default_value = "180/60")]
+    pub rate_limit: String,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub max_request_bytes: usize,
+    /// JSON configuration file (EmulatorConfig).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Fault injection, repeatable: error-rate=0.1, latency-ms=50, non-json-rate=0.05,
+    /// drop-sockets-secs=30, seed=42.
+    #[arg(long = "fault")]
+    pub faults: Vec<String>,
+    /// Route conversations at create, without waiting for the event stream.
+    #[arg(long)]
+    pub activate_without_stream: bool,
+}
+
+fn parse_rate_limit(s: &str) -> Result<(u32, Duration), EmulatorError> {
+    let bad = || {
+        EmulatorError::Config(format!(
+            "--rate-limit {s}: expected REQUESTS/SECONDS, e.g. 180/60"
+        ))
+    };
+    let (n, secs) = s.split_once('/').ok_or_else(bad)?;
+    let n: u32 = n.trim().parse().map_err(|_| bad())?;
+    let secs: u64 = secs.trim().parse().map_err(|_| bad())?;
+    if secs == 0 {
+        return Err(bad());
+    }
+    Ok((n, Duration::from_secs(secs)))
+}
+
+impl EmulatorArgs {
+    /// The builder these flags describe.
+    pub fn to_builder(&self) -> Result<EmulatorBuilder, EmulatorError> {
+        let agent = AgentMode::from_flag(&self.agent)?;
+        let (requests, window) = parse_rate_limit(&self.rate_limit)?;
+        let mut faults = Faults::default();
+        for f in &self.faults {
+            faults.apply_flag(f)?;
+        }
+        if self.heartbeat_secs == 0 {
+            return Err(EmulatorError::Config("--heartbeat-secs must be > 0".into()));
+        }
+        let config = match &self.config {
+            Some(p) => EmulatorConfig::from_file(p)?,
+            None => EmulatorConfig::default(),
+        };
+        Ok(Emulator::builder()
+            .bind(SocketAddr::new(self.host, self.port))
+            .agent(agent)
+            .agent_delay(Duration::from_millis(self.agent_delay_ms))
+            .heartbeat_interval(Duration::from_secs(self.heartbeat_secs))
+            .jwt_lifetime(Duration::from_secs(self.jwt_lifetime_secs))
+            .rate_limit(requests, window)
+            .max_request_bytes(self.max_request_bytes)
+            .activate_without_stream(self.activate_without_stream)
+            .config(config)
+            .faults(faults))
+    }
+}
+
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Starts the emulator, prints `guest-chat emulator listening on http://HOST:PORT`, and serves
+/// until Ctrl-C or SIGTERM.
+pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
+    let handle = args.to_builder()?.start().await?;
+    println!("guest-chat emulator listening on {}", handle.base_url());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    terminated().await;
+    handle.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Emulator configuration: restrictions (`EmulatorConfig`) and fault injection (`Faults`).
+
+use crate::error::EmulatorError;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Restrictions and identities, loadable from a JSON file (camelCase keys).
+///
+/// Every list empty (the default) means "accept anything".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EmulatorConfig {
+    /// Allowed `organizationId`s (empty = any). Others get 400 `chat.error.bad.request`.
+    pub organizations: Vec<String>,
+    /// Allowed `deploymentId`s (empty = any). Others get 400 `chat.error.bad.request`.
+    pub deployments: Vec<String>,
+    /// Queue names (`routingTarget.targetAddress`, exact match; empty = any). Others get 400
+    /// `chat.error.invalid.queue`.
+    pub queues: Vec<String>,
+    /// Allowed `Origin` header values on create (empty = any). Others get 403 `origin.not.allowed`.
+    pub allowed_origins: Vec<String>,
+    /// Deployments answering 400 `chat.deployment.disabled`.
+    pub disabled_deployments: Vec<String>,
+    /// Deployments requiring `memberAuthToken` (400 `chat.deployment.require.auth` when missing,
+    /// `chat.deployment.bad.auth` when it is empty or `"bad"`).
+    pub auth_deployments: Vec<String>,
+    /// Per-JWT rate limit; overrides the builder's when set.
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Display name of the first agent (default `Riley`).
+    pub agent_name: Option<String>,
+}
+
+/// A fixed-window rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitConfig {
+    /// Requests allowed per window.
+    pub requests: u32,
+    /// Window length in seconds.
+    pub window_secs: u64,
+}
+
+impl EmulatorConfig {
+    /// Parses a JSON document.
+    pub fn from_json_str(text: &str) -> Result<Self, EmulatorError> {
+        serde_json::from_str(text).map_err(|e| EmulatorError::Config(e.to_string()))
+    }
+
+    /// Reads and parses a JSON file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, EmulatorError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EmulatorError::Config(format!("{}: {e}", path.display())))?;
+        Self::from_json_str(&text)
+            .map_err(|e| EmulatorError::Config(format!("{}: {e}", path.display())))
+    }
+}
+
+/// REST fault injection. All zero/none by default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Faults {
+    /// Fraction (0..=1) of `/api/v2` answers replaced by 503 `service.unavailable`.
+    pub error_rate: f64,
+    /// Latency added to every `/api/v2` request, in milliseconds.
+    pub latency_ms: u64,
+    /// Fraction (0..=1) of 200 answers whose body is replaced by an HTML page (`text/html`).
+    pub non_json_rate: f64,
+    /// Drop (abruptly) every attached socket every N seconds.
+    pub drop_sockets_secs: Option<u64>,
+    /// Seed of the fault RNG (reproducible runs); random when absent.
+    pub seed: Option<u64>,
+}
+
+impl Faults {
+    /// Applies one `key=value` item as given to `--fault`.
+    pub fn apply_flag(&mut self, item: &str) -> Result<(), EmulatorError> {
+        let (k, v) = item
+            .split_once('=')
+            .ok_or_else(|| EmulatorError::Config(format!("--fault {item}: expected key=value")))?;
+        let bad = |e: &dyn std::fmt::Display| EmulatorError::Config(format!("--fault {item}: {e}"));
+        match k.trim() {
+            "error-rate" => self.error_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "non-json-rate" => self.non_json_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "latency-ms" => self.latency_ms = v.trim().parse().map_err(|e| bad(&e))?,
+            "drop-sockets-secs" => {
+                let n: u64 = v.trim().parse().map_err(|e| bad(&e))?;
+                self.drop_sockets_secs = (n > 0).then_some(n);
+            }
+            "seed" => self.seed = Some(v.trim().parse().map_err(|e| bad(&e))?),
+            other => {
+                return Err(EmulatorError::Config(format!(
+                    "--fault {other}: unknown fault (error-rate, latency-ms, non-json-rate, drop-sockets-secs, seed)"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), EmulatorError> {
+        for (name, r) in [
+            ("errorRate", self.error_rate),
+            ("nonJsonRate", self.non_json_rate),
+        ] {
+            if !(0.0..=1.0).contains(&r) {
+                return Err(EmulatorError::Config(format!(
+                    "{name} must be within 0..=1"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_rate(v: &str) -> Result<f64, String> {
+    let r: f64 = v.trim().parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&r) {
+        Ok(r)
+    } else {
+        Err("rate must be within 0..=1".to_owned())
+    }
+}

@@ -1,0 +1,718 @@
+//! Conversations: state machine, members, history, and the per-chat event fan-out.
+
+use crate::error::EmulatorError;
+use guest_chat_model::event::{
+    EventFrame, FrameMetadata, IdRef, MemberChangeBody, MemberStateRef, TYPE_MEMBER_CHANGE,
+    TYPE_MESSAGE, TYPE_TYPING,
+};
+use guest_chat_model::{
+    BodyType, MediaRequestState, MediaRequestType, MemberState, Role, Timestamp,
+    WebChatConversation, WebChatGuestMediaRequest, WebChatMemberInfo, WebChatMessage,
+    WebChatTyping,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+/// Where a conversation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ConversationState {
+    /// Created; no socket attached yet (not routed).
+    Created,
+    /// A socket attached; waiting for an agent (ACD member present, or a transfer in progress).
+    Queued,
+    /// An agent is connected.
+    Connected,
+    /// Ended by the agent or the guest.
+    Ended,
+}
+
+impl ConversationState {
+    /// `created`, `queued`, `connected` or `ended`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ConversationState::Created => "created",
+            ConversationState::Queued => "queued",
+            ConversationState::Connected => "connected",
+            ConversationState::Ended => "ended",
+        }
+    }
+}
+
+impl std::fmt::Display for ConversationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ConversationState {
+    type Err = EmulatorError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "created" => Ok(ConversationState::Created),
+            "queued" | "active" => Ok(ConversationState::Queued),
+            "connected" => Ok(ConversationState::Connected),
+            "ended" => Ok(ConversationState::Ended),
+            other => Err(EmulatorError::Config(format!("unknown state {other}"))),
+        }
+    }
+}
+
+/// A point-in-time view of a conversation (the control API's object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationSnapshot {
+    /// Conversation id.
+    pub id: String,
+    /// Current state.
+    pub state: ConversationState,
+    /// Every member, disconnected ones included.
+    pub members: Vec<WebChatMemberInfo>,
+    /// The current agent, if one is alerting or connected.
+    pub agent_id: Option<String>,
+    /// The guest member id.
+    pub guest_id: String,
+    /// Sockets attached right now.
+    pub sockets: usize,
+    /// Messages in the history.
+    pub messages: usize,
+}
+
+/// Live status watched by waiters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Status {
+    pub state: ConversationState,
+    pub sockets: usize,
+}
+
+/// How a socket is dropped by the control API or the fault injector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DropMode {
+    /// TCP close without a close frame.
+    Abrupt,
+    /// A close frame with this code.
+    Close(u16),
+}
+
+/// What a socket task is told to do.
+#[derive(Debug, Clone)]
+pub(crate) enum SocketCmd {
+    Frame(Arc<str>),
+    Close { code: u16, reason: Arc<str> },
+    Drop(DropMode),
+}
+
+/// What the agent task hears about.
+#[derive(Debug, Clone)]
+pub(crate) enum AgentInput {
+    GuestMessage { body: String, body_type: BodyType },
+}
+
+pub(crate) struct Inner {
+    pub state: ConversationState,
+    pub members: Vec<WebChatMemberInfo>,
+    pub messages: Vec<WebChatMessage>,
+    pub media: Vec<WebChatGuestMediaRequest>,
+    pub agent_id: Option<String>,
+    pub acd_id: Option<String>,
+}
+
+/// Static facts about the guest given at create.
+pub(crate) struct NewConversation {
+    pub org_id: String,
+    pub deployment_id: String,
+    pub queue_name: String,
+    pub guest: WebChatMemberInfo,
+    pub agent_mode_name: &'static str,
+}
+
+pub(crate) struct Conversation {
+    pub id: String,
+    pub guest_id: String,
+    pub org_id: String,
+    pub deployment_id: String,
+    pub queue_name: String,
+    pub guest_name: String,
+    pub agent_mode_name: &'static str,
+    inner: Mutex<Inner>,
+    events: broadcast::Sender<SocketCmd>,
+    status: watch::Sender<Status>,
+    pub heartbeats_paused: AtomicBool,
+    pub cancel: CancellationToken,
+    agent_tx: mpsc::UnboundedSender<AgentInput>,
+    agent_rx: Mutex<Option<mpsc::UnboundedReceiver<AgentInput>>>,
+}
+
+const EVENT_BUFFER: usize = 128;
+
+pub(crate) fn conversation_uri(cid: &str) -> String {
+    format!("/api/v2/conversations/{cid}")
+}
+
+pub(crate) fn message_uri(cid: &str, mid: &str) -> String {
+    format!("/api/v2/webchat/guest/conversations/{cid}/messages/{mid}")
+}
+
+fn id_only(id: &str) -> WebChatMemberInfo {
+    WebChatMemberInfo {
+        id: Some(id.to_owned()),
+        ..Default::default()
+    }
+}
+
+fn frame_text<B: Serialize>(cid: &str, topic: &str, kind: &str, body: B) -> Option<Arc<str>> {
+    let frame = EventFrame {
+        topic_name: Some(format!("v2.conversations.chats.{cid}.{topic}")),
+        version: Some("2".to_owned()),
+        event_body: body,
+        metadata: Some(FrameMetadata {
+            correlation_id: Some(uuid::Uuid::new_v4().to_string()),
+            kind: Some(kind.to_owned()),
+        }),
+    };
+    serde_json::to_string(&frame).ok().map(Arc::from)
+}
+
+impl Conversation {
+    pub fn new(new: NewConversation, parent: &CancellationToken) -> Arc<Conversation> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let guest_id = new.guest.id.clone().unwrap_or_default();
+        let guest_name = new.guest.display_name.clone().unwrap_or_default();
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (status, _) = watch::channel(Status {
+            state: ConversationState::Created,
+            sockets: 0,
+        });
+        let (agent_tx, agent_rx) = mpsc::unbounded_channel();
+        Arc::new(Conversation {
+            id,
+            guest_id,
+            org_id: new.org_id,
+            deployment_id: new.deployment_id,
+            queue_name: new.queue_name,
+            guest_name,
+            agent_mode_name: new.agent_mode_name,
+            inner: Mutex::new(Inner {
+                state: ConversationState::Created,
+                members: vec![new.guest],
+                messages: Vec::new(),
+                media: Vec::new(),
+                agent_id: None,
+                acd_id: None,
+            }),
+            events,
+            status,
+            heartbeats_paused: AtomicBool::new(false),
+            cancel: parent.child_token(),
+            agent_tx,
+            agent_rx: Mutex::new(Some(agent_rx)),
+        })
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A poisoned lock only means another thread panicked mid-update; the data is
+        // still usable for an emulator, so recover instead of propagating the panic.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<SocketCmd> {
+        self.events.subscribe()
+    }
+
+    pub fn watch(&self) -> watch::Receiver<Status> {
+        self.status.subscribe()
+    }
+
+    pub fn status(&self) -> Status {
+        *self.status.borrow()
+    }
+
+    pub fn take_agent_rx(&self) -> Option<mpsc::UnboundedReceiver<AgentInput>> {
+        self.agent_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
+    pub fn socket_attached(&self) {
+        self.status.send_modify(|s| s.sockets += 1);
+    }
+
+    pub fn socket_detached(&self) {
+        self.status
+            .send_modify(|s| s.sockets = s.sockets.saturating_sub(1));
+    }
+
+    fn set_state(&self, inner: &mut Inner, state: ConversationState) {
+        inner.state = state;
+        self.status.send_modify(|s| s.state = state);
+    }
+
+    pub fn broadcast(&self, cmd: SocketCmd) {
+        // No receiver = no socket attached: events are not buffered (PROTOCOL.md 7.1).
+        let _ = self.events.send(cmd);
+    }
+
+    fn publish(&self, text: Option<Arc<str>>) {
+        if let Some(t) = text {
+            self.broadcast(SocketCmd::Frame(t));
+        }
+    }
+
+    fn member_mut<'a>(inner: &'a mut Inner, id: &str) -> Option<&'a mut WebChatMemberInfo> {
+        inner
+            .members
+            .iter_mut()
+            .find(|m| m.id.as_deref() == Some(id))
+    }
+
+    /// Sets a member's state and publishes a member-change.
+    fn change_member(&self, inner: &mut Inner, member_id: &str, state: MemberState) {
+        if let Some(m) = Self::member_mut(inner, member_id) {
+            if state == MemberState::Disconnected && m.leave_date.is_none() {
+                m.leave_date = Some(Timestamp::now());
+            }
+            m.state = Some(state.clone());
+        }
+        self.publish_member_change(member_id, state);
+    }
+
+    fn publish_member_change(&self, member_id: &str, state: MemberState) {
+        let body = MemberChangeBody {
+            conversation: IdRef {
+                id: self.id.clone(),
+            },
+            member: MemberStateRef {
+                id: member_id.to_owned(),
+                state,
+            },
+            timestamp: Some(Timestamp::now()),
+        };
+        self.publish(frame_text(&self.id, "members", TYPE_MEMBER_CHANGE, body));
+    }
+
+    /// Stores a message in the history and publishes it; returns the REST shape.
+    fn add_message(
+        &self,
+        inner: &mut Inner,
+        sender: &str,
+        body: String,
+        body_type: BodyType,
+    ) -> WebChatMessage {
+        let mid = uuid::Uuid::new_v4().to_string();
+        let ts = Timestamp::now();
+        let event = WebChatMessage {
+            id: Some(mid.clone()),
+            conversation: Some(WebChatConversation {
+                id: Some(self.id.clone()),
+                ..Default::default()
+            }),
+            sender: Some(id_only(sender)),
+            body: Some(body),
+            body_type: Some(body_type),
+            timestamp: Some(ts),
+            ..Default::default()
+        };
+        self.publish(frame_text(&self.id, "messages", TYPE_MESSAGE, &event));
+        let mut rest = event;
+        if let Some(c) = rest.conversation.as_mut() {
+            c.self_uri = Some(conversation_uri(&self.id));
+        }
+        rest.self_uri = Some(message_uri(&self.id, &mid));
+        inner.messages.push(rest.clone());
+        rest
+    }
+
+    fn publish_typing(&self, sender: &str) -> WebChatTyping {
+        let mut typing = WebChatTyping {
+            id: Some(uuid::Uuid::new_v4().to_string()),
+            conversation: Some(WebChatConversation {
+                id: Some(self.id.clone()),
+                ..Default::default()
+            }),
+            sender: Some(id_only(sender)),
+            timestamp: Some(Timestamp::now()),
+        };
+        self.publish(frame_text(&self.id, "messages", TYPE_TYPING, &typing));
+        if let Some(c) = typing.conversation.as_mut() {
+            c.self_uri = Some(conversation_uri(&self.id));
+        }
+        typing
+    }
+
+    fn is_active(state: ConversationState) -> bool {
+        matches!(
+            state,
+            ConversationState::Queued | ConversationState::Connected
+        )
+    }
+
+    /// `created` -> `queued`: guest CONNECTED, ACD member CONNECTED. True when it happened now.
+    pub fn activate(&self) -> bool {
+        let mut inner = self.lock();
+        if inner.state != ConversationState::Created {
+            return false;
+        }
+        self.set_state(&mut inner, ConversationState::Queued);
+        let guest = self.guest_id.clone();
+        self.change_member(&mut inner, &guest, MemberState::Connected);
+        let acd_id = uuid::Uuid::new_v4().to_string();
+        inner.members.push(WebChatMemberInfo {
+            id: Some(acd_id.clone()),
+            display_name: Some(self.queue_name.clone()),
+            role: Some(Role::Acd),
+            join_date: Some(Timestamp::now()),
+            state: Some(MemberState::Connected),
+            ..Default::default()
+        });
+        inner.acd_id = Some(acd_id.clone());
+        self.publish_member_change(&acd_id, MemberState::Connected);
+        true
+    }
+
+    fn guest_connected(&self, inner: &Inner) -> bool {
+        inner.members.iter().any(|m| {
+            m.id.as_deref() == Some(&self.guest_id) && m.state != Some(MemberState::Disconnected)
+        })
+    }
+
+    /// A guest message (already validated).
+    pub fn guest_message(
+        &self,
+        body: String,
+        body_type: BodyType,
+        activate_without_stream: bool,
+    ) -> Result<WebChatMessage, GuestWriteError> {
+        let msg = {
+            let mut inner = self.lock();
+            self.guest_write_allowed(&inner, activate_without_stream)?;
+            let guest = self.guest_id.clone();
+            self.add_message(&mut inner, &guest, body.clone(), body_type.clone())
+        };
+        let _ = self
+            .agent_tx
+            .send(AgentInput::GuestMessage { body, body_type });
+        Ok(msg)
+    }
+
+    fn guest_write_allowed(
+        &self,
+        inner: &Inner,
+        activate_without_stream: bool,
+    ) -> Result<(), GuestWriteError> {
+        match inner.state {
+            ConversationState::Created if !activate_without_stream => {
+                Err(GuestWriteError::ConversationState)
+            }
+            ConversationState::Ended => Err(GuestWriteError::ConversationState),
+            _ if !self.guest_connected(inner) => Err(GuestWriteError::MemberState),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn guest_typing(
+        &self,
+        activate_without_stream: bool,
+    ) -> Result<WebChatTyping, GuestWriteError> {
+        let inner = self.lock();
+        self.guest_write_allowed(&inner, activate_without_stream)?;
+        Ok(self.publish_typing(&self.guest_id))
+    }
+
+    /// A new agent member, ALERTING.
+    pub fn agent_alerting(&self, name: &str) -> Result<String, EmulatorError> {
+        let mut inner = self.lock();
+        if !Self::is_active(inner.state) {
+            return Err(EmulatorError::State(
+                "The conversation is not active".into(),
+            ));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        inner.members.push(WebChatMemberInfo {
+            id: Some(id.clone()),
+            display_name: Some(name.to_owned()),
+            role: Some(Role::Agent),
+            join_date: Some(Timestamp::now()),
+            state: Some(MemberState::Alerting),
+            ..Default::default()
+        });
+        inner.agent_id = Some(id.clone());
+        self.publish_member_change(&id, MemberState::Alerting);
+        Ok(id)
+    }
+
+    /// The alerting agent answers: CONNECTED, member-join, ACD leaves.
+    pub fn agent_connect(&self, agent_id: &str) -> Result<(), EmulatorError> {
+        let mut inner = self.lock();
+        if !Self::is_active(inner.state) || inner.agent_id.as_deref() != Some(agent_id) {
+            return Err(EmulatorError::State(
+                "The conversation is not active".into(),
+            ));
+        }
+        self.change_member(&mut inner, agent_id, MemberState::Connected);
+        self.add_message(&mut inner, agent_id, String::new(), BodyType::MemberJoin);
+        if let Some(acd) = inner.acd_id.take() {
+            self.change_member(&mut inner, &acd, MemberState::Disconnected);
+            self.add_message(&mut inner, &acd, String::new(), BodyType::MemberLeave);
+        }
+        self.set_state(&mut inner, ConversationState::Connected);
+        Ok(())
+    }
+
+    fn connected_agent(&self, inner: &Inner) -> Result<String, EmulatorError> {
+        if !Self::is_active(inner.state) {
+            return Err(EmulatorError::State(
+                "The conversation is not active".into(),
+            ));
+        }
+        let id = inner
+            .agent_id
+            .clone()
+            .ok_or_else(|| EmulatorError::State("No agent is connected".into()))?;
+        let connected = inner
+            .members
+            .iter()
+            .any(|m| m.id.as_deref() == Some(&id) && m.state == Some(MemberState::Connected));
+        if connected {
+            Ok(id)
+        } else {
+            Err(EmulatorError::State("No agent is connected".into()))
+        }
+    }
+
+    pub fn agent_say(
+        &self,
+        body: String,
+        body_type: BodyType,
+    ) -> Result<WebChatMessage, EmulatorError> {
+        let mut inner = self.lock();
+        let agent = self.connected_agent(&inner)?;
+        Ok(self.add_message(&mut inner, &agent, body, body_type))
+    }
+
+    pub fn agent_typing(&self) -> Result<WebChatTyping, EmulatorError> {
+        let inner = self.lock();
+        let agent = self.connected_agent(&inner)?;
+        Ok(self.publish_typing(&agent))
+    }
+
+    /// First half of a transfer: the current agent leaves, the chat is queued again.
+    pub fn agent_leave(&self) -> Result<(), EmulatorError> {
+        let mut inner = self.lock();
+        if !Self::is_active(inner.state) {
+            return Err(EmulatorError::State(
+                "The conversation is not active".into(),
+            ));
+        }
+        if let Some(agent) = inner.agent_id.take() {
+            self.change_member(&mut inner, &agent, MemberState::Disconnected);
+            self.add_message(&mut inner, &agent, String::new(), BodyType::MemberLeave);
+        }
+        self.set_state(&mut inner, ConversationState::Queued);
+        Ok(())
+    }
+
+    fn finish(&self, inner: &mut Inner) {
+        for m in inner.members.iter_mut() {
+            if m.state != Some(MemberState::Disconnected) {
+                m.state = Some(MemberState::Disconnected);
+                m.leave_date = Some(Timestamp::now());
+            }
+        }
+        inner.agent_id = None;
+        inner.acd_id = None;
+        self.set_state(inner, ConversationState::Ended);
+        self.broadcast(SocketCmd::Close {
+            code: 1001,
+            reason: Arc::from(ENDED_REASON),
+        });
+        self.cancel.cancel();
+    }
+
+    /// The agent ends the chat (PROTOCOL.md 7.9 sequence).
+    pub fn end_by_agent(&self) -> Result<(), EmulatorError> {
+        let mut inner = self.lock();
+        if inner.state == ConversationState::Ended {
+            return Err(EmulatorError::State("The conversation is ended".into()));
+        }
+        if let Some(agent) = inner.agent_id.clone() {
+            self.change_member(&mut inner, &agent, MemberState::Disconnected);
+            self.add_message(&mut inner, &agent, String::new(), BodyType::MemberLeave);
+        }
+        if let Some(acd) = inner.acd_id.clone() {
+            self.change_member(&mut inner, &acd, MemberState::Disconnected);
+        }
+        let guest = self.guest_id.clone();
+        self.change_member(&mut inner, &guest, MemberState::Disconnected);
+        self.finish(&mut inner);
+        Ok(())
+    }
+
+    /// The guest leaves (DELETE own member).
+    pub fn end_by_guest(&self) -> Result<(), GuestWriteError> {
+        let mut inner = self.lock();
+        if inner.state == ConversationState::Ended || !self.guest_connected(&inner) {
+            return Err(GuestWriteError::MemberState);
+        }
+        let guest = self.guest_id.clone();
+        self.change_member(&mut inner, &guest, MemberState::Disconnected);
+        self.add_message(&mut inner, &guest, String::new(), BodyType::MemberLeave);
+        if let Some(agent) = inner.agent_id.clone() {
+            self.change_member(&mut inner, &agent, MemberState::Disconnected);
+        }
+        if let Some(acd) = inner.acd_id.clone() {
+            self.change_member(&mut inner, &acd, MemberState::Disconnected);
+        }
+        self.finish(&mut inner);
+        Ok(())
+    }
+
+    /// Re-sends a member's current state as a new member-change.
+    pub fn duplicate_member_change(
+        &self,
+        member_id: Option<&str>,
+    ) -> Result<String, EmulatorError> {
+        let inner = self.lock();
+        let id = match member_id {
+            Some(id) => id.to_owned(),
+            None => inner
+                .agent_id
+                .clone()
+                .ok_or_else(|| EmulatorError::State("No agent is connected".into()))?,
+        };
+        let state = inner
+            .members
+            .iter()
+            .find(|m| m.id.as_deref() == Some(&id))
+            .and_then(|m| m.state.clone())
+            .ok_or_else(|| EmulatorError::State(format!("member {id} not found")))?;
+        self.publish_member_change(&id, state);
+        Ok(id)
+    }
+
+    /// A PENDING media request, announced by a `media-request` message from the agent.
+    pub fn push_media_request(
+        &self,
+        types: Vec<MediaRequestType>,
+    ) -> Result<WebChatGuestMediaRequest, EmulatorError> {
+        let mut inner = self.lock();
+        if !Self::is_active(inner.state) {
+            return Err(EmulatorError::State(
+                "The conversation is not active".into(),
+            ));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let req = WebChatGuestMediaRequest {
+            id: Some(id.clone()),
+            name: Some(format!("Media request {}", inner.media.len() + 1)),
+            types: Some(types),
+            state: Some(MediaRequestState::Pending),
+            communication_id: Some(uuid::Uuid::new_v4().to_string()),
+            security_key: Some(uuid::Uuid::new_v4().simple().to_string()),
+            self_uri: Some(format!(
+                "/api/v2/webchat/guest/conversations/{}/mediarequests/{id}",
+                self.id
+            )),
+        };
+        inner.media.push(req.clone());
+        let sender = inner
+            .agent_id
+            .clone()
+            .unwrap_or_else(|| self.guest_id.clone());
+        self.add_message(&mut inner, &sender, String::new(), BodyType::MediaRequest);
+        Ok(req)
+    }
+
+    pub fn snapshot(&self) -> ConversationSnapshot {
+        let inner = self.lock();
+        ConversationSnapshot {
+            id: self.id.clone(),
+            state: inner.state,
+            members: inner.members.clone(),
+            agent_id: inner.agent_id.clone(),
+            guest_id: self.guest_id.clone(),
+            sockets: self.status().sockets,
+            messages: inner.messages.len(),
+        }
+    }
+
+    pub fn state(&self) -> ConversationState {
+        self.lock().state
+    }
+
+    pub fn pause_heartbeats(&self, paused: bool) {
+        self.heartbeats_paused.store(paused, Ordering::Relaxed);
+    }
+
+    pub fn heartbeats_paused(&self) -> bool {
+        self.heartbeats_paused.load(Ordering::Relaxed)
+    }
+}
+
+/// The close reason for ended conversations.
+pub(crate) const ENDED_REASON: &str = "The conversation is ended";
+
+/// Why a guest write was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GuestWriteError {
+    ConversationState,
+    MemberState,
+}
+
+/// A sharded concurrent map of conversations (no global lock on the request path).
+pub(crate) struct Store {
+    shards: Vec<RwLock<HashMap<String, Arc<Conversation>>>>,
+}
+
+const SHARDS: usize = 64;
+
+impl Store {
+    pub fn new() -> Store {
+        Store {
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+        }
+    }
+
+    fn shard(&self, key: &str) -> &RwLock<HashMap<String, Arc<Conversation>>> {
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        // SHARDS is non-zero, so the index is always in bounds.
+        &self.shards[(h.finish() as usize) % SHARDS]
+    }
+
+    pub fn insert(&self, conv: Arc<Conversation>) {
+        self.shard(&conv.id)
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(conv.id.clone(), conv);
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Conversation>> {
+        self.shard(id)
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Conversation>> {
+        let mut out = Vec::new();
+        for s in &self.shards {
+            out.extend(
+                s.read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .values()
+                    .cloned(),
+            );
+        }
+        out
+    }
+}

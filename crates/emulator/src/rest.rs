@@ -1,0 +1,775 @@
+//! The 11 REST operations under `/api/v2/webchat/guest/conversations`.
+
+use crate::conv::{Conversation, ConversationState, GuestWriteError, NewConversation};
+use crate::error::ApiError;
+use crate::jwt::{Claims, TokenError};
+use crate::server::Shared;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use guest_chat_model::*;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const BASE: &str = "/api/v2/webchat/guest/conversations";
+
+pub(crate) fn routes(shared: Arc<Shared>) -> Router {
+    let protected = Router::new()
+        .route(&format!("{BASE}/{{cid}}/members"), get(list_members))
+        .route(
+            &format!("{BASE}/{{cid}}/members/{{mid}}"),
+            get(get_member).delete(delete_member),
+        )
+        .route(
+            &format!("{BASE}/{{cid}}/members/{{mid}}/messages"),
+            post(send_message),
+        )
+        .route(
+            &format!("{BASE}/{{cid}}/members/{{mid}}/typing"),
+            post(typing),
+        )
+        .route(&format!("{BASE}/{{cid}}/messages"), get(list_messages))
+        .route(
+            &format!("{BASE}/{{cid}}/messages/{{msgid}}"),
+            get(get_message),
+        )
+        .route(&format!("{BASE}/{{cid}}/mediarequests"), get(list_media))
+        .route(
+            &format!("{BASE}/{{cid}}/mediarequests/{{rid}}"),
+            get(get_media).patch(patch_media),
+        )
+        .route_layer(middleware::from_fn_with_state(shared.clone(), auth_layer));
+    Router::new()
+        .route(BASE, post(create))
+        .merge(protected)
+        .method_not_allowed_fallback(|| async { ApiError::not_found() })
+        .with_state(shared)
+}
+
+/// What the auth layer hands to the handlers.
+#[derive(Clone)]
+pub(crate) struct AuthCtx {
+    pub claims: Claims,
+    pub conv: Arc<Conversation>,
+}
+
+/// Checks `Authorization: Bearer <jwt>` against the path conversation; counts the rate limit.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::new(
+            401,
+            "authentication.required",
+            "No authentication bearer token specified in authorization header.",
+        )
+    })?;
+    let bad = || ApiError::new(401, "bad.credentials", "Invalid login credentials.");
+    let text = value.to_str().map_err(|_| bad())?.trim();
+    let (scheme, token) = text.split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(bad());
+    }
+    Ok(token.trim())
+}
+
+pub(crate) fn verify(shared: &Shared, token: &str) -> Result<Claims, ApiError> {
+    shared.signer.verify(token).map_err(|e| match e {
+        TokenError::Bad => ApiError::new(401, "bad.credentials", "Invalid login credentials."),
+        TokenError::Expired => ApiError::new(
+            401,
+            "credentials.expired",
+            "The supplied credentials are expired and cannot be used.",
+        ),
+    })
+}
+
+fn path_conversation(path: &str) -> String {
+    let rest = path
+        .strip_prefix(BASE)
+        .and_then(|r| r.strip_prefix('/'))
+        .unwrap_or("");
+    let seg = rest.split('/').next().unwrap_or("");
+    percent_encoding::percent_decode_str(seg)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+async fn auth_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
+    let token = match bearer_token(req.headers()) {
+        Ok(t) => t.to_owned(),
+        Err(e) => return e.into_response(),
+    };
+    let claims = match verify(&shared, &token) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let s = &shared.settings;
+    let rate = shared.limiter.hit(&token, s.rate_requests, s.rate_window);
+    let mut resp = if rate.exceeded {
+        ApiError::new(
+            429,
+            "too.many.requests.retry.after",
+            format!(
+                "Rate limit exceeded the maximum. Retry the request in [{}] seconds",
+                rate.reset_secs
+            ),
+        )
+        .header(
+            http::header::RETRY_AFTER,
+            HeaderValue::from(rate.reset_secs),
+        )
+        .into_response()
+    } else {
+        let cid = path_conversation(req.uri().path());
+        if claims.data.conv != cid {
+            ApiError::not_authorized().into_response()
+        } else {
+            match shared.store.get(&cid) {
+                None => ApiError::not_found().into_response(),
+                Some(conv) => {
+                    req.extensions_mut().insert(AuthCtx { claims, conv });
+                    next.run(req).await
+                }
+            }
+        }
+    };
+    for (k, v) in rate.headers() {
+        resp.headers_mut().insert(k, v);
+    }
+    resp
+}
+
+/// Reads a JSON body with the size limit and content-type rules. `Ok(None)` = no body.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Option<T>, ApiError> {
+    let max = shared.settings.max_request_bytes;
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(ApiError::too_large(max));
+    }
+    let bytes = axum::body::to_bytes(body, max)
+        .await
+        .map_err(|_| ApiError::too_large(max))?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    if let Some(ct) = headers.get(http::header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        if mime != "application/json" && !mime.ends_with("+json") {
+            return Err(ApiError::unsupported_media());
+        }
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request_detail(e.to_string()))
+}
+
+/// Query string -> map, `+` as space, empty values dropped (treated as absent).
+fn query_map(raw: Option<String>) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    if let Some(q) = raw {
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+            if !v.is_empty() {
+                map.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+            }
+        }
+    }
+    map
+}
+
+fn int_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
+    match q.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ApiError::invalid_query(v, name, "an integer")),
+    }
+}
+
+fn host_of(headers: &HeaderMap, shared: &Shared) -> String {
+    headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| shared.local_addr.to_string())
+}
+
+fn missing(code: &str, message: &str) -> ApiError {
+    ApiError::new(400, code, message)
+}
+
+fn blank(v: &Option<String>) -> bool {
+    v.as_deref().is_none_or(|s| s.trim().is_empty())
+}
+
+fn validate_create(req: &CreateWebChatConversationRequest) -> Result<(), ApiError> {
+    const P: &str = "chat.error.notnull.createconversationrequest";
+    if blank(&req.organization_id) {
+        return Err(ApiError::constraint("organizationId may not be null"));
+    }
+    if blank(&req.deployment_id) {
+        return Err(missing(
+            "chat.error.pattern.createconversationrequest.deploymentid",
+            "The deploymentid property may not be null.",
+        ));
+    }
+    let rt = req.routing_target.as_ref().ok_or_else(|| {
+        missing(
+            &format!("{P}.routingtarget"),
+            "The routingtarget property may not be null.",
+        )
+    })?;
+    let target_ok = rt
+        .target_type
+        .as_ref()
+        .is_some_and(|t| *t == TargetType::Queue)
+        && !blank(&rt.target_address);
+    if !target_ok {
+        return Err(missing(
+            "chat.error.createconversationrequest.routingtarget",
+            "The routing target is not valid.",
+        ));
+    }
+    if req
+        .member_info
+        .as_ref()
+        .is_none_or(|m| blank(&m.display_name))
+    {
+        return Err(missing(
+            &format!("{P}.memberinfo.displayname"),
+            "The displayname property may not be null.",
+        ));
+    }
+    if let Some(jc) = &req.journey_context {
+        let j = |suffix: &str, what: &str| {
+            missing(
+                &format!("{P}.journeycontext.{suffix}"),
+                &format!("The {what} property may not be null."),
+            )
+        };
+        let customer = jc.customer.as_ref().ok_or_else(|| {
+            missing(
+                &format!("{P}.journeycontext.customer"),
+                "The customer may not be null.",
+            )
+        })?;
+        if blank(&customer.id) {
+            return Err(j("customer.customerid", "customerid"));
+        }
+        if blank(&customer.id_type) {
+            return Err(j("customer.customeridtype", "customeridtype"));
+        }
+        if let Some(s) = &jc.customer_session {
+            if blank(&s.id) {
+                return Err(j("customersession.sessionid", "sessionid"));
+            }
+            if blank(&s.r#type) {
+                return Err(j("customersession.sessionidtype", "sessionidtype"));
+            }
+        }
+        if let Some(a) = &jc.triggering_action {
+            if blank(&a.id) {
+                return Err(j("triggeringaction.actionid", "actionid"));
+            }
+            let map = a.action_map.as_ref();
+            if map.is_none_or(|m| blank(&m.id)) {
+                return Err(j("triggeringaction.actionmapid", "actionmapid"));
+            }
+            if map.is_none_or(|m| m.version.is_none()) {
+                return Err(j("triggeringaction.actionmapversion", "actionmapversion"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_config(shared: &Shared, req: &CreateWebChatConversationRequest) -> Result<(), ApiError> {
+    let cfg = &shared.config;
+    let org = req.organization_id.as_deref().unwrap_or("");
+    let dep = req.deployment_id.as_deref().unwrap_or("");
+    let listed = |list: &[String], v: &str| list.iter().any(|x| x == v);
+    if !cfg.organizations.is_empty() && !listed(&cfg.organizations, org) {
+        return Err(ApiError::chat(
+            400,
+            "chat.error.bad.request",
+            "Error occurred due to invalid request.",
+            "Unknown organization",
+        ));
+    }
+    if !cfg.deployments.is_empty() && !listed(&cfg.deployments, dep) {
+        return Err(ApiError::chat(
+            400,
+            "chat.error.bad.request",
+            "Error occurred due to invalid request.",
+            "Unknown deployment",
+        ));
+    }
+    if listed(&cfg.disabled_deployments, dep) {
+        return Err(missing(
+            "chat.deployment.disabled",
+            "The web chat deployment is currently disabled.",
+        ));
+    }
+    if listed(&cfg.auth_deployments, dep) {
+        match req.member_auth_token.as_deref() {
+            None => {
+                return Err(missing(
+                    "chat.deployment.require.auth",
+                    "The deployment requires the customer member to be authenticated.",
+                ))
+            }
+            Some(t) if t.trim().is_empty() || t == "bad" => {
+                return Err(missing(
+                    "chat.deployment.bad.auth",
+                    "The customer member authentication has failed.",
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    let queue = req
+        .routing_target
+        .as_ref()
+        .and_then(|r| r.target_address.as_deref())
+        .unwrap_or("");
+    if !cfg.queues.is_empty() && !listed(&cfg.queues, queue) {
+        return Err(missing(
+            "chat.error.invalid.queue",
+            "The specified queue is not valid.",
+        ));
+    }
+    Ok(())
+}
+
+async fn create(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<CreateWebChatConversationResponse>, ApiError> {
+    if !shared.config.allowed_origins.is_empty() {
+        if let Some(origin) = headers.get(http::header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("");
+            if !shared.config.allowed_origins.iter().any(|o| o == origin) {
+                return Err(ApiError::new(
+                    403,
+                    "origin.not.allowed",
+                    "Not allowed to create an ACD chat conversation from an external customer.",
+                ));
+            }
+        }
+    }
+    let req: CreateWebChatConversationRequest = read_json(&shared, &headers, body)
+        .await?
+        .ok_or_else(|| ApiError::bad_request_detail("A request body is required"))?;
+    validate_create(&req)?;
+    check_config(&shared, &req)?;
+    let info = req.member_info.clone().unwrap_or_default();
+    let guest_id = uuid::Uuid::new_v4().to_string();
+    let guest = WebChatMemberInfo {
+        id: Some(guest_id.clone()),
+        display_name: info.display_name,
+        first_name: info.first_name,
+        last_name: info.last_name,
+        email: info.email,
+        phone_number: info.phone_number,
+        avatar_image_url: info.avatar_image_url,
+        role: Some(Role::Customer),
+        join_date: Some(Timestamp::now()),
+        authenticated_guest: Some(req.member_auth_token.is_some()),
+        custom_fields: info.custom_fields,
+        state: Some(MemberState::Connected),
+        ..Default::default()
+    };
+    let conv = Conversation::new(
+        NewConversation {
+            org_id: req.organization_id.clone().unwrap_or_default(),
+            deployment_id: req.deployment_id.clone().unwrap_or_default(),
+            queue_name: req
+                .routing_target
+                .as_ref()
+                .and_then(|r| r.target_address.clone())
+                .unwrap_or_default(),
+            guest,
+            agent_mode_name: shared.agent_plan().mode.name(),
+        },
+        &shared.cancel,
+    );
+    let lifetime = i64::try_from(shared.settings.jwt_lifetime.as_secs()).unwrap_or(i64::MAX);
+    let jwt = shared
+        .signer
+        .sign(&conv.id, &conv.deployment_id, &guest_id, &conv.org_id, lifetime)
+        .map_err(|_| ApiError::new(500, "internal.server.error", "The server encountered an unexpected condition which prevented it from fulfilling the request."))?;
+    shared.store.insert(conv.clone());
+    if shared.settings.activate_without_stream {
+        shared.activate(&conv);
+    }
+    let host = host_of(&headers, &shared);
+    Ok(Json(CreateWebChatConversationResponse {
+        id: Some(conv.id.clone()),
+        event_stream_uri: Some(format!("ws://{host}/chat/jwt/{jwt}")),
+        jwt: Some(jwt),
+        member: Some(WebChatMemberInfo {
+            id: Some(guest_id),
+            ..Default::default()
+        }),
+    }))
+}
+
+const MEMBER_NOT_FOUND: &str = "The web chat conversation member was not found.";
+const MESSAGE_NOT_FOUND: &str = "The web chat conversation message was not found.";
+const MEDIA_NOT_FOUND: &str = "The media request was not found.";
+
+fn bool_param(q: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> {
+    match q.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(v) if v == "true" => Ok(true),
+        Some(v) if v == "false" => Ok(false),
+        Some(v) => Err(ApiError::invalid_query(&v, name, "true, false")),
+    }
+}
+
+async fn list_members(
+    Extension(ctx): Extension<AuthCtx>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<WebChatMemberInfoEntityList>, ApiError> {
+    let q = query_map(raw);
+    let page_size = int_param(&q, "pageSize")?.unwrap_or(25);
+    let page_number = int_param(&q, "pageNumber")?.unwrap_or(1);
+    let exclude = bool_param(&q, "excludeDisconnectedMembers")?;
+    if !(1..=500).contains(&page_size) {
+        return Err(ApiError::constraint("pageSize must be between 1 and 500"));
+    }
+    if page_number < 1 {
+        return Err(ApiError::constraint("pageNumber must be greater than 0"));
+    }
+    let all: Vec<WebChatMemberInfo> = ctx
+        .conv
+        .lock()
+        .members
+        .iter()
+        .filter(|m| !exclude || m.state != Some(MemberState::Disconnected))
+        .cloned()
+        .collect();
+    let total = all.len() as i64;
+    let page_count = ((total + page_size - 1) / page_size).max(1);
+    let start = usize::try_from((page_number - 1).saturating_mul(page_size)).unwrap_or(usize::MAX);
+    let entities: Vec<_> = all
+        .into_iter()
+        .skip(start)
+        .take(usize::try_from(page_size).unwrap_or(25))
+        .collect();
+    let cid = &ctx.conv.id;
+    let uri = |n: i64| {
+        let mut u = format!("{BASE}/{cid}/members?pageSize={page_size}&pageNumber={n}");
+        if exclude {
+            u.push_str("&excludeDisconnectedMembers=true");
+        }
+        u
+    };
+    Ok(Json(WebChatMemberInfoEntityList {
+        entities: Some(entities),
+        page_size: i32::try_from(page_size).ok(),
+        page_number: i32::try_from(page_number).ok(),
+        total: Some(total),
+        first_uri: Some(uri(1)),
+        last_uri: Some(uri(page_count)),
+        self_uri: Some(uri(page_number)),
+        previous_uri: (page_number > 1).then(|| uri(page_number - 1)),
+        next_uri: (page_number < page_count).then(|| uri(page_number + 1)),
+        page_count: i32::try_from(page_count).ok(),
+    }))
+}
+
+fn find_member(conv: &Conversation, mid: &str) -> Option<WebChatMemberInfo> {
+    conv.lock()
+        .members
+        .iter()
+        .find(|m| m.id.as_deref() == Some(mid))
+        .cloned()
+}
+
+async fn get_member(
+    Extension(ctx): Extension<AuthCtx>,
+    Path((_cid, mid)): Path<(String, String)>,
+) -> Result<Json<WebChatMemberInfo>, ApiError> {
+    find_member(&ctx.conv, &mid)
+        .map(Json)
+        .ok_or_else(|| ApiError::chat_not_found(MEMBER_NOT_FOUND))
+}
+
+/// Member-scoped writes: the path member must be the JWT's `sub`.
+fn own_member(ctx: &AuthCtx, mid: &str) -> Result<(), ApiError> {
+    if ctx.claims.data.sub != mid {
+        if find_member(&ctx.conv, mid).is_none() {
+            return Err(ApiError::chat_not_found(MEMBER_NOT_FOUND));
+        }
+        return Err(ApiError::not_authorized());
+    }
+    Ok(())
+}
+
+fn write_error(e: GuestWriteError) -> ApiError {
+    match e {
+        GuestWriteError::ConversationState => ApiError::conversation_state(),
+        GuestWriteError::MemberState => ApiError::member_state(),
+    }
+}
+
+async fn delete_member(
+    Extension(ctx): Extension<AuthCtx>,
+    Path((_cid, mid)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    own_member(&ctx, &mid)?;
+    ctx.conv.end_by_guest().map_err(write_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn send_message(
+    State(shared): State<Arc<Shared>>,
+    Extension(ctx): Extension<AuthCtx>,
+    Path((_cid, mid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<WebChatMessage>, ApiError> {
+    own_member(&ctx, &mid)?;
+    let req: Option<CreateWebChatMessageRequest> = read_json(&shared, &headers, body).await?;
+    let req = req.unwrap_or_default();
+    let text = req.body.ok_or_else(|| {
+        ApiError::new(
+            400,
+            "chat.error.notnull.createconversationmessagerequest.body",
+            "The request body may not be null.",
+        )
+    })?;
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::constraint(format!(
+            "body: size must be between 0 and {MAX_MESSAGE_CHARS}"
+        )));
+    }
+    let body_type = req.body_type.unwrap_or(BodyType::Standard);
+    if !matches!(body_type, BodyType::Standard | BodyType::Notice) {
+        return Err(ApiError::new(
+            400,
+            "invalid.value",
+            format!(
+                "Value [{}] is not valid for field type [bodyType]. Allowable values are: standard, notice",
+                body_type.as_str()
+            ),
+        ));
+    }
+    ctx.conv
+        .guest_message(text, body_type, shared.settings.activate_without_stream)
+        .map(Json)
+        .map_err(write_error)
+}
+
+async fn typing(
+    State(shared): State<Arc<Shared>>,
+    Extension(ctx): Extension<AuthCtx>,
+    Path((_cid, mid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<WebChatTyping>, ApiError> {
+    own_member(&ctx, &mid)?;
+    // No body is expected; anything sent is size-checked and otherwise ignored.
+    let max = shared.settings.max_request_bytes;
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(ApiError::too_large(max));
+    }
+    axum::body::to_bytes(body, max)
+        .await
+        .map_err(|_| ApiError::too_large(max))?;
+    ctx.conv
+        .guest_typing(shared.settings.activate_without_stream)
+        .map(Json)
+        .map_err(write_error)
+}
+
+async fn list_messages(
+    Extension(ctx): Extension<AuthCtx>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<WebChatMessageEntityList>, ApiError> {
+    let q = query_map(raw);
+    let max = match int_param(&q, "maxResults")? {
+        None => 100,
+        Some(n) if (1..=100).contains(&n) => n as usize,
+        Some(_) => return Err(ApiError::constraint("maxResults must be between 1 and 100")),
+    };
+    let descending = match q.get("sortOrder").map(|s| s.trim().to_ascii_lowercase()) {
+        None => false,
+        Some(s) if s == "ascending" => false,
+        Some(s) if s == "descending" => true,
+        Some(s) => {
+            return Err(ApiError::invalid_query(
+                &s,
+                "sortOrder",
+                "ascending, descending",
+            ))
+        }
+    };
+    let messages = ctx.conv.lock().messages.clone();
+    let index_of = |name: &str| -> Result<Option<usize>, ApiError> {
+        match q.get(name) {
+            None => Ok(None),
+            Some(id) => messages
+                .iter()
+                .position(|m| m.id.as_deref() == Some(id.as_str()))
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::invalid_query(id, name, "the id of a message of this conversation")
+                }),
+        }
+    };
+    let after = index_of("after")?;
+    let before = index_of("before")?;
+    let lo = after.map_or(0, |i| i + 1);
+    let hi = before.unwrap_or(messages.len());
+    let range: &[WebChatMessage] = if lo < hi { &messages[lo..hi] } else { &[] };
+    // From the start of the range after an `after` cursor (or ascending with no cursor),
+    // otherwise the end of the range: pages are always adjacent to their cursor.
+    let from_start = after.is_some() || (before.is_none() && !descending);
+    let page: Vec<WebChatMessage> = if from_start {
+        range.iter().take(max).cloned().collect()
+    } else {
+        range[range.len().saturating_sub(max)..].to_vec()
+    };
+    let (first_idx, last_idx) = match (page.first(), page.last()) {
+        (Some(f), Some(l)) => (
+            messages.iter().position(|m| m.id == f.id),
+            messages.iter().position(|m| m.id == l.id),
+        ),
+        _ => (None, None),
+    };
+    let cid = &ctx.conv.id;
+    let order = if descending {
+        "descending"
+    } else {
+        "ascending"
+    };
+    let mk = |key: &str, id: &str| {
+        let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        format!("{BASE}/{cid}/messages?{key}={id}&sortOrder={order}&maxResults={max}")
+    };
+    let newer = last_idx.filter(|i| i + 1 < messages.len()).and(page.last());
+    let older = first_idx.filter(|i| *i > 0).and(page.first());
+    let newer_uri = newer
+        .and_then(|m| m.id.as_deref())
+        .map(|id| mk("after", id));
+    let older_uri = older
+        .and_then(|m| m.id.as_deref())
+        .map(|id| mk("before", id));
+    let mut entities = page;
+    let (next, previous_page) = if descending {
+        entities.reverse();
+        (older_uri, newer_uri)
+    } else {
+        (newer_uri, older_uri)
+    };
+    let mut self_uri = format!("{BASE}/{cid}/messages?sortOrder={order}&maxResults={max}");
+    for key in ["after", "before"] {
+        if let Some(v) = q.get(key) {
+            let v: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+            self_uri.push_str(&format!("&{key}={v}"));
+        }
+    }
+    Ok(Json(WebChatMessageEntityList {
+        page_size: i32::try_from(max).ok(),
+        entities: Some(entities),
+        previous_page,
+        next,
+        self_uri: Some(self_uri),
+    }))
+}
+
+async fn get_message(
+    Extension(ctx): Extension<AuthCtx>,
+    Path((_cid, msgid)): Path<(String, String)>,
+) -> Result<Json<WebChatMessage>, ApiError> {
+    ctx.conv
+        .lock()
+        .messages
+        .iter()
+        .find(|m| m.id.as_deref() == Some(msgid.as_str()))
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::chat_not_found(MESSAGE_NOT_FOUND))
+}
+
+async fn list_media(
+    Extension(ctx): Extension<AuthCtx>,
+) -> Json<WebChatGuestMediaRequestEntityList> {
+    Json(WebChatGuestMediaRequestEntityList {
+        entities: Some(ctx.conv.lock().media.clone()),
+    })
+}
+
+async fn get_media(
+    Extension(ctx): Extension<AuthCtx>,
+    Path((_cid, rid)): Path<(String, String)>,
+) -> Result<Json<WebChatGuestMediaRequest>, ApiError> {
+    ctx.conv
+        .lock()
+        .media
+        .iter()
+        .find(|m| m.id.as_deref() == Some(rid.as_str()))
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::chat_not_found(MEDIA_NOT_FOUND))
+}
+
+async fn patch_media(
+    State(shared): State<Arc<Shared>>,
+    Extension(ctx): Extension<AuthCtx>,
+    Path((_cid, rid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<WebChatGuestMediaRequest>, ApiError> {
+    let req: WebChatGuestMediaRequest = read_json(&shared, &headers, body)
+        .await?
+        .ok_or_else(|| ApiError::bad_request_detail("A request body is required"))?;
+    let mut inner = ctx.conv.lock();
+    let ended = inner.state == ConversationState::Ended;
+    let media = inner
+        .media
+        .iter_mut()
+        .find(|m| m.id.as_deref() == Some(rid.as_str()))
+        .ok_or_else(|| ApiError::chat_not_found(MEDIA_NOT_FOUND))?;
+    if ended {
+        return Err(ApiError::conversation_state());
+    }
+    let state = req
+        .state
+        .ok_or_else(|| ApiError::constraint("state may not be null"))?;
+    if !matches!(
+        state,
+        MediaRequestState::Accepted | MediaRequestState::Declined | MediaRequestState::Errored
+    ) {
+        return Err(ApiError::new(
+            400,
+            "invalid.value",
+            format!(
+                "Value [{}] is not valid for field type [state]. Allowable values are: ACCEPTED, DECLINED, ERRORED",
+                state.as_str()
+            ),
+        ));
+    }
+    media.state = Some(state);
+    Ok(Json(media.clone()))
+}

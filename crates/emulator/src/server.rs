@@ -1,0 +1,617 @@
+//! The emulator: builder, shared state, router, common layers, and the handle.
+
+use crate::agent::{self, AgentMode, AgentPlan};
+use crate::config::{EmulatorConfig, Faults};
+use crate::conv::{
+    Conversation, ConversationSnapshot, ConversationState, DropMode, SocketCmd, Store,
+};
+use crate::error::{ApiError, EmulatorError, ErrorMarker};
+use crate::jwt::Signer;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use guest_chat_model::{
+    BodyType, MediaRequestType, WebChatGuestMediaRequest, WebChatMessage, WebChatTyping,
+};
+use http::{HeaderName, HeaderValue, Method};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// Fixed settings of a running emulator.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub heartbeat: Duration,
+    pub jwt_lifetime: Duration,
+    pub rate_requests: u32,
+    pub rate_window: Duration,
+    pub max_request_bytes: usize,
+    pub activate_without_stream: bool,
+}
+
+/// Per-JWT fixed-window counters, sharded.
+pub(crate) struct RateLimiter {
+    shards: Vec<Mutex<HashMap<String, (Instant, u32)>>>,
+}
+
+/// The outcome of counting one request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RateInfo {
+    pub allowed: u32,
+    pub count: u32,
+    pub reset_secs: u64,
+    pub exceeded: bool,
+}
+
+impl RateInfo {
+    pub fn headers(&self) -> [(HeaderName, HeaderValue); 3] {
+        [
+            (
+                HeaderName::from_static("inin-ratelimit-allowed"),
+                HeaderValue::from(self.allowed),
+            ),
+            (
+                HeaderName::from_static("inin-ratelimit-count"),
+                HeaderValue::from(self.count),
+            ),
+            (
+                HeaderName::from_static("inin-ratelimit-reset"),
+                HeaderValue::from(self.reset_secs),
+            ),
+        ]
+    }
+}
+
+impl RateLimiter {
+    fn new() -> Self {
+        RateLimiter {
+            shards: (0..32).map(|_| Mutex::new(HashMap::new())).collect(),
+        }
+    }
+
+    pub fn hit(&self, key: &str, allowed: u32, window: Duration) -> RateInfo {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        let idx = (h.finish() as usize) % self.shards.len().max(1);
+        let now = Instant::now();
+        let (start, count) = match self.shards.get(idx) {
+            Some(shard) => {
+                let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
+                let entry = map.entry(key.to_owned()).or_insert((now, 0));
+                if now.duration_since(entry.0) >= window {
+                    *entry = (now, 0);
+                }
+                entry.1 = entry.1.saturating_add(1);
+                *entry
+            }
+            None => (now, 1),
+        };
+        let left = window.saturating_sub(now.duration_since(start));
+        let reset_secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        RateInfo {
+            allowed,
+            count: count.min(allowed.saturating_add(1)),
+            reset_secs: reset_secs.max(1),
+            exceeded: count > allowed,
+        }
+    }
+}
+
+/// State shared by every route and task of one emulator.
+pub(crate) struct Shared {
+    pub settings: Settings,
+    pub config: EmulatorConfig,
+    pub agent: RwLock<AgentPlan>,
+    pub signer: Signer,
+    pub store: Store,
+    pub limiter: RateLimiter,
+    pub faults: watch::Sender<Faults>,
+    pub rng: Mutex<StdRng>,
+    pub cancel: CancellationToken,
+    pub tracker: TaskTracker,
+    pub local_addr: SocketAddr,
+}
+
+impl Shared {
+    pub fn conv(&self, cid: &str) -> Result<Arc<Conversation>, EmulatorError> {
+        self.store
+            .get(cid)
+            .ok_or_else(|| EmulatorError::NotFound(cid.to_owned()))
+    }
+
+    pub fn agent_plan(&self) -> AgentPlan {
+        self.agent.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Activates a conversation (first socket, or at create) and starts its agent.
+    pub fn activate(&self, conv: &Arc<Conversation>) {
+        if conv.activate() {
+            let plan = self.agent_plan();
+            let conv = conv.clone();
+            self.tracker.spawn(agent::run(conv, plan));
+        }
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        if let Some(seed) = faults.seed {
+            *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = StdRng::seed_from_u64(seed);
+        }
+        self.faults.send_replace(faults);
+    }
+
+    fn roll(&self, rate: f64) -> bool {
+        if rate <= 0.0 {
+            return false;
+        }
+        self.rng
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .random::<f64>()
+            < rate
+    }
+
+    pub fn drop_all_sockets(&self, mode: DropMode) {
+        for c in self.store.all() {
+            c.broadcast(SocketCmd::Drop(mode));
+        }
+    }
+}
+
+/// Builds an [`Emulator`].
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    bind: SocketAddr,
+    settings: Settings,
+    agent: AgentMode,
+    agent_delay: Duration,
+    config: EmulatorConfig,
+    faults: Faults,
+}
+
+/// The emulator entry point: `Emulator::builder()...start().await`.
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// A builder with the defaults (127.0.0.1:0, echo agent, 30 s heartbeats, ...).
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            settings: Settings {
+                heartbeat: Duration::from_secs(30),
+                jwt_lifetime: Duration::from_secs(21 * 3600),
+                rate_requests: 180,
+                rate_window: Duration::from_secs(60),
+                max_request_bytes: 64 * 1024,
+                activate_without_stream: false,
+            },
+            agent: AgentMode::Echo,
+            agent_delay: Duration::from_millis(300),
+            config: EmulatorConfig::default(),
+            faults: Faults::default(),
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// Address to listen on (default `127.0.0.1:0`, a free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+    /// Heartbeat period on every socket (default 30 s).
+    pub fn heartbeat_interval(mut self, d: Duration) -> Self {
+        self.settings.heartbeat = d;
+        self
+    }
+    /// Guest JWT lifetime (default 21 h).
+    pub fn jwt_lifetime(mut self, d: Duration) -> Self {
+        self.settings.jwt_lifetime = d;
+        self
+    }
+    /// Per-JWT fixed-window rate limit (default 180 per 60 s).
+    pub fn rate_limit(mut self, requests: u32, window: Duration) -> Self {
+        self.settings.rate_requests = requests;
+        self.settings.rate_window = window;
+        self
+    }
+    /// Largest accepted request body (default 64 KiB); larger gets 413.
+    pub fn max_request_bytes(mut self, n: usize) -> Self {
+        self.settings.max_request_bytes = n;
+        self
+    }
+    /// Agent behaviour of new conversations (default echo).
+    pub fn agent(mut self, mode: AgentMode) -> Self {
+        self.agent = mode;
+        self
+    }
+    /// Pause between an agent's steps (default 300 ms).
+    pub fn agent_delay(mut self, d: Duration) -> Self {
+        self.agent_delay = d;
+        self
+    }
+    /// Route conversations at create instead of when the first socket attaches (default false).
+    pub fn activate_without_stream(mut self, on: bool) -> Self {
+        self.settings.activate_without_stream = on;
+        self
+    }
+    /// Restrictions (organizations, queues, origins, deployments...).
+    pub fn config(mut self, config: EmulatorConfig) -> Self {
+        self.config = config;
+        self
+    }
+    /// Fault injection (default none).
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Binds, generates the signing key, and serves in the background.
+    pub async fn start(self) -> Result<EmulatorHandle, EmulatorError> {
+        self.faults.validate()?;
+        let mut settings = self.settings;
+        if let Some(rl) = self.config.rate_limit {
+            settings.rate_requests = rl.requests;
+            settings.rate_window = Duration::from_secs(rl.window_secs);
+        }
+        if settings.heartbeat.is_zero() {
+            return Err(EmulatorError::Config(
+                "heartbeat interval must be > 0".into(),
+            ));
+        }
+        if settings.rate_window.is_zero() {
+            return Err(EmulatorError::Config(
+                "rate-limit window must be > 0".into(),
+            ));
+        }
+        let signer = Signer::new().await?;
+        let listener = tokio::net::TcpListener::bind(self.bind).await?;
+        let local_addr = listener.local_addr()?;
+        let cancel = CancellationToken::new();
+        let seed = self.faults.seed;
+        let (faults, _) = watch::channel(self.faults);
+        let agent_name = self
+            .config
+            .agent_name
+            .clone()
+            .unwrap_or_else(|| "Riley".to_owned());
+        let shared = Arc::new(Shared {
+            settings,
+            config: self.config,
+            agent: RwLock::new(AgentPlan {
+                mode: self.agent,
+                delay: self.agent_delay,
+                name: agent_name,
+            }),
+            signer,
+            store: Store::new(),
+            limiter: RateLimiter::new(),
+            faults,
+            rng: Mutex::new(match seed {
+                Some(s) => StdRng::seed_from_u64(s),
+                None => StdRng::from_os_rng(),
+            }),
+            cancel: cancel.clone(),
+            tracker: TaskTracker::new(),
+            local_addr,
+        });
+        let app = router(shared.clone());
+        let shutdown = cancel.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+        });
+        shared.tracker.spawn(socket_dropper(shared.clone()));
+        Ok(EmulatorHandle {
+            shared,
+            server: Mutex::new(Some(server)),
+        })
+    }
+}
+
+/// Periodically drops every socket when `Faults::drop_sockets_secs` is set.
+async fn socket_dropper(shared: Arc<Shared>) {
+    let mut rx = shared.faults.subscribe();
+    loop {
+        let secs = rx.borrow_and_update().drop_sockets_secs;
+        tokio::select! {
+            _ = shared.cancel.cancelled() => return,
+            changed = rx.changed() => if changed.is_err() { return },
+            _ = async {
+                match secs {
+                    Some(s) if s > 0 => tokio::time::sleep(Duration::from_secs(s)).await,
+                    _ => std::future::pending().await,
+                }
+            } => shared.drop_all_sockets(DropMode::Abrupt),
+        }
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            http::header::AUTHORIZATION,
+            http::header::CONTENT_TYPE,
+            http::header::ACCEPT,
+        ])
+        .expose_headers([
+            HeaderName::from_static("inin-correlation-id"),
+            HeaderName::from_static("inin-ratelimit-allowed"),
+            HeaderName::from_static("inin-ratelimit-count"),
+            HeaderName::from_static("inin-ratelimit-reset"),
+            http::header::RETRY_AFTER,
+        ])
+        .max_age(Duration::from_secs(3600));
+    crate::rest::routes(shared.clone())
+        .merge(crate::control::routes(shared.clone()))
+        .merge(crate::ws::routes(shared.clone()))
+        .fallback(|| async { ApiError::not_found() })
+        .layer(middleware::from_fn_with_state(shared, faults_layer))
+        .layer(cors)
+        .layer(middleware::from_fn(common_layer))
+}
+
+/// Correlation id + standard headers on every response; fills `contextId` of error bodies.
+async fn common_layer(req: Request, next: Next) -> Response {
+    let correlation = uuid::Uuid::new_v4().to_string();
+    let mut resp = next.run(req).await;
+    if let Some(ErrorMarker(mut body)) = resp.extensions_mut().remove::<ErrorMarker>() {
+        body.context_id = Some(correlation.clone());
+        if let Ok(bytes) = serde_json::to_vec(&body) {
+            resp.headers_mut().remove(http::header::CONTENT_LENGTH);
+            *resp.body_mut() = Body::from(bytes);
+        }
+    }
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&correlation) {
+        h.insert(HeaderName::from_static("inin-correlation-id"), v);
+    }
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+    );
+    h.insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(http::header::EXPIRES, HeaderValue::from_static("0"));
+    resp
+}
+
+/// REST fault injection (only `/api/` paths).
+async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") || req.method() == Method::OPTIONS {
+        return next.run(req).await;
+    }
+    let faults = shared.faults.borrow().clone();
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+    }
+    if shared.roll(faults.error_rate) {
+        return ApiError::service_unavailable().into_response();
+    }
+    let resp = next.run(req).await;
+    if resp.status() == http::StatusCode::OK && shared.roll(faults.non_json_rate) {
+        let (mut parts, _) = resp.into_parts();
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+        parts.headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html"),
+        );
+        return Response::from_parts(
+            parts,
+            Body::from("<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"),
+        );
+    }
+    resp
+}
+
+/// A running emulator. Dropping it does not stop the server; call [`EmulatorHandle::shutdown`].
+pub struct EmulatorHandle {
+    shared: Arc<Shared>,
+    server: Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
+}
+
+impl std::fmt::Debug for EmulatorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorHandle")
+            .field("local_addr", &self.shared.local_addr)
+            .finish()
+    }
+}
+
+impl EmulatorHandle {
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.shared.local_addr)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// Stops the listener, closes every socket and ends every agent task.
+    pub async fn shutdown(&self) {
+        self.shared.cancel.cancel();
+        self.shared.tracker.close();
+        let server = self.server.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(server) = server {
+            let abort = server.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), server)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.tracker.wait()).await;
+    }
+
+    /// Ids and snapshots of every conversation.
+    pub fn conversations(&self) -> Vec<ConversationSnapshot> {
+        self.shared
+            .store
+            .all()
+            .iter()
+            .map(|c| c.snapshot())
+            .collect()
+    }
+
+    /// One conversation's snapshot.
+    pub fn conversation_snapshot(&self, cid: &str) -> Result<ConversationSnapshot, EmulatorError> {
+        Ok(self.shared.conv(cid)?.snapshot())
+    }
+
+    /// The current agent sends a message.
+    pub fn agent_say(
+        &self,
+        cid: &str,
+        text: impl Into<String>,
+    ) -> Result<WebChatMessage, EmulatorError> {
+        self.shared
+            .conv(cid)?
+            .agent_say(text.into(), BodyType::Standard)
+    }
+
+    /// The current agent sends a message with this body type.
+    pub fn agent_send(
+        &self,
+        cid: &str,
+        text: impl Into<String>,
+        body_type: BodyType,
+    ) -> Result<WebChatMessage, EmulatorError> {
+        self.shared.conv(cid)?.agent_say(text.into(), body_type)
+    }
+
+    /// The current agent's typing indicator.
+    pub fn agent_typing(&self, cid: &str) -> Result<WebChatTyping, EmulatorError> {
+        self.shared.conv(cid)?.agent_typing()
+    }
+
+    /// Transfers to a new agent; returns once the new agent is CONNECTED, with its id.
+    pub async fn transfer(&self, cid: &str, name: Option<&str>) -> Result<String, EmulatorError> {
+        let conv = self.shared.conv(cid)?;
+        let delay = self.shared.agent_plan().delay;
+        agent::transfer(&conv, name.unwrap_or(agent::TRANSFER_NAME), delay).await
+    }
+
+    /// The agent ends the chat.
+    pub fn end_chat(&self, cid: &str) -> Result<(), EmulatorError> {
+        self.shared.conv(cid)?.end_by_agent()
+    }
+
+    /// Re-sends a member's current state (default: the agent) as a new member-change.
+    pub fn duplicate_member_change(
+        &self,
+        cid: &str,
+        member_id: Option<&str>,
+    ) -> Result<String, EmulatorError> {
+        self.shared.conv(cid)?.duplicate_member_change(member_id)
+    }
+
+    /// Creates a PENDING media request and announces it with a `media-request` message.
+    pub fn push_media_request(
+        &self,
+        cid: &str,
+        types: Vec<MediaRequestType>,
+    ) -> Result<WebChatGuestMediaRequest, EmulatorError> {
+        self.shared.conv(cid)?.push_media_request(types)
+    }
+
+    /// Drops every socket attached to the conversation.
+    pub fn drop_sockets(&self, cid: &str, mode: DropMode) -> Result<(), EmulatorError> {
+        self.shared.conv(cid)?.broadcast(SocketCmd::Drop(mode));
+        Ok(())
+    }
+
+    /// Pauses or resumes heartbeats on the conversation's sockets.
+    pub fn pause_heartbeats(&self, cid: &str, paused: bool) -> Result<(), EmulatorError> {
+        self.shared.conv(cid)?.pause_heartbeats(paused);
+        Ok(())
+    }
+
+    /// Replaces the fault settings.
+    pub fn set_faults(&self, faults: Faults) -> Result<(), EmulatorError> {
+        faults.validate()?;
+        self.shared.set_faults(faults);
+        Ok(())
+    }
+
+    /// Changes the agent mode (and optionally delay) of conversations created from now on.
+    pub fn set_agent(&self, mode: AgentMode, delay: Option<Duration>) {
+        let mut plan = self.shared.agent.write().unwrap_or_else(|p| p.into_inner());
+        plan.mode = mode;
+        if let Some(d) = delay {
+            plan.delay = d;
+        }
+    }
+
+    /// A guest JWT for the conversation with this lifetime in seconds (negative = already expired).
+    pub fn mint_jwt(&self, cid: &str, lifetime_secs: i64) -> Result<String, EmulatorError> {
+        let conv = self.shared.conv(cid)?;
+        self.shared.signer.sign(
+            &conv.id,
+            &conv.deployment_id,
+            &conv.guest_id,
+            &conv.org_id,
+            lifetime_secs,
+        )
+    }
+
+    /// Waits until the conversation is in `state`.
+    pub async fn wait_for_state(
+        &self,
+        cid: &str,
+        state: ConversationState,
+    ) -> Result<ConversationSnapshot, EmulatorError> {
+        wait_for(&self.shared, cid, Some(state), None).await
+    }
+
+    /// Waits until at least `n` sockets are attached.
+    pub async fn wait_for_sockets(
+        &self,
+        cid: &str,
+        n: usize,
+    ) -> Result<ConversationSnapshot, EmulatorError> {
+        wait_for(&self.shared, cid, None, Some(n)).await
+    }
+}
+
+/// Awaits a status change (never polls) until the condition holds.
+pub(crate) async fn wait_for(
+    shared: &Shared,
+    cid: &str,
+    state: Option<ConversationState>,
+    sockets: Option<usize>,
+) -> Result<ConversationSnapshot, EmulatorError> {
+    let conv = shared.conv(cid)?;
+    let mut rx = conv.watch();
+    let cond = |s: &crate::conv::Status| {
+        state.is_none_or(|st| s.state == st) && sockets.is_none_or(|n| s.sockets >= n)
+    };
+    tokio::select! {
+        r = rx.wait_for(cond) => { r.map_err(|_| EmulatorError::Shutdown)?; }
+        _ = shared.cancel.cancelled() => return Err(EmulatorError::Shutdown),
+    }
+    Ok(conv.snapshot())
+}

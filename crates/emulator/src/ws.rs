@@ -1,0 +1,147 @@
+//! The event stream: `GET /chat/jwt/{jwt}` (plain WebSocket).
+
+use crate::conv::{Conversation, ConversationState, DropMode, SocketCmd, ENDED_REASON};
+use crate::error::ApiError;
+use crate::server::Shared;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use guest_chat_model::event::{ChannelBody, EventFrame, CHANNEL_METADATA_TOPIC, HEARTBEAT_MESSAGE};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+pub(crate) fn routes(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/chat/jwt/{jwt}", get(upgrade))
+        .with_state(shared)
+}
+
+fn channel_frame(message: &str) -> String {
+    let frame = EventFrame {
+        topic_name: Some(CHANNEL_METADATA_TOPIC.to_owned()),
+        version: None,
+        event_body: ChannelBody {
+            message: message.to_owned(),
+        },
+        metadata: None,
+    };
+    serde_json::to_string(&frame).unwrap_or_default()
+}
+
+async fn upgrade(
+    State(shared): State<Arc<Shared>>,
+    Path(jwt): Path<String>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let claims = match crate::rest::verify(&shared, &jwt) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let Some(conv) = shared.store.get(&claims.data.conv) else {
+        return ApiError::not_found().into_response();
+    };
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return rejection.into_response(),
+    };
+    ws.on_upgrade(move |socket| serve(shared, conv, socket))
+}
+
+/// Decrements the socket count however the socket task ends.
+struct Attached(Arc<Conversation>);
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        self.0.socket_detached();
+    }
+}
+
+async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    // Give the peer a moment to answer the close handshake, then drop the TCP stream.
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(msg)) = socket.recv().await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSocket) {
+    if conv.state() == ConversationState::Ended {
+        close(socket, 1001, ENDED_REASON).await;
+        return;
+    }
+    // Subscribe before activation so this socket sees the activation events.
+    let mut rx = conv.subscribe();
+    conv.socket_attached();
+    let _attached = Attached(conv.clone());
+    // The conversation may have ended between the check and the subscription.
+    if conv.state() == ConversationState::Ended {
+        close(socket, 1001, ENDED_REASON).await;
+        return;
+    }
+    shared.activate(&conv);
+    let period = shared.settings.heartbeat;
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let cancel = shared.cancel.clone();
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => {
+                close(socket, 1001, "Going away").await;
+                return;
+            }
+            cmd = rx.recv() => match cmd {
+                Ok(SocketCmd::Frame(text)) => {
+                    if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(SocketCmd::Close { code, reason }) => {
+                    close(socket, code, &reason).await;
+                    return;
+                }
+                Ok(SocketCmd::Drop(DropMode::Abrupt)) => return,
+                Ok(SocketCmd::Drop(DropMode::Close(code))) => {
+                    close(socket, code, "Dropped by the emulator").await;
+                    return;
+                }
+                // A socket too slow to keep up is dropped (the client resyncs over REST),
+                // rather than slowing every other socket of the chat.
+                Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
+            },
+            _ = ticker.tick() => {
+                if !conv.heartbeats_paused()
+                    && socket.send(Message::Text(channel_frame(HEARTBEAT_MESSAGE).into())).await.is_err()
+                {
+                    return;
+                }
+            }
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    let is_ping = serde_json::from_str::<serde_json::Value>(text.as_str())
+                        .ok()
+                        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(|m| m.eq_ignore_ascii_case("ping")))
+                        .unwrap_or(false);
+                    if is_ping && socket.send(Message::Text(channel_frame("pong").into())).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
