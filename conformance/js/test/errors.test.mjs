@@ -133,6 +133,27 @@ test('guest may not send system bodyTypes (member-join): 400 invalid.value', asy
 test('oversize request body (> 65536 bytes): 413 request.entity.too.large', async () => {
   const res = await call(a.api, 'postWebchatGuestConversationMemberMessages', a.cid, a.memberId, { body: 'y'.repeat(70000) });
   expectError(res, 413, 'request.entity.too.large');
+  assert.match(res.body.message, /65536/, `message should state the limit: ${res.body.message}`);
+});
+
+test('after a 413 the next SDK call (keep-alive socket reuse) still gets an HTTP answer', async () => {
+  // node's global agent keeps connections alive; if the server drops the connection after an unread oversize body
+  // without "Connection: close", the next request written to that socket fails with EPIPE/ECONNRESET.
+  const transport = async (what, fn) => {
+    try {
+      return await fn();
+    } catch (e) {
+      return assert.fail(
+        `${what} failed at transport level, i.e. the server closed a keep-alive connection after a 413 ` +
+          `without sending "Connection: close": ${e.message.split('\n')[0]}`,
+      );
+    }
+  };
+  const big = await transport('an oversize POST right after another 413', () =>
+    call(a.api, 'postWebchatGuestConversationMemberMessages', a.cid, a.memberId, { body: 'y'.repeat(70000) }));
+  expectError(big, 413, 'request.entity.too.large');
+  const follow = await transport('the GET right after a 413', () => call(a.api, 'getWebchatGuestConversationMember', a.cid, a.memberId));
+  expectOk(follow);
 });
 
 test('history query validation: maxResults 101 / -1 -> 400 constraint.validation; unknown after -> 400 invalid.query.param.value', async () => {

@@ -65,10 +65,11 @@ test('postWebchatGuestConversationMemberMessages: 200 WebChatMessage, bodyType d
   const res2 = await call(g.api, 'postWebchatGuestConversationMemberMessages', g.cid, g.memberId, { body: 'a notice', bodyType: 'notice' });
   assert.equal(expectOk(res2).bodyType, 'notice');
   sent.notice = res2.body;
-  // wait for the echo agent's reply so the history below is settled
-  await g.stream.waitFor((f) => isMessage(f) && f.eventBody.sender.id === g.agentId && f.eventBody.body === 'You said: a notice', {
-    desc: 'agent reply to the notice',
+  // wait for the echo agent's reply (to the standard message) so the history below is settled
+  await g.stream.waitFor((f) => isMessage(f) && f.eventBody.sender.id === g.agentId && f.eventBody.body === 'You said: hello from the JS SDK', {
+    desc: 'agent reply',
   });
+  await g.stream.waitFor((f) => isMessage(f) && f.eventBody.id === sent.notice.id, { desc: 'echo of the notice' });
 });
 
 test('postWebchatGuestConversationMemberTyping: 200 WebChatTyping (no request body)', async () => {
