@@ -1,0 +1,361 @@
+//! Parsing the configuration file (INI or JSON) into validated, partial settings.
+//!
+//! INI is parsed by the small line parser below rather than `rust-ini`: every error must
+//! name its line, including an invalid *value* (`log_to_console = yes` on line 4), and
+//! `rust-ini` reports line numbers only for syntax errors, not for keys.
+
+use super::ConfigError;
+use crate::logging::{LogFormat, LogLevel};
+use std::path::{Path, PathBuf};
+
+/// What a file says; `None` = the key is absent (the current value is kept).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FileSettings {
+    pub log_level: Option<LogLevel>,
+    pub log_format: Option<LogFormat>,
+    pub log_to_console: Option<bool>,
+    /// `Some(None)` = the key is present and empty/null: no log file.
+    pub log_file_path: Option<Option<PathBuf>>,
+    pub log_request_body: Option<bool>,
+    pub log_response_body: Option<bool>,
+    pub live_reload_config: Option<bool>,
+    /// Raw `host`; validated with `Environment::parse` by the caller (it keeps the line).
+    pub host: Option<(String, Option<usize>)>,
+}
+
+/// The detected layout of a configuration file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileFormat {
+    Ini,
+    Json,
+}
+
+/// JSON when the first non-blank, non-comment character is `{`, else INI.
+pub(crate) fn detect_format(text: &str) -> FileFormat {
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with(';') || t.starts_with('#') {
+            continue;
+        }
+        return if t.starts_with('{') {
+            FileFormat::Json
+        } else {
+            FileFormat::Ini
+        };
+    }
+    FileFormat::Ini
+}
+
+/// Parses a whole file (a leading UTF-8 byte-order mark is ignored).
+pub(crate) fn parse(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match detect_format(text) {
+        FileFormat::Ini => parse_ini(path, text),
+        FileFormat::Json => parse_json(path, text),
+    }
+}
+
+/// A boolean as the seed writes it (`true`/`false`), accepted case-insensitively and trimmed.
+fn parse_bool(s: &str) -> Option<bool> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if t.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn invalid(
+    path: &Path,
+    key: &str,
+    value: &str,
+    line: Option<usize>,
+    reason: String,
+) -> ConfigError {
+    ConfigError::InvalidValue {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        value: value.to_owned(),
+        line,
+        reason,
+    }
+}
+
+/// Applies one `section.key = value` (a string value) to `out`.
+fn set_key(
+    out: &mut FileSettings,
+    path: &Path,
+    section: &str,
+    key: &str,
+    value: &str,
+    line: Option<usize>,
+) -> Result<(), ConfigError> {
+    let boolean = |v: &str| {
+        parse_bool(v)
+            .ok_or_else(|| invalid(path, key, v, line, "expected true or false".to_owned()))
+    };
+    match (section, key) {
+        ("logging", "log_level") => {
+            out.log_level = Some(value.parse().map_err(
+                |e: crate::logging::ParseSettingError| {
+                    invalid(
+                        path,
+                        key,
+                        value,
+                        line,
+                        format!("expected one of: {}", e.expected),
+                    )
+                },
+            )?)
+        }
+        ("logging", "log_format") => {
+            out.log_format = Some(value.parse().map_err(
+                |e: crate::logging::ParseSettingError| {
+                    invalid(
+                        path,
+                        key,
+                        value,
+                        line,
+                        format!("expected one of: {}", e.expected),
+                    )
+                },
+            )?)
+        }
+        ("logging", "log_to_console") => out.log_to_console = Some(boolean(value)?),
+        ("logging", "log_request_body") => out.log_request_body = Some(boolean(value)?),
+        ("logging", "log_response_body") => out.log_response_body = Some(boolean(value)?),
+        ("logging", "log_file_path") => {
+            let v = value.trim();
+            out.log_file_path = Some((!v.is_empty()).then(|| PathBuf::from(v)));
+        }
+        ("general", "live_reload_config") => out.live_reload_config = Some(boolean(value)?),
+        ("general", "host") => out.host = Some((value.trim().to_owned(), line)),
+        _ => {
+            tracing::debug!(
+                path = %path.display(),
+                section,
+                key,
+                line,
+                "ignoring an unknown key in the configuration file"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// INI: `[section]` lines, `key = value` (or `key: value`) lines, `;`/`#` comment lines and
+/// blank (including white-space-only) lines. Section and key names are case-insensitive;
+/// values are trimmed and may be quoted. Anything else is a syntax error naming the line.
+fn parse_ini(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
+    let mut out = FileSettings::default();
+    let mut section = String::new();
+    for (idx, raw) in text.lines().enumerate() {
+        let line = idx + 1;
+        let t = raw.trim();
+        if t.is_empty() || t.starts_with(';') || t.starts_with('#') {
+            continue;
+        }
+        let syntax = |message: &str| ConfigError::IniSyntax {
+            path: path.to_owned(),
+            line,
+            message: message.to_owned(),
+        };
+        if let Some(rest) = t.strip_prefix('[') {
+            let name = rest
+                .strip_suffix(']')
+                .ok_or_else(|| syntax("a section header must end with `]`"))?
+                .trim();
+            if name.is_empty() {
+                return Err(syntax("empty section name"));
+            }
+            section = name.to_ascii_lowercase();
+            continue;
+        }
+        let split = t.find(['=', ':']).ok_or_else(|| {
+            syntax("expected `key = value`, a `[section]` header or a `;` comment")
+        })?;
+        let key = t[..split].trim().to_ascii_lowercase();
+        if key.is_empty() {
+            return Err(syntax("empty key"));
+        }
+        let mut value = t[split + 1..].trim();
+        for q in ['"', '\''] {
+            if value.len() >= 2 && value.starts_with(q) && value.ends_with(q) {
+                value = &value[1..value.len() - 1];
+            }
+        }
+        if section.is_empty() {
+            tracing::debug!(
+                path = %path.display(),
+                key,
+                line,
+                "ignoring a key outside any [section] in the configuration file"
+            );
+            continue;
+        }
+        set_key(&mut out, path, &section, &key, value, Some(line))?;
+    }
+    Ok(out)
+}
+
+/// JSON: `{"logging": {...}, "general": {...}}`. Booleans may be JSON booleans or the
+/// strings `"true"`/`"false"`; `log_file_path` may be `null` (no file).
+fn parse_json(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
+    use serde_json::Value;
+    let root: Value = serde_json::from_str(text).map_err(|e| ConfigError::JsonSyntax {
+        path: path.to_owned(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    let Value::Object(root) = root else {
+        return Err(invalid(
+            path,
+            "(root)",
+            &root.to_string(),
+            None,
+            "expected a JSON object".into(),
+        ));
+    };
+    let mut out = FileSettings::default();
+    for (section, body) in &root {
+        let section_lc = section.to_ascii_lowercase();
+        if section_lc != "logging" && section_lc != "general" {
+            tracing::debug!(path = %path.display(), section, "ignoring an unknown section in the configuration file");
+            continue;
+        }
+        let Value::Object(keys) = body else {
+            return Err(invalid(
+                path,
+                section,
+                &body.to_string(),
+                None,
+                "expected a JSON object".into(),
+            ));
+        };
+        for (key, value) in keys {
+            let key_lc = key.to_ascii_lowercase();
+            let bool_key = matches!(
+                key_lc.as_str(),
+                "log_to_console" | "log_request_body" | "log_response_body" | "live_reload_config"
+            );
+            let known = bool_key
+                || matches!(
+                    key_lc.as_str(),
+                    "log_level" | "log_format" | "log_file_path" | "host"
+                );
+            let as_text = match value {
+                Value::String(s) => s.clone(),
+                Value::Bool(b) if bool_key => b.to_string(),
+                Value::Null if key_lc == "log_file_path" => String::new(),
+                other if known => {
+                    let expected = if bool_key {
+                        "expected true or false"
+                    } else {
+                        "expected a string"
+                    };
+                    return Err(invalid(
+                        path,
+                        key,
+                        &other.to_string(),
+                        None,
+                        expected.into(),
+                    ));
+                }
+                _ => String::new(), // an unknown key: `set_key` notes and ignores it
+            };
+            set_key(&mut out, path, &section_lc, &key_lc, &as_text, None)?;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("/cfg")
+    }
+
+    #[test]
+    fn detects_the_format_from_content() {
+        assert_eq!(detect_format("\n ; c\n# c\n  {\"a\":1}"), FileFormat::Json);
+        assert_eq!(detect_format("[logging]\n"), FileFormat::Ini);
+        assert_eq!(detect_format(""), FileFormat::Ini);
+    }
+
+    #[test]
+    fn ini_every_key_with_the_seed_quirks_fixed() {
+        let text = "; comment\n   \n[logging]\nlog_level = TRACE   \nlog_format=Json\n\
+                    log_to_console = FALSE\nlog_file_path = /tmp/x.log\nlog_request_body = True \n\
+                    log_response_body = true\nunknown = 1\n[General]\nlive_reload_config = false\n\
+                    host = \"mypurecloud.ie\"\n";
+        let s = parse(p(), text).unwrap();
+        assert_eq!(s.log_level, Some(LogLevel::Trace));
+        assert_eq!(s.log_format, Some(LogFormat::Json));
+        assert_eq!(s.log_to_console, Some(false));
+        assert_eq!(s.log_file_path, Some(Some(PathBuf::from("/tmp/x.log"))));
+        assert_eq!(s.log_request_body, Some(true));
+        assert_eq!(s.log_response_body, Some(true));
+        assert_eq!(s.live_reload_config, Some(false));
+        assert_eq!(s.host, Some(("mypurecloud.ie".into(), Some(13))));
+    }
+
+    #[test]
+    fn ini_errors_name_the_line() {
+        let e = parse(p(), "[logging]\n\nlog_to_console = yes\n").unwrap_err();
+        assert!(
+            matches!(e, ConfigError::InvalidValue { line: Some(3), ref key, .. } if key == "log_to_console"),
+            "{e}"
+        );
+        let e = parse(p(), "[logging]\nlog_level trace\n").unwrap_err();
+        assert!(matches!(e, ConfigError::IniSyntax { line: 2, .. }), "{e}");
+        let e = parse(p(), "[logging\n").unwrap_err();
+        assert!(matches!(e, ConfigError::IniSyntax { line: 1, .. }), "{e}");
+        let e = parse(p(), "[logging]\nlog_level = verbose\n").unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn json_every_key_and_string_booleans() {
+        let text = r#"{"logging":{"log_level":"Debug","log_format":"text","log_to_console":"TRUE",
+            "log_file_path":null,"log_request_body":false,"log_response_body":" false ","x":[1]},
+            "general":{"live_reload_config":true,"host":"http://127.0.0.1:9"},"other":{}}"#;
+        let s = parse(p(), text).unwrap();
+        assert_eq!(s.log_level, Some(LogLevel::Debug));
+        assert_eq!(s.log_format, Some(LogFormat::Text));
+        assert_eq!(s.log_to_console, Some(true));
+        assert_eq!(s.log_file_path, Some(None));
+        assert_eq!(s.log_request_body, Some(false));
+        assert_eq!(s.log_response_body, Some(false));
+        assert_eq!(s.live_reload_config, Some(true));
+        assert_eq!(s.host, Some(("http://127.0.0.1:9".into(), None)));
+    }
+
+    #[test]
+    fn json_errors_have_line_and_column() {
+        let e = parse(
+            p(),
+            "{\n  \"logging\": {\n    \"log_level\": \"trace\",\n  }\n}",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::JsonSyntax {
+                    line: 4,
+                    column: 3,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let e = parse(p(), r#"{"logging":{"log_to_console":1}}"#).unwrap_err();
+        assert!(matches!(e, ConfigError::InvalidValue { .. }), "{e}");
+        let e = parse(p(), r#"{"logging":{"log_level":true}}"#).unwrap_err();
+        assert!(matches!(e, ConfigError::InvalidValue { .. }), "{e}");
+    }
+}

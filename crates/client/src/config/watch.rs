@@ -1,0 +1,203 @@
+//! Live reload: a thread per watched configuration file.
+//!
+//! The thread watches the file's *parent directory* (non-recursively) with `notify` and
+//! keeps the events naming the file, so edits, atomic replacement by rename and
+//! delete-then-recreate are all seen. While the parent directory does not exist it polls
+//! for it every [`POLL`] instead. Bursts of events are debounced. The thread holds only a
+//! `Weak<Config>`: it ends when the `Config` is dropped, when the watched path changes, or
+//! when live reload is switched off (the owning [`Watch`] handle is dropped).
+
+use super::Config;
+use notify::{EventKind, RecursiveMode, Watcher};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+/// How often the thread checks that its `Config` and the parent directory still exist.
+const POLL: Duration = Duration::from_millis(500);
+/// Quiet time that ends a burst of events.
+const DEBOUNCE: Duration = Duration::from_millis(75);
+/// Longest a burst may postpone a reload.
+const MAX_DEBOUNCE: Duration = Duration::from_millis(300);
+
+enum Msg {
+    Changed,
+    Stop,
+}
+
+/// Tells whether a watcher thread has ended.
+#[derive(Debug, Clone, Default)]
+pub struct WatchProbe(Arc<(Mutex<bool>, Condvar)>);
+
+impl WatchProbe {
+    /// Waits until the watcher thread has ended; false if it still runs after `timeout`.
+    pub fn wait_stopped(&self, timeout: Duration) -> bool {
+        let (lock, cond) = &*self.0;
+        let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        match cond.wait_timeout_while(guard, timeout, |stopped| !*stopped) {
+            Ok((g, _)) => *g,
+            Err(p) => *p.into_inner().0,
+        }
+    }
+}
+
+/// Marks the probe when the thread ends, however it ends.
+struct StopOnDrop(WatchProbe);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let (lock, cond) = &*(self.0).0;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cond.notify_all();
+    }
+}
+
+/// The handle kept by the `Config`; dropping it stops the thread.
+#[derive(Debug)]
+pub(crate) struct Watch {
+    tx: mpsc::Sender<Msg>,
+    probe: WatchProbe,
+}
+
+impl Watch {
+    pub(crate) fn probe(&self) -> WatchProbe {
+        self.probe.clone()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // No join: the handle may be dropped on the watcher thread itself.
+        let _ = self.tx.send(Msg::Stop);
+    }
+}
+
+/// Starts watching `path` for `config`; `epoch` identifies this watch so a reload from a
+/// superseded watcher is ignored.
+pub(crate) fn spawn(config: Weak<Config>, path: PathBuf, epoch: u64) -> Watch {
+    let (tx, rx) = mpsc::channel();
+    let probe = WatchProbe::default();
+    let handle = Watch {
+        tx: tx.clone(),
+        probe: probe.clone(),
+    };
+    let guard = StopOnDrop(probe);
+    let spawned = std::thread::Builder::new()
+        .name("guest-chat-config-watch".into())
+        .spawn(move || {
+            let _guard = guard;
+            run(&config, &path, epoch, &tx, &rx);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the configuration watcher thread; live reload is off");
+    }
+    handle
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn start_notify(
+    dir: &Path,
+    name: OsString,
+    tx: mpsc::Sender<Msg>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let relevant = match res {
+            Ok(ev) => {
+                !matches!(ev.kind, EventKind::Access(_))
+                    && (ev.need_rescan()
+                        || ev
+                            .paths
+                            .iter()
+                            .any(|p| p.file_name() == Some(name.as_os_str())))
+            }
+            Err(_) => true,
+        };
+        if relevant {
+            let _ = tx.send(Msg::Changed);
+        }
+    })?;
+    watcher.watch(dir, RecursiveMode::NonRecursive)?;
+    Ok(watcher)
+}
+
+fn reload(config: &Weak<Config>, epoch: u64) -> bool {
+    match config.upgrade() {
+        Some(cfg) => {
+            cfg.reload_from_watch(epoch);
+            true
+        }
+        None => false,
+    }
+}
+
+fn run(
+    config: &Weak<Config>,
+    path: &Path,
+    epoch: u64,
+    tx: &mpsc::Sender<Msg>,
+    rx: &mpsc::Receiver<Msg>,
+) {
+    let Some(name) = path.file_name().map(OsString::from) else {
+        tracing::warn!(path = %path.display(), "the configuration path names no file; live reload is off");
+        return;
+    };
+    let dir = parent_dir(path);
+    let mut watcher: Option<notify::RecommendedWatcher> = None;
+    let mut first = true;
+    let mut warned = false;
+    loop {
+        if watcher.is_none() && dir.is_dir() {
+            match start_notify(&dir, name.clone(), tx.clone()) {
+                Ok(w) => {
+                    watcher = Some(w);
+                    // The directory appeared after the start: the file may be there already.
+                    if !first && !reload(config, epoch) {
+                        return;
+                    }
+                }
+                Err(e) if !warned => {
+                    warned = true;
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot watch the configuration directory; polling for it");
+                }
+                Err(_) => {}
+            }
+        }
+        first = false;
+        match rx.recv_timeout(POLL) {
+            Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            Ok(Msg::Changed) => {
+                let start = Instant::now();
+                loop {
+                    match rx.recv_timeout(DEBOUNCE) {
+                        Ok(Msg::Changed) if start.elapsed() < MAX_DEBOUNCE => continue,
+                        Ok(Msg::Changed) | Err(RecvTimeoutError::Timeout) => break,
+                        Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+                if !reload(config, epoch) {
+                    return;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if config.strong_count() == 0 {
+                    return;
+                }
+                if watcher.is_some() && !dir.is_dir() {
+                    // The directory went away: poll until it comes back.
+                    watcher = None;
+                    if !reload(config, epoch) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
