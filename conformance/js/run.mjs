@@ -22,7 +22,7 @@ if (!existsSync(swaggerPath()))
   problems.push(`swagger.json not found at ${swaggerPath()}; set SWAGGER_PATH=/path/to/shared/reference/swagger.json (default: ../../../shared/reference/swagger.json relative to conformance/js).`);
 if (!existsSync(emulatorBin())) problems.push(missingEmulatorMessage());
 if (problems.length) {
-  for (const p of problems) console.error(`conformance/js: ${p}`);
+  for (const p of problems) console.log(`conformance/js: ${p}`);
   finish(0, 1, 1);
 }
 

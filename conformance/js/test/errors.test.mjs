@@ -99,6 +99,11 @@ test('unknown member / message / media request: 404 chat.error.not.found', async
   );
 });
 
+test('ids needing percent-encoding (as the SDK encodes them) reach the handler: 404 chat.error.not.found ErrorBody', async () => {
+  for (const id of ['a/b c', "it's", 'x?y#z&w=v+u%t', 'ü€😀', '..'])
+    expectError(await call(a.api, 'getWebchatGuestConversationMember', a.cid, id), 404, 'chat.error.not.found', `member id ${JSON.stringify(id)}`);
+});
+
 test('create validation: missing displayName / routingTarget / organizationId / deploymentId -> 400', async () => {
   const { api } = makeClient(emu.base);
   const noName = createBody();
