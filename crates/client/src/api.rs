@@ -1,0 +1,887 @@
+//! [`WebChatApi`]: the 11 guest chat operations, one async method each, plus a
+//! `*_with_http_info` twin returning an [`ApiResponse`] with status and headers.
+//!
+//! Paths, methods and parameter names live in one table, [`OPERATIONS`], which the methods
+//! use to build their requests and which a contract test compares with the swagger.
+
+use crate::client::ApiClient;
+use crate::error::Error;
+use crate::secret::mask_jwts;
+use bytes::Bytes;
+use guest_chat_model::*;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt;
+
+/// One operation of the contract: what the SDK sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OperationSpec {
+    /// The swagger `operationId`.
+    pub operation_id: &'static str,
+    /// `GET`, `POST`, `DELETE` or `PATCH`.
+    pub method: &'static str,
+    /// The path template (`/api/v2/webchat/guest/conversations/{conversationId}/members`).
+    pub path: &'static str,
+    /// Path parameter names, in template order.
+    pub path_params: &'static [&'static str],
+    /// Query parameter names, in swagger order.
+    pub query_params: &'static [&'static str],
+    /// The request body model, if any.
+    pub body: Option<&'static str>,
+    /// The 2xx response model, if any.
+    pub response: Option<&'static str>,
+    /// Whether the call sends `Authorization: Bearer <jwt>` (every call but create).
+    pub requires_jwt: bool,
+    /// Whether a replay after a possible processing is safe (see [`crate::retry`]).
+    pub idempotent: bool,
+}
+
+impl OperationSpec {
+    /// The method as an [`http::Method`].
+    pub fn http_method(&self) -> http::Method {
+        match self.method {
+            "GET" => http::Method::GET,
+            "POST" => http::Method::POST,
+            "DELETE" => http::Method::DELETE,
+            "PATCH" => http::Method::PATCH,
+            "PUT" => http::Method::PUT,
+            other => http::Method::from_bytes(other.as_bytes()).unwrap_or(http::Method::GET),
+        }
+    }
+
+    /// The concrete path: each `{param}` replaced by its percent-encoded value.
+    ///
+    /// An empty value, `.` or `..` is refused (they would change the path's meaning).
+    pub fn render_path(&self, values: &[&str]) -> Result<String, Error> {
+        debug_assert_eq!(
+            values.len(),
+            self.path_params.len(),
+            "{}",
+            self.operation_id
+        );
+        let mut out = String::with_capacity(self.path.len() + 80);
+        let mut rest = self.path;
+        for (name, value) in self.path_params.iter().zip(values) {
+            check_id(name, value)?;
+            let placeholder = format!("{{{name}}}");
+            let at = rest
+                .find(&placeholder)
+                .ok_or_else(|| Error::InvalidArgument {
+                    name,
+                    reason: format!("not in the path template {}", self.path),
+                })?;
+            out.push_str(&rest[..at]);
+            out.extend(utf8_percent_encode(value, PATH_SEGMENT));
+            rest = &rest[at + placeholder.len()..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+/// What `encodeURIComponent` leaves alone is `A-Z a-z 0-9 - _ . ! ~ * ' ( )`; the JavaScript
+/// SDK's URL parser then escapes `'` as well, so it is encoded here too.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'(')
+    .remove(b')');
+
+fn check_id(name: &'static str, value: &str) -> Result<(), Error> {
+    let reason = match value {
+        "" => "must not be empty",
+        "." | ".." => "must not be `.` or `..` (it would change the path)",
+        _ => return Ok(()),
+    };
+    Err(Error::InvalidArgument {
+        name,
+        reason: reason.into(),
+    })
+}
+
+const BASE: &str = "/api/v2/webchat/guest/conversations";
+
+macro_rules! op {
+    ($id:literal, $method:literal, $path:expr, [$($p:literal),*], [$($q:literal),*], $body:expr, $resp:expr, $jwt:expr, $idem:expr) => {
+        OperationSpec {
+            operation_id: $id,
+            method: $method,
+            path: $path,
+            path_params: &[$($p),*],
+            query_params: &[$($q),*],
+            body: $body,
+            response: $resp,
+            requires_jwt: $jwt,
+            idempotent: $idem,
+        }
+    };
+}
+
+/// `POST /api/v2/webchat/guest/conversations`.
+pub const POST_CONVERSATIONS: OperationSpec = op!(
+    "postWebchatGuestConversations",
+    "POST",
+    BASE_PATH,
+    [],
+    [],
+    Some("CreateWebChatConversationRequest"),
+    Some("CreateWebChatConversationResponse"),
+    false,
+    false
+);
+/// `GET .../{conversationId}/members`.
+pub const GET_MEMBERS: OperationSpec = op!(
+    "getWebchatGuestConversationMembers",
+    "GET",
+    MEMBERS_PATH,
+    ["conversationId"],
+    ["pageSize", "pageNumber", "excludeDisconnectedMembers"],
+    None,
+    Some("WebChatMemberInfoEntityList"),
+    true,
+    true
+);
+/// `GET .../{conversationId}/members/{memberId}`.
+pub const GET_MEMBER: OperationSpec = op!(
+    "getWebchatGuestConversationMember",
+    "GET",
+    MEMBER_PATH,
+    ["conversationId", "memberId"],
+    [],
+    None,
+    Some("WebChatMemberInfo"),
+    true,
+    true
+);
+/// `DELETE .../{conversationId}/members/{memberId}`.
+pub const DELETE_MEMBER: OperationSpec = op!(
+    "deleteWebchatGuestConversationMember",
+    "DELETE",
+    MEMBER_PATH,
+    ["conversationId", "memberId"],
+    [],
+    None,
+    None,
+    true,
+    true
+);
+/// `POST .../{conversationId}/members/{memberId}/messages`.
+pub const POST_MESSAGE: OperationSpec = op!(
+    "postWebchatGuestConversationMemberMessages",
+    "POST",
+    MEMBER_MESSAGES_PATH,
+    ["conversationId", "memberId"],
+    [],
+    Some("CreateWebChatMessageRequest"),
+    Some("WebChatMessage"),
+    true,
+    false
+);
+/// `POST .../{conversationId}/members/{memberId}/typing`.
+pub const POST_TYPING: OperationSpec = op!(
+    "postWebchatGuestConversationMemberTyping",
+    "POST",
+    TYPING_PATH,
+    ["conversationId", "memberId"],
+    [],
+    None,
+    Some("WebChatTyping"),
+    true,
+    false
+);
+/// `GET .../{conversationId}/messages`.
+pub const GET_MESSAGES: OperationSpec = op!(
+    "getWebchatGuestConversationMessages",
+    "GET",
+    MESSAGES_PATH,
+    ["conversationId"],
+    ["after", "before", "sortOrder", "maxResults"],
+    None,
+    Some("WebChatMessageEntityList"),
+    true,
+    true
+);
+/// `GET .../{conversationId}/messages/{messageId}`.
+pub const GET_MESSAGE: OperationSpec = op!(
+    "getWebchatGuestConversationMessage",
+    "GET",
+    MESSAGE_PATH,
+    ["conversationId", "messageId"],
+    [],
+    None,
+    Some("WebChatMessage"),
+    true,
+    true
+);
+/// `GET .../{conversationId}/mediarequests`.
+pub const GET_MEDIAREQUESTS: OperationSpec = op!(
+    "getWebchatGuestConversationMediarequests",
+    "GET",
+    MEDIAREQUESTS_PATH,
+    ["conversationId"],
+    [],
+    None,
+    Some("WebChatGuestMediaRequestEntityList"),
+    true,
+    true
+);
+/// `GET .../{conversationId}/mediarequests/{mediaRequestId}`.
+pub const GET_MEDIAREQUEST: OperationSpec = op!(
+    "getWebchatGuestConversationMediarequest",
+    "GET",
+    MEDIAREQUEST_PATH,
+    ["conversationId", "mediaRequestId"],
+    [],
+    None,
+    Some("WebChatGuestMediaRequest"),
+    true,
+    true
+);
+/// `PATCH .../{conversationId}/mediarequests/{mediaRequestId}`.
+pub const PATCH_MEDIAREQUEST: OperationSpec = op!(
+    "patchWebchatGuestConversationMediarequest",
+    "PATCH",
+    MEDIAREQUEST_PATH,
+    ["conversationId", "mediaRequestId"],
+    [],
+    Some("WebChatGuestMediaRequest"),
+    Some("WebChatGuestMediaRequest"),
+    true,
+    false
+);
+
+const BASE_PATH: &str = BASE;
+const MEMBERS_PATH: &str = "/api/v2/webchat/guest/conversations/{conversationId}/members";
+const MEMBER_PATH: &str = "/api/v2/webchat/guest/conversations/{conversationId}/members/{memberId}";
+const MEMBER_MESSAGES_PATH: &str =
+    "/api/v2/webchat/guest/conversations/{conversationId}/members/{memberId}/messages";
+const TYPING_PATH: &str =
+    "/api/v2/webchat/guest/conversations/{conversationId}/members/{memberId}/typing";
+const MESSAGES_PATH: &str = "/api/v2/webchat/guest/conversations/{conversationId}/messages";
+const MESSAGE_PATH: &str =
+    "/api/v2/webchat/guest/conversations/{conversationId}/messages/{messageId}";
+const MEDIAREQUESTS_PATH: &str =
+    "/api/v2/webchat/guest/conversations/{conversationId}/mediarequests";
+const MEDIAREQUEST_PATH: &str =
+    "/api/v2/webchat/guest/conversations/{conversationId}/mediarequests/{mediaRequestId}";
+
+/// Every operation of the contract, as the SDK sends it.
+pub const OPERATIONS: &[OperationSpec] = &[
+    POST_CONVERSATIONS,
+    GET_MEMBERS,
+    GET_MEMBER,
+    DELETE_MEMBER,
+    POST_MESSAGE,
+    POST_TYPING,
+    GET_MESSAGES,
+    GET_MESSAGE,
+    GET_MEDIAREQUESTS,
+    GET_MEDIAREQUEST,
+    PATCH_MEDIAREQUEST,
+];
+
+/// Query options of [`WebChatApi::get_webchat_guest_conversation_members`].
+///
+/// Unset options are not sent (the service applies its defaults: page size 25, page 1,
+/// disconnected members included); `false` is sent as `false`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GetMembersOptions {
+    /// `pageSize` (service default 25).
+    pub page_size: Option<i32>,
+    /// `pageNumber` (service default 1).
+    pub page_number: Option<i32>,
+    /// `excludeDisconnectedMembers` (service default false).
+    pub exclude_disconnected_members: Option<bool>,
+}
+
+impl GetMembersOptions {
+    /// No options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets `pageSize`.
+    pub fn page_size(mut self, n: i32) -> Self {
+        self.page_size = Some(n);
+        self
+    }
+    /// Sets `pageNumber`.
+    pub fn page_number(mut self, n: i32) -> Self {
+        self.page_number = Some(n);
+        self
+    }
+    /// Sets `excludeDisconnectedMembers`.
+    pub fn exclude_disconnected_members(mut self, on: bool) -> Self {
+        self.exclude_disconnected_members = Some(on);
+        self
+    }
+
+    fn query(&self) -> String {
+        let q = GET_MEMBERS.query_params;
+        encode_query(&[
+            (q[0], self.page_size.map(|v| v.to_string())),
+            (q[1], self.page_number.map(|v| v.to_string())),
+            (
+                q[2],
+                self.exclude_disconnected_members.map(|v| v.to_string()),
+            ),
+        ])
+    }
+}
+
+/// Query options of [`WebChatApi::get_webchat_guest_conversation_messages`].
+///
+/// Unset options are not sent (service defaults: ascending, 100 results).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GetMessagesOptions {
+    /// `after`: only messages after this message id.
+    pub after: Option<String>,
+    /// `before`: only messages before this message id.
+    pub before: Option<String>,
+    /// `sortOrder` (service default ascending).
+    pub sort_order: Option<SortOrder>,
+    /// `maxResults`, 1 to 100 (service default 100).
+    pub max_results: Option<i32>,
+}
+
+impl GetMessagesOptions {
+    /// No options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets `after`.
+    pub fn after(mut self, message_id: impl Into<String>) -> Self {
+        self.after = Some(message_id.into());
+        self
+    }
+    /// Sets `before`.
+    pub fn before(mut self, message_id: impl Into<String>) -> Self {
+        self.before = Some(message_id.into());
+        self
+    }
+    /// Sets `sortOrder`.
+    pub fn sort_order(mut self, order: SortOrder) -> Self {
+        self.sort_order = Some(order);
+        self
+    }
+    /// Sets `maxResults`.
+    pub fn max_results(mut self, n: i32) -> Self {
+        self.max_results = Some(n);
+        self
+    }
+
+    fn query(&self) -> String {
+        let q = GET_MESSAGES.query_params;
+        encode_query(&[
+            (q[0], self.after.clone()),
+            (q[1], self.before.clone()),
+            (
+                q[2],
+                self.sort_order.as_ref().map(|s| s.as_str().to_owned()),
+            ),
+            (q[3], self.max_results.map(|v| v.to_string())),
+        ])
+    }
+}
+
+fn encode_query(pairs: &[(&str, Option<String>)]) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if let Some(v) = v {
+            ser.append_pair(k, v);
+        }
+    }
+    ser.finish()
+}
+
+/// A successful answer with its status and headers (the JavaScript SDK's extended response).
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ApiResponse<T> {
+    /// HTTP status (200, 204).
+    pub status: u16,
+    /// Its reason phrase.
+    pub status_text: String,
+    /// The response headers (`inin-correlation-id`, `inin-ratelimit-*` ...).
+    pub headers: http::HeaderMap,
+    /// The decoded body.
+    pub body: T,
+    /// The raw body text.
+    pub text: String,
+}
+
+impl<T> ApiResponse<T> {
+    /// The `ININ-Correlation-Id` header.
+    pub fn correlation_id(&self) -> Option<&str> {
+        crate::error::header_str(&self.headers, "inin-correlation-id")
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for ApiResponse<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The create response carries the JWT (in `jwt` and `eventStreamUri`): mask it.
+        let body = format!("{:?}", self.body);
+        f.debug_struct("ApiResponse")
+            .field("status", &self.status)
+            .field("status_text", &self.status_text)
+            .field("headers", &self.headers)
+            .field("body", &format_args!("{}", mask_jwts(&body)))
+            .field("text", &mask_jwts(&self.text))
+            .finish()
+    }
+}
+
+/// The guest chat operations (the JavaScript SDK's `WebChatApi`). Cheap to create and clone.
+#[derive(Clone, Debug)]
+pub struct WebChatApi {
+    client: ApiClient,
+}
+
+impl WebChatApi {
+    /// The operations, sent through `client` (a cheap clone is kept).
+    pub fn new(client: &ApiClient) -> Self {
+        WebChatApi {
+            client: client.clone(),
+        }
+    }
+
+    /// The client in use.
+    pub fn client(&self) -> &ApiClient {
+        &self.client
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        spec: &'static OperationSpec,
+        ids: &[&str],
+        query: Option<String>,
+        body: Option<Bytes>,
+    ) -> Result<ApiResponse<T>, Error> {
+        let path = spec.render_path(ids)?;
+        let raw = self
+            .client
+            .execute(spec, &path, query.as_deref(), body)
+            .await?;
+        let status = raw.status.as_u16();
+        let decode_error = |path: String, message: String| Error::Decode {
+            status,
+            path,
+            message: mask_jwts(&message).into_owned(),
+            body: mask_jwts(&String::from_utf8_lossy(&raw.body)).into_owned(),
+        };
+        let mut de = serde_json::Deserializer::from_slice(&raw.body);
+        let value: T = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| decode_error(e.path().to_string(), e.inner().to_string()))?;
+        de.end()
+            .map_err(|e| decode_error(".".into(), e.to_string()))?;
+        Ok(ApiResponse {
+            status,
+            status_text: raw.status.canonical_reason().unwrap_or("").to_owned(),
+            headers: raw.headers,
+            body: value,
+            text: String::from_utf8_lossy(&raw.body).into_owned(),
+        })
+    }
+
+    async fn call_empty(
+        &self,
+        spec: &'static OperationSpec,
+        ids: &[&str],
+    ) -> Result<ApiResponse<()>, Error> {
+        let path = spec.render_path(ids)?;
+        let raw = self.client.execute(spec, &path, None, None).await?;
+        Ok(ApiResponse {
+            status: raw.status.as_u16(),
+            status_text: raw.status.canonical_reason().unwrap_or("").to_owned(),
+            headers: raw.headers,
+            body: (),
+            text: String::from_utf8_lossy(&raw.body).into_owned(),
+        })
+    }
+
+    /// Creates a chat: the guest member, its JWT and the event stream URI. Sends no JWT.
+    ///
+    /// The chat is not routed to an agent until the event stream is attached.
+    pub async fn post_webchat_guest_conversations(
+        &self,
+        body: &CreateWebChatConversationRequest,
+    ) -> Result<CreateWebChatConversationResponse, Error> {
+        self.post_webchat_guest_conversations_with_http_info(body)
+            .await
+            .map(|r| r.body)
+    }
+
+    /// [`Self::post_webchat_guest_conversations`] with status and headers.
+    pub async fn post_webchat_guest_conversations_with_http_info(
+        &self,
+        body: &CreateWebChatConversationRequest,
+    ) -> Result<ApiResponse<CreateWebChatConversationResponse>, Error> {
+        let bytes = to_bytes(body)?;
+        self.call(&POST_CONVERSATIONS, &[], None, Some(bytes)).await
+    }
+
+    /// Lists the members of the chat.
+    pub async fn get_webchat_guest_conversation_members(
+        &self,
+        conversation_id: &str,
+        options: &GetMembersOptions,
+    ) -> Result<WebChatMemberInfoEntityList, Error> {
+        self.get_webchat_guest_conversation_members_with_http_info(conversation_id, options)
+            .await
+            .map(|r| r.body)
+    }
+
+    /// [`Self::get_webchat_guest_conversation_members`] with status and headers.
+    pub async fn get_webchat_guest_conversation_members_with_http_info(
+        &self,
+        conversation_id: &str,
+        options: &GetMembersOptions,
+    ) -> Result<ApiResponse<WebChatMemberInfoEntityList>, Error> {
+        self.call(
+            &GET_MEMBERS,
+            &[conversation_id],
+            Some(options.query()),
+            None,
+        )
+        .await
+    }
+
+    /// One member of the chat (the only way to learn a member's role and name).
+    pub async fn get_webchat_guest_conversation_member(
+        &self,
+        conversation_id: &str,
+        member_id: &str,
+    ) -> Result<WebChatMemberInfo, Error> {
+        self.get_webchat_guest_conversation_member_with_http_info(conversation_id, member_id)
+            .await
+            .map(|r| r.body)
+    }
+
+    /// [`Self::get_webchat_guest_conversation_member`] with status and headers.
+    pub async fn get_webchat_guest_conversation_member_with_http_info(
+        &self,
+        conversation_id: &str,
+        member_id: &str,
+    ) -> Result<ApiResponse<WebChatMemberInfo>, Error> {
+        self.call(&GET_MEMBER, &[conversation_id, member_id], None, None)
+            .await
+    }
+
+    /// Removes the guest from the chat (how a guest leaves). The service answers 204.
+    pub async fn delete_webchat_guest_conversation_member(
+        &self,
+        conversation_id: &str,
+        member_id: &str,
+    ) -> Result<(), Error> {
+        self.delete_webchat_guest_conversation_member_with_http_info(conversation_id, member_id)
+            .await
+            .map(|_| ())
+    }
+
+    /// [`Self::delete_webchat_guest_conversation_member`] with status and headers.
+    pub async fn delete_webchat_guest_conversation_member_with_http_info(
+        &self,
+        conversation_id: &str,
+        member_id: &str,
+    ) -> Result<ApiResponse<()>, Error> {
+        self.call_empty(&DELETE_MEMBER, &[conversation_id, member_id])
+            .await
+    }
+
+    /// Sends a message as the guest.
+    ///
+    /// Refused locally with [`Error::InvalidArgument`] (nothing is sent) when `body` is
+    /// missing or empty or longer than [`MAX_MESSAGE_CHARS`] characters: the emulator and
+    /// the service would answer 400 (`chat.error.notnull.createconversationmessagerequest.body`
+    /// or `constraint.validation`).
+    pub async fn post_webchat_guest_conversation_member_messages(
+        &self,
+        conversation_id: &str,
+        member_id: &str,
+        body: &CreateWebChatMessageRequest,
+    ) -> Result<WebChatMessage, Error> {
+        self.post_webchat_guest_conversation_member_messages_with_http_info(
+            conversation_id,
+            member_id,
+            body,
+        )
+        .await
+        .map(|r| r.body)
+    }
+
+    /// [`Self::post_webchat_guest_conversation_member_messages`] with status and headers.
+    pub async fn post_webchat_guest_conversation_member_messages_with_http_info(
+        &self,
+        conversation_id: &str,
+        member_id: &str,
+        body: &CreateWebChatMessageRequest,
+    ) -> Result<ApiResponse<WebChatMessage>, Error> {
+        check_message(body)?;
+        let bytes = to_bytes(body)?;
+        self.call(
+            &POST_MESSAGE,
+            &[conversation_id, member_id],
+            None,
+            Some(bytes),
+        )
+        .await
+    }
+
+    /// Sends a one-shot typing indicator (there is no "stopped typing").
+    pub async fn post_webchat_guest_conversation_member_typing(
+        &self,
+        conversation_id: &str,
+        member_id: &str,
+    ) -> Result<WebChatTyping, Error> {
+        self.post_webchat_guest_conversation_member_typing_with_http_info(
+            conversation_id,
+            member_id,
+        )
+        .await
+        .map(|r| r.body)
+    }
+
+    /// [`Self::post_webchat_guest_conversation_member_typing`] with status and headers.
+    pub async fn post_webchat_guest_conversation_member_typing_with_http_info(
+        &self,
+        conversation_id: &str,
+        member_id: &str,
+    ) -> Result<ApiResponse<WebChatTyping>, Error> {
+        self.call(&POST_TYPING, &[conversation_id, member_id], None, None)
+            .await
+    }
+
+    /// The message history (including join/leave notices).
+    pub async fn get_webchat_guest_conversation_messages(
+        &self,
+        conversation_id: &str,
+        options: &GetMessagesOptions,
+    ) -> Result<WebChatMessageEntityList, Error> {
+        self.get_webchat_guest_conversation_messages_with_http_info(conversation_id, options)
+            .await
+            .map(|r| r.body)
+    }
+
+    /// [`Self::get_webchat_guest_conversation_messages`] with status and headers.
+    pub async fn get_webchat_guest_conversation_messages_with_http_info(
+        &self,
+        conversation_id: &str,
+        options: &GetMessagesOptions,
+    ) -> Result<ApiResponse<WebChatMessageEntityList>, Error> {
+        self.call(
+            &GET_MESSAGES,
+            &[conversation_id],
+            Some(options.query()),
+            None,
+        )
+        .await
+    }
+
+    /// One message.
+    pub async fn get_webchat_guest_conversation_message(
+        &self,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Result<WebChatMessage, Error> {
+        self.get_webchat_guest_conversation_message_with_http_info(conversation_id, message_id)
+            .await
+            .map(|r| r.body)
+    }
+
+    /// [`Self::get_webchat_guest_conversation_message`] with status and headers.
+    pub async fn get_webchat_guest_conversation_message_with_http_info(
+        &self,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Result<ApiResponse<WebChatMessage>, Error> {
+        self.call(&GET_MESSAGE, &[conversation_id, message_id], None, None)
+            .await
+    }
+
+    /// The media requests (co-browse, screen share) of the chat.
+    pub async fn get_webchat_guest_conversation_mediarequests(
+        &self,
+        conversation_id: &str,
+    ) -> Result<WebChatGuestMediaRequestEntityList, Error> {
+        self.get_webchat_guest_conversation_mediarequests_with_http_info(conversation_id)
+            .await
+            .map(|r| r.body)
+    }
+
+    /// [`Self::get_webchat_guest_conversation_mediarequests`] with status and headers.
+    pub async fn get_webchat_guest_conversation_mediarequests_with_http_info(
+        &self,
+        conversation_id: &str,
+    ) -> Result<ApiResponse<WebChatGuestMediaRequestEntityList>, Error> {
+        self.call(&GET_MEDIAREQUESTS, &[conversation_id], None, None)
+            .await
+    }
+
+    /// One media request.
+    pub async fn get_webchat_guest_conversation_mediarequest(
+        &self,
+        conversation_id: &str,
+        media_request_id: &str,
+    ) -> Result<WebChatGuestMediaRequest, Error> {
+        self.get_webchat_guest_conversation_mediarequest_with_http_info(
+            conversation_id,
+            media_request_id,
+        )
+        .await
+        .map(|r| r.body)
+    }
+
+    /// [`Self::get_webchat_guest_conversation_mediarequest`] with status and headers.
+    pub async fn get_webchat_guest_conversation_mediarequest_with_http_info(
+        &self,
+        conversation_id: &str,
+        media_request_id: &str,
+    ) -> Result<ApiResponse<WebChatGuestMediaRequest>, Error> {
+        self.call(
+            &GET_MEDIAREQUEST,
+            &[conversation_id, media_request_id],
+            None,
+            None,
+        )
+        .await
+    }
+
+    /// Answers a media request (state `ACCEPTED`, `DECLINED` or `ERRORED`).
+    pub async fn patch_webchat_guest_conversation_mediarequest(
+        &self,
+        conversation_id: &str,
+        media_request_id: &str,
+        body: &WebChatGuestMediaRequest,
+    ) -> Result<WebChatGuestMediaRequest, Error> {
+        self.patch_webchat_guest_conversation_mediarequest_with_http_info(
+            conversation_id,
+            media_request_id,
+            body,
+        )
+        .await
+        .map(|r| r.body)
+    }
+
+    /// [`Self::patch_webchat_guest_conversation_mediarequest`] with status and headers.
+    pub async fn patch_webchat_guest_conversation_mediarequest_with_http_info(
+        &self,
+        conversation_id: &str,
+        media_request_id: &str,
+        body: &WebChatGuestMediaRequest,
+    ) -> Result<ApiResponse<WebChatGuestMediaRequest>, Error> {
+        let bytes = to_bytes(body)?;
+        self.call(
+            &PATCH_MEDIAREQUEST,
+            &[conversation_id, media_request_id],
+            None,
+            Some(bytes),
+        )
+        .await
+    }
+}
+
+fn check_message(body: &CreateWebChatMessageRequest) -> Result<(), Error> {
+    let text = body.body.as_deref().unwrap_or("");
+    if text.is_empty() {
+        return Err(Error::InvalidArgument {
+            name: "body",
+            reason: "the message body is required and must not be empty".into(),
+        });
+    }
+    let chars = text.chars().count();
+    if chars > MAX_MESSAGE_CHARS {
+        return Err(Error::InvalidArgument {
+            name: "body",
+            reason: format!("{chars} characters, the service accepts at most {MAX_MESSAGE_CHARS}"),
+        });
+    }
+    Ok(())
+}
+
+fn to_bytes<T: Serialize>(body: &T) -> Result<Bytes, Error> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|e| Error::InvalidArgument {
+            name: "body",
+            reason: format!("cannot be serialised: {e}"),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_like_encode_uri_component() {
+        let cases = [
+            ("a b", "a%20b"),
+            ("a/b", "a%2Fb"),
+            ("ü€😀", "%C3%BC%E2%82%AC%F0%9F%98%80"),
+            ("x?y#z&w=v+u%t", "x%3Fy%23z%26w%3Dv%2Bu%25t"),
+            ("it's", "it%27s"),
+            ("a(b)*!~._-", "a(b)*!~._-"),
+            (
+                "semi;colon:at@dollar$comma,",
+                "semi%3Bcolon%3Aat%40dollar%24comma%2C",
+            ),
+            (
+                "[brackets]{braces}|pipe^caret`bt\"dq<lt>gt\\bs",
+                "%5Bbrackets%5D%7Bbraces%7D%7Cpipe%5Ecaret%60bt%22dq%3Clt%3Egt%5Cbs",
+            ),
+            ("tab\there", "tab%09here"),
+            ("12345", "12345"),
+        ];
+        for (raw, want) in cases {
+            let p = GET_MEMBER.render_path(&["c", raw]).unwrap();
+            assert_eq!(p, format!("{BASE}/c/members/{want}"), "{raw}");
+        }
+    }
+
+    #[test]
+    fn rejects_dot_segments_and_empty_ids() {
+        for bad in ["", ".", ".."] {
+            match GET_MEMBER.render_path(&["c", bad]) {
+                Err(Error::InvalidArgument { name, .. }) => assert_eq!(name, "memberId"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+        assert!(GET_MEMBER.render_path(&["...", "a.b"]).is_ok());
+    }
+
+    #[test]
+    fn unset_options_are_not_sent() {
+        assert_eq!(GetMembersOptions::new().query(), "");
+        assert_eq!(
+            GetMembersOptions::new()
+                .exclude_disconnected_members(false)
+                .page_size(0)
+                .query(),
+            "pageSize=0&excludeDisconnectedMembers=false"
+        );
+        assert_eq!(
+            GetMessagesOptions::new()
+                .after("a b&c")
+                .sort_order(SortOrder::Descending)
+                .max_results(5)
+                .query(),
+            "after=a+b%26c&sortOrder=descending&maxResults=5"
+        );
+    }
+
+    #[test]
+    fn message_limits_count_characters() {
+        let ok = CreateWebChatMessageRequest::new("é".repeat(MAX_MESSAGE_CHARS));
+        assert!(check_message(&ok).is_ok());
+        let long = CreateWebChatMessageRequest::new("é".repeat(MAX_MESSAGE_CHARS + 1));
+        assert!(check_message(&long).is_err());
+        assert!(check_message(&CreateWebChatMessageRequest::default()).is_err());
+        assert!(check_message(&CreateWebChatMessageRequest::new("")).is_err());
+    }
+}

@@ -1,0 +1,642 @@
+//! [`ApiClient`]: environment, JWT, timeouts, default headers, proxy and retries, shared by
+//! every [`WebChatApi`](crate::api::WebChatApi).
+//!
+//! A client is a cheap handle (two `Arc`s). Clones share everything, including the JWT cell
+//! (like the JavaScript SDK's singleton); [`ApiClient::with_jwt`] makes a per-chat child that
+//! shares the connection pool and the [`Config`] but has its own JWT.
+
+use crate::api::OperationSpec;
+use crate::config::{Config, ConfigFileOptions};
+use crate::error::{header_str, ApiError, Error};
+use crate::logging::{HttpExchange, LogLevel};
+use crate::region::Environment;
+use crate::retry::RetryPolicy;
+use crate::secret::{mask_jwts, Jwt};
+use arc_swap::ArcSwapOption;
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// The `User-Agent` the SDK sends.
+pub const USER_AGENT: &str = concat!(
+    "purecloud-guest-chat-client-rust/",
+    env!("CARGO_PKG_VERSION")
+);
+/// Default request timeout (the JavaScript SDK's 16 s).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(16);
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+struct Inner {
+    http: reqwest::Client,
+    config: Arc<Config>,
+    default_headers: HeaderMap,
+    retry: RetryPolicy,
+    timeout: Option<Duration>,
+    connect_timeout: Duration,
+    proxy: ProxyMode,
+}
+
+#[derive(Debug, Clone)]
+enum ProxyMode {
+    System,
+    Explicit(String),
+    Disabled,
+}
+
+/// The HTTP client of the SDK (the JavaScript SDK's `ApiClient`).
+///
+/// `Clone + Send + Sync + 'static`; cloning is two reference-count increments.
+#[derive(Clone)]
+pub struct ApiClient {
+    inner: Arc<Inner>,
+    jwt: Arc<ArcSwapOption<Jwt>>,
+}
+
+static INSTANCE: OnceLock<ApiClient> = OnceLock::new();
+
+impl ApiClient {
+    /// A builder; the recommended way to make a client.
+    pub fn builder() -> ApiClientBuilder {
+        ApiClientBuilder::default()
+    }
+
+    /// The process-wide default client (the JavaScript SDK's `ApiClient.instance`), built on
+    /// first use with the defaults (and the default configuration file). Clones share its JWT.
+    pub fn instance() -> ApiClient {
+        INSTANCE
+            .get_or_init(|| {
+                ApiClient::builder()
+                    .build()
+                    .or_else(|_| ApiClient::builder().no_config_file().build())
+                    .expect("the default HTTP client cannot be built (TLS backend unavailable?)")
+            })
+            .clone()
+    }
+
+    /// The configuration shared by this client, its clones and its `with_jwt` children.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The configuration as a shared handle.
+    pub fn config_arc(&self) -> Arc<Config> {
+        Arc::clone(&self.inner.config)
+    }
+
+    /// The environment in force (base URL).
+    pub fn environment(&self) -> Environment {
+        self.inner.config.environment()
+    }
+
+    /// Points this client (and every client sharing its configuration) at another
+    /// environment: a [`Region`](crate::Region), a domain (`mypurecloud.ie`), an API URL
+    /// (`https://api.mypurecloud.ie/`) or a full base URL (`http://127.0.0.1:8080`).
+    pub fn set_environment<E>(&self, environment: E) -> Result<(), Error>
+    where
+        E: TryInto<Environment>,
+        E::Error: Into<Error>,
+    {
+        let env = environment.try_into().map_err(Into::into)?;
+        self.inner.config.set_environment(env);
+        Ok(())
+    }
+
+    /// Sets the guest JWT used by every operation but create. Affects every clone of this
+    /// client (not `with_jwt` children). An empty token clears it.
+    pub fn set_jwt(&self, jwt: impl Into<Jwt>) {
+        let jwt = jwt.into();
+        if jwt.is_empty() {
+            self.jwt.store(None);
+        } else {
+            self.jwt.store(Some(Arc::new(jwt)));
+        }
+    }
+
+    /// Forgets the JWT.
+    pub fn clear_jwt(&self) {
+        self.jwt.store(None);
+    }
+
+    /// The JWT in use, if any.
+    pub fn jwt(&self) -> Option<Jwt> {
+        self.jwt.load_full().map(|j| (*j).clone())
+    }
+
+    /// A client for one chat: same connection pool, configuration and settings, its own JWT.
+    pub fn with_jwt(&self, jwt: impl Into<Jwt>) -> ApiClient {
+        let child = ApiClient {
+            inner: Arc::clone(&self.inner),
+            jwt: Arc::new(ArcSwapOption::empty()),
+        };
+        child.set_jwt(jwt);
+        child
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry
+    }
+
+    /// The request timeout (`None` = disabled).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.inner.timeout
+    }
+
+    /// The underlying pooled HTTP client (for the event stream and other SDK parts).
+    #[allow(dead_code)]
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Sends one operation, with retries, logging and a tracing span per attempt.
+    ///
+    /// `path` is the concrete, already encoded path; `query` the encoded query string
+    /// (without `?`). Returns the raw 2xx answer.
+    pub(crate) async fn execute(
+        &self,
+        spec: &'static OperationSpec,
+        path: &str,
+        query: Option<&str>,
+        body: Option<Bytes>,
+    ) -> Result<RawResponse, Error> {
+        let jwt = if spec.requires_jwt {
+            match self.jwt.load_full() {
+                Some(j) => Some(j),
+                None => {
+                    return Err(Error::MissingJwt {
+                        operation: spec.operation_id,
+                    })
+                }
+            }
+        } else {
+            None
+        };
+        let env = self.inner.config.environment();
+        let mut url = String::with_capacity(env.base_url().len() + path.len() + 64);
+        url.push_str(env.base_url());
+        url.push_str(path);
+        if let Some(q) = query.filter(|q| !q.is_empty()) {
+            url.push('?');
+            url.push_str(q);
+        }
+        let method = spec.http_method();
+        let mut headers = HeaderMap::with_capacity(3);
+        headers.insert(ACCEPT, APPLICATION_JSON);
+        if body.is_some() {
+            headers.insert(CONTENT_TYPE, APPLICATION_JSON);
+        }
+        if let Some(j) = &jwt {
+            let mut v = HeaderValue::try_from(format!("Bearer {}", j.expose())).map_err(|_| {
+                Error::InvalidArgument {
+                    name: "jwt",
+                    reason: "contains characters not allowed in an HTTP header".into(),
+                }
+            })?;
+            v.set_sensitive(true);
+            headers.insert(AUTHORIZATION, v);
+        }
+
+        let mut retry = 0u32;
+        loop {
+            let attempt = retry + 1;
+            let span = tracing::info_span!(
+                "guest_chat.request",
+                route = spec.path,
+                method = spec.method,
+                attempt,
+                status = tracing::field::Empty,
+                correlation_id = tracing::field::Empty,
+            );
+            let result = self
+                .attempt(&method, &url, &headers, body.clone(), jwt.as_deref(), &span)
+                .instrument(span.clone())
+                .await;
+            let error = match result {
+                Ok(raw) => return Ok(raw),
+                Err(e) => e,
+            };
+            match self.inner.retry.delay(retry, spec.idempotent, &error) {
+                Some(wait) => {
+                    tracing::debug!(
+                        parent: &span,
+                        error = %error,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
+                }
+                None => return Err(error),
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &http::Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: Option<Bytes>,
+        jwt: Option<&Jwt>,
+        span: &tracing::Span,
+    ) -> Result<RawResponse, Error> {
+        let logger = self.inner.config.logger();
+        let logging = logger.level() != LogLevel::None;
+        let mut rb = self
+            .inner
+            .http
+            .request(method.clone(), url)
+            .headers(headers.clone());
+        if let Some(b) = &body {
+            rb = rb.body(b.clone());
+        }
+        let started = Instant::now();
+        let sent = rb.send().await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                let err = self.classify(&e, method, url, started);
+                if logging {
+                    let msg = err.to_string();
+                    logger.record(&HttpExchange {
+                        method: method.as_str(),
+                        url,
+                        request_headers: headers,
+                        request_body: body.as_deref(),
+                        status: None,
+                        response_headers: None,
+                        response_body: None,
+                        correlation_id: None,
+                        error: Some(&msg),
+                        jwt,
+                    });
+                }
+                return Err(err);
+            }
+        };
+        let status = response.status();
+        let response_headers = response.headers().clone();
+        let correlation_id =
+            header_str(&response_headers, "inin-correlation-id").map(str::to_owned);
+        span.record("status", status.as_u16());
+        if let Some(c) = &correlation_id {
+            span.record("correlation_id", c.as_str());
+        }
+        let bytes = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                let err = self.classify(&e, method, url, started);
+                if logging {
+                    let msg = err.to_string();
+                    logger.record(&HttpExchange {
+                        method: method.as_str(),
+                        url,
+                        request_headers: headers,
+                        request_body: body.as_deref(),
+                        status: Some(status.as_u16()),
+                        response_headers: Some(&response_headers),
+                        response_body: None,
+                        correlation_id: correlation_id.as_deref(),
+                        error: Some(&msg),
+                        jwt,
+                    });
+                }
+                return Err(err);
+            }
+        };
+        if logging {
+            logger.record(&HttpExchange {
+                method: method.as_str(),
+                url,
+                request_headers: headers,
+                request_body: body.as_deref(),
+                status: Some(status.as_u16()),
+                response_headers: Some(&response_headers),
+                response_body: Some(&bytes),
+                correlation_id: correlation_id.as_deref(),
+                error: None,
+                jwt,
+            });
+        }
+        if status.is_success() {
+            Ok(RawResponse {
+                status,
+                headers: response_headers,
+                body: bytes,
+            })
+        } else {
+            Err(ApiError::from_response(status, response_headers, &bytes).into())
+        }
+    }
+
+    fn classify(
+        &self,
+        e: &reqwest::Error,
+        method: &http::Method,
+        url: &str,
+        started: Instant,
+    ) -> Error {
+        let mut msg = format!("{method} {}", mask_jwts(url));
+        let mut src: Option<&dyn std::error::Error> = Some(e);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&mask_jwts(&s.to_string()));
+            src = s.source();
+        }
+        if e.is_timeout() {
+            let limit = self
+                .inner
+                .timeout
+                .map(|t| format!("{} ms", t.as_millis()))
+                .unwrap_or_else(|| "the limit".into());
+            Error::Timeout(format!(
+                "no answer within {limit} (after {} ms): {msg}",
+                started.elapsed().as_millis()
+            ))
+        } else if e.is_connect() {
+            Error::Connect(msg)
+        } else {
+            Error::Transport(msg)
+        }
+    }
+}
+
+impl fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("environment", &self.inner.config.environment())
+            .field(
+                "jwt",
+                &if self.jwt.load().is_some() {
+                    "<redacted>"
+                } else {
+                    "<none>"
+                },
+            )
+            .field(
+                "default_headers",
+                &self.inner.default_headers.keys().collect::<Vec<_>>(),
+            )
+            .field("timeout", &self.inner.timeout)
+            .field("connect_timeout", &self.inner.connect_timeout)
+            .field("proxy", &self.inner.proxy)
+            .field("retry", &self.inner.retry)
+            .finish()
+    }
+}
+
+/// A raw 2xx answer.
+pub(crate) struct RawResponse {
+    pub(crate) status: http::StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+/// Builds an [`ApiClient`].
+#[derive(Debug)]
+#[must_use]
+pub struct ApiClientBuilder {
+    environment: Option<Result<Environment, Error>>,
+    jwt: Option<Jwt>,
+    default_headers: HeaderMap,
+    header_error: Option<Error>,
+    timeout: Option<Duration>,
+    connect_timeout: Duration,
+    proxy: ProxyMode,
+    retry: RetryPolicy,
+    config_file: ConfigFileOptions,
+}
+
+impl Default for ApiClientBuilder {
+    fn default() -> Self {
+        ApiClientBuilder {
+            environment: None,
+            jwt: None,
+            default_headers: HeaderMap::new(),
+            header_error: None,
+            timeout: Some(DEFAULT_TIMEOUT),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            proxy: ProxyMode::System,
+            retry: RetryPolicy::default(),
+            config_file: ConfigFileOptions::default(),
+        }
+    }
+}
+
+impl ApiClientBuilder {
+    /// The environment: a [`Region`](crate::Region), a domain, an API URL or a full base URL
+    /// (`http://127.0.0.1:8080` for the emulator). Default `mypurecloud.com` (or the
+    /// configuration file's `host`). An invalid string makes `build()` fail.
+    pub fn environment<E>(mut self, environment: E) -> Self
+    where
+        E: TryInto<Environment>,
+        E::Error: Into<Error>,
+    {
+        self.environment = Some(environment.try_into().map_err(Into::into));
+        self
+    }
+
+    /// The initial JWT.
+    pub fn jwt(mut self, jwt: impl Into<Jwt>) -> Self {
+        self.jwt = Some(jwt.into());
+        self
+    }
+
+    /// Adds a header sent on every request. An invalid name or value makes `build()` fail.
+    pub fn default_header(mut self, name: &str, value: &str) -> Self {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(n), Ok(v)) => {
+                self.default_headers.insert(n, v);
+            }
+            _ => {
+                self.header_error = Some(Error::InvalidArgument {
+                    name: "defaultHeaders",
+                    reason: format!("{name:?} is not a valid header name/value pair"),
+                });
+            }
+        }
+        self
+    }
+
+    /// Adds headers sent on every request.
+    pub fn default_headers(mut self, headers: HeaderMap) -> Self {
+        self.default_headers.extend(headers);
+        self
+    }
+
+    /// Request timeout, from sending until the whole answer is read (default 16 s);
+    /// `Duration::ZERO` disables it, like the JavaScript SDK's `timeout = 0`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = (!timeout.is_zero()).then_some(timeout);
+        self
+    }
+
+    /// Connect timeout (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sends everything through this proxy (`http://`, `https://`, `socks5://`, `socks5h://`;
+    /// credentials in the URL are used). Without it the standard `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` variables apply.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxyMode::Explicit(url.into());
+        self
+    }
+
+    /// Uses no proxy at all, ignoring the proxy environment variables.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxyMode::Disabled;
+        self
+    }
+
+    /// The retry policy (default [`RetryPolicy::default`]; [`RetryPolicy::none`] to disable).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Reads this configuration file instead of the default one.
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config_file.path = Some(path.into());
+        self.config_file.disabled = false;
+        self
+    }
+
+    /// Reads no configuration file.
+    pub fn no_config_file(mut self) -> Self {
+        self.config_file.disabled = true;
+        self
+    }
+
+    /// Forces live reload of the configuration file on or off.
+    pub fn live_reload(mut self, on: bool) -> Self {
+        self.config_file.live_reload = Some(on);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<ApiClient, Error> {
+        if let Some(e) = self.header_error {
+            return Err(e);
+        }
+        let (environment, explicit) = match self.environment {
+            Some(env) => (env?, true),
+            None => (Environment::default(), false),
+        };
+        let mut http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .default_headers(self.default_headers.clone())
+            .connect_timeout(self.connect_timeout)
+            .tcp_keepalive(Duration::from_secs(60))
+            .use_rustls_tls();
+        if let Some(t) = self.timeout {
+            http = http.timeout(t);
+        }
+        match &self.proxy {
+            ProxyMode::System => {}
+            ProxyMode::Disabled => http = http.no_proxy(),
+            ProxyMode::Explicit(url) => {
+                let proxy =
+                    reqwest::Proxy::all(url.as_str()).map_err(|e| Error::InvalidArgument {
+                        name: "proxy",
+                        reason: mask_jwts(&e.to_string()).into_owned(),
+                    })?;
+                http = http.proxy(proxy);
+            }
+        }
+        let http = http
+            .build()
+            .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?;
+        let config = Config::new(environment, explicit);
+        config.init_file(self.config_file);
+        let client = ApiClient {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                default_headers: self.default_headers,
+                retry: self.retry,
+                timeout: self.timeout,
+                connect_timeout: self.connect_timeout,
+                proxy: match self.proxy {
+                    ProxyMode::Explicit(u) => ProxyMode::Explicit(mask_proxy(&u)),
+                    other => other,
+                },
+            }),
+            jwt: Arc::new(ArcSwapOption::empty()),
+        };
+        if let Some(j) = self.jwt {
+            client.set_jwt(j);
+        }
+        Ok(client)
+    }
+}
+
+/// A proxy URL without its password, for `Debug`.
+fn mask_proxy(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "<invalid>".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+
+    #[test]
+    fn client_is_clone_send_sync() {
+        assert_traits::<ApiClient>();
+        assert_traits::<crate::api::WebChatApi>();
+    }
+
+    #[test]
+    fn clones_share_the_jwt_children_do_not() {
+        let c = ApiClient::builder().no_config_file().build().unwrap();
+        let clone = c.clone();
+        clone.set_jwt("a.b.c");
+        assert_eq!(c.jwt().unwrap().expose(), "a.b.c");
+        let child = c.with_jwt("d.e.f");
+        assert_eq!(c.jwt().unwrap().expose(), "a.b.c");
+        assert_eq!(child.jwt().unwrap().expose(), "d.e.f");
+        child.set_environment("http://127.0.0.1:9").unwrap();
+        assert_eq!(c.environment().base_url(), "http://127.0.0.1:9");
+        assert!(matches!(
+            c.set_environment("not valid"),
+            Err(Error::InvalidEnvironment(_))
+        ));
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("a.b.c"), "{dbg}");
+    }
+
+    #[test]
+    fn builder_rejects_bad_input() {
+        assert!(ApiClient::builder().environment("ftp://x").build().is_err());
+        assert!(ApiClient::builder().proxy("::nope::").build().is_err());
+        assert!(ApiClient::builder()
+            .default_header("bad name", "x")
+            .build()
+            .is_err());
+        let c = ApiClient::builder()
+            .no_config_file()
+            .proxy("socks5://user:pw@127.0.0.1:1080")
+            .build()
+            .unwrap();
+        assert!(!format!("{c:?}").contains("pw@"));
+    }
+}

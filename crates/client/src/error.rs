@@ -1,0 +1,382 @@
+//! The SDK's error type: what the server said (status, headers, Genesys `ErrorBody`, raw
+//! text, correlation id) or why no answer arrived, with the predicates retry code needs.
+//!
+//! No JWT ever appears in a `Display` or `Debug` of these types: every message that can
+//! carry text from elsewhere (reqwest errors, response bodies) goes through
+//! [`mask_jwts`](crate::secret::mask_jwts).
+
+use crate::region::InvalidEnvironment;
+use crate::secret::mask_jwts;
+use guest_chat_model::ErrorBody;
+use http::HeaderMap;
+use std::fmt;
+use std::time::Duration;
+
+/// How many characters of a raw body `Display` shows.
+const DISPLAY_BODY_CHARS: usize = 200;
+
+/// Everything that can go wrong with a call.
+#[derive(thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with a non-2xx status.
+    #[error("{0}")]
+    Api(Box<ApiError>),
+    /// No answer within the request timeout (the call may or may not have been processed).
+    #[error("request timed out: {0}")]
+    Timeout(String),
+    /// The connection could not be established (nothing was sent).
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// A 2xx answer whose body is not the expected JSON.
+    #[error(
+        "cannot decode the HTTP {status} response at `{path}`: {message} (body: {})",
+        truncate(body)
+    )]
+    Decode {
+        /// HTTP status of the answer.
+        status: u16,
+        /// JSON path of the offending value (`.` for the whole document).
+        path: String,
+        /// What serde said.
+        message: String,
+        /// The raw body, JWTs masked.
+        body: String,
+    },
+    /// A call was refused locally, before sending, because an argument is unusable.
+    #[error("invalid argument `{name}`: {reason}")]
+    InvalidArgument {
+        /// The parameter's name as the swagger spells it (`conversationId`, `body`).
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The environment string could not be understood.
+    #[error(transparent)]
+    InvalidEnvironment(#[from] InvalidEnvironment),
+    /// The operation needs the guest JWT and none is set (`set_jwt` / `with_jwt`).
+    #[error("{operation} needs the guest JWT, but none is set: call set_jwt() or with_jwt() with the jwt of the create-conversation response")]
+    MissingJwt {
+        /// The operation id.
+        operation: &'static str,
+    },
+    /// Any other transport failure (TLS, protocol, body read, client construction).
+    #[error("transport error: {0}")]
+    Transport(String),
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Api(e) => f.debug_tuple("Api").field(e).finish(),
+            Error::Timeout(m) => f.debug_tuple("Timeout").field(&mask_jwts(m)).finish(),
+            Error::Connect(m) => f.debug_tuple("Connect").field(&mask_jwts(m)).finish(),
+            Error::Decode {
+                status,
+                path,
+                message,
+                body,
+            } => f
+                .debug_struct("Decode")
+                .field("status", status)
+                .field("path", path)
+                .field("message", &mask_jwts(message))
+                .field("body", &mask_jwts(body))
+                .finish(),
+            Error::InvalidArgument { name, reason } => f
+                .debug_struct("InvalidArgument")
+                .field("name", name)
+                .field("reason", reason)
+                .finish(),
+            Error::InvalidEnvironment(e) => f.debug_tuple("InvalidEnvironment").field(e).finish(),
+            Error::MissingJwt { operation } => f
+                .debug_struct("MissingJwt")
+                .field("operation", operation)
+                .finish(),
+            Error::Transport(m) => f.debug_tuple("Transport").field(&mask_jwts(m)).finish(),
+        }
+    }
+}
+
+impl From<std::convert::Infallible> for Error {
+    fn from(e: std::convert::Infallible) -> Self {
+        match e {}
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
+}
+
+impl Error {
+    /// The HTTP status, for [`Error::Api`] and [`Error::Decode`].
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            Error::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// True for a request timeout (local timer, or a 408/504 from the server).
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout(_) => true,
+            Error::Api(e) => matches!(e.status, 408 | 504),
+            _ => false,
+        }
+    }
+
+    /// True for a connection failure (nothing was sent).
+    pub fn is_connect(&self) -> bool {
+        matches!(self, Error::Connect(_))
+    }
+
+    /// True when trying again later may succeed: 429, 502, 503, 504, timeouts and
+    /// connection failures. Whether it is *safe* to replay depends on the operation
+    /// (see [`RetryPolicy`](crate::retry::RetryPolicy)).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(e) => matches!(e.status, 429 | 502 | 503 | 504),
+            Error::Timeout(_) | Error::Connect(_) => true,
+            _ => false,
+        }
+    }
+
+    /// How long the server asked us to wait (`Retry-After`, or `inin-ratelimit-reset` on 429).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Api(e) => e.retry_after,
+            _ => None,
+        }
+    }
+
+    /// The Genesys error code (`chat.error.not.found`), when the body parsed.
+    pub fn error_code(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.code(),
+            _ => None,
+        }
+    }
+
+    /// The `ININ-Correlation-Id` of the answer (or the body's `contextId`).
+    pub fn correlation_id(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.correlation_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The API error, for [`Error::Api`].
+    pub fn as_api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A non-2xx answer, kept whole.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// Its reason phrase (`Not Found`).
+    pub status_text: String,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The Genesys error body, when the body is one.
+    pub body: Option<ErrorBody>,
+    /// The raw body, always (also when it is not JSON).
+    pub text: String,
+    /// `ININ-Correlation-Id`, else the body's `contextId`.
+    pub correlation_id: Option<String>,
+    /// `Retry-After` (seconds or HTTP date), else `inin-ratelimit-reset` on a 429.
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    /// Builds the error from a raw answer.
+    pub fn from_response(status: http::StatusCode, headers: HeaderMap, raw: &[u8]) -> ApiError {
+        let text = String::from_utf8_lossy(raw).into_owned();
+        let body = serde_json::from_slice::<ErrorBody>(raw)
+            .ok()
+            .filter(|b| b.code.is_some() || b.message.is_some() || b.status.is_some());
+        let correlation_id = header_str(&headers, "inin-correlation-id")
+            .map(str::to_owned)
+            .or_else(|| body.as_ref().and_then(|b| b.context_id.clone()));
+        let retry_after = retry_after(status.as_u16(), &headers);
+        ApiError {
+            status: status.as_u16(),
+            status_text: status.canonical_reason().unwrap_or("").to_owned(),
+            headers,
+            body,
+            text,
+            correlation_id,
+            retry_after,
+        }
+    }
+
+    /// The Genesys error code, when the body parsed.
+    pub fn code(&self) -> Option<&str> {
+        self.body.as_ref().and_then(|b| b.code.as_deref())
+    }
+
+    /// The body's `message`, when the body parsed.
+    pub fn message(&self) -> Option<&str> {
+        self.body.as_ref().and_then(|b| b.message.as_deref())
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if !self.status_text.is_empty() {
+            write!(f, " {}", self.status_text)?;
+        }
+        match &self.body {
+            Some(b) => {
+                if let Some(code) = &b.code {
+                    write!(f, ": {}", mask_jwts(code))?;
+                }
+                if let Some(msg) = &b.message {
+                    write!(f, ": {}", mask_jwts(msg))?;
+                }
+                if let Some(params) = b.message_params.as_ref().filter(|p| !p.is_empty()) {
+                    let joined: Vec<String> = params
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", mask_jwts(v)))
+                        .collect();
+                    write!(f, " [{}]", joined.join(", "))?;
+                }
+            }
+            None if !self.text.trim().is_empty() => {
+                write!(f, ": {}", truncate(&self.text))?;
+            }
+            None => {}
+        }
+        if let Some(c) = &self.correlation_id {
+            write!(f, " (correlation id {c})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("status", &self.status)
+            .field("status_text", &self.status_text)
+            .field("headers", &self.headers)
+            .field(
+                "body",
+                &self
+                    .body
+                    .as_ref()
+                    .map(|b| mask_jwts(&format!("{b:?}")).into_owned()),
+            )
+            .field("text", &mask_jwts(&self.text))
+            .field("correlation_id", &self.correlation_id)
+            .field("retry_after", &self.retry_after)
+            .finish()
+    }
+}
+
+/// A header as text, looked up case-insensitively (HeaderMap names are lower case).
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// `Retry-After` as delta-seconds or HTTP date; on a 429 without it, `inin-ratelimit-reset`.
+pub(crate) fn retry_after(status: u16, headers: &HeaderMap) -> Option<Duration> {
+    if let Some(v) = header_str(headers, "retry-after") {
+        if let Ok(secs) = v.parse::<f64>() {
+            if secs.is_finite() && secs >= 0.0 {
+                return Some(Duration::from_secs_f64(secs));
+            }
+        }
+        if let Ok(when) = chrono::DateTime::parse_from_rfc2822(v) {
+            let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+            return Some(delta.to_std().unwrap_or(Duration::ZERO));
+        }
+    }
+    if status == 429 {
+        if let Some(v) = header_str(headers, "inin-ratelimit-reset") {
+            if let Ok(secs) = v.parse::<f64>() {
+                if secs.is_finite() && secs >= 0.0 {
+                    return Some(Duration::from_secs_f64(secs));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The first [`DISPLAY_BODY_CHARS`] characters of a body, JWTs masked, on one line.
+fn truncate(body: &str) -> String {
+    let masked = mask_jwts(body);
+    let one_line: String = masked
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(DISPLAY_BODY_CHARS)
+        .collect();
+    if masked.chars().count() > DISPLAY_BODY_CHARS {
+        format!("{one_line}…")
+    } else {
+        one_line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_one_clear_line() {
+        let mut h = HeaderMap::new();
+        h.insert("ININ-Correlation-Id", "1234".parse().unwrap());
+        let raw = br#"{"status":404,"code":"chat.error.not.found","message":"The web chat conversation member was not found.","details":[],"errors":[]}"#;
+        let e = ApiError::from_response(http::StatusCode::NOT_FOUND, h, raw);
+        assert_eq!(
+            e.to_string(),
+            "HTTP 404 Not Found: chat.error.not.found: The web chat conversation member was not found. (correlation id 1234)"
+        );
+    }
+
+    #[test]
+    fn retry_after_shapes() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "3".parse().unwrap());
+        assert_eq!(retry_after(503, &h), Some(Duration::from_secs(3)));
+        let mut h = HeaderMap::new();
+        h.insert("inin-ratelimit-reset", "7".parse().unwrap());
+        assert_eq!(retry_after(429, &h), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(503, &h), None);
+        let mut h = HeaderMap::new();
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(429, &h), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn non_json_body_is_kept_and_truncated() {
+        let raw = "<html>".repeat(100);
+        let e = ApiError::from_response(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            HeaderMap::new(),
+            raw.as_bytes(),
+        );
+        assert!(e.body.is_none());
+        assert_eq!(e.text, raw);
+        assert!(e.to_string().ends_with('…'));
+    }
+}
