@@ -52,7 +52,7 @@ pub enum Error {
         reason: String,
     },
     /// The environment string could not be understood.
-    #[error(transparent)]
+    #[error("{}", mask_jwts(&.0.to_string()))]
     InvalidEnvironment(#[from] InvalidEnvironment),
     /// The operation needs the guest JWT and none is set (`set_jwt` / `with_jwt`).
     #[error("{operation} needs the guest JWT, but none is set: call set_jwt() or with_jwt() with the jwt of the create-conversation response")]
@@ -88,7 +88,10 @@ impl fmt::Debug for Error {
                 .field("name", name)
                 .field("reason", reason)
                 .finish(),
-            Error::InvalidEnvironment(e) => f.debug_tuple("InvalidEnvironment").field(e).finish(),
+            Error::InvalidEnvironment(e) => f
+                .debug_tuple("InvalidEnvironment")
+                .field(&mask_jwts(&format!("{e:?}")))
+                .finish(),
             Error::MissingJwt { operation } => f
                 .debug_struct("MissingJwt")
                 .field("operation", operation)
