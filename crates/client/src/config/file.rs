@@ -208,7 +208,14 @@ fn parse_json(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
         path: path.to_owned(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: {
+            // serde_json appends " at line L column C", already in the error's own fields.
+            let m = e.to_string();
+            match m.rfind(" at line ") {
+                Some(i) => m[..i].to_owned(),
+                None => m,
+            }
+        },
     })?;
     let Value::Object(root) = root else {
         return Err(invalid(

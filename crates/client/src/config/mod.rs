@@ -227,13 +227,15 @@ impl Config {
         if let Some(o) = live_reload_override {
             st.live_reload_override = o;
         }
+        // Watch before reading, so a change racing with this first read is not missed
+        // (the watcher's reload then finds the content unchanged, or applies the change).
+        let watch = (st.live_reload_override != Some(false))
+            .then(|| watch::spawn(self.this.clone(), path.clone(), st.epoch));
         let result = self.load_locked(&mut st, &path);
         let live = st
             .live_reload_override
             .unwrap_or(st.file_live_reload.unwrap_or(true));
-        if live {
-            st.watch = Some(watch::spawn(self.this.clone(), path, st.epoch));
-        }
+        st.watch = if live { watch } else { None };
         result
     }
 

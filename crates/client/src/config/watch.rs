@@ -84,11 +84,17 @@ pub(crate) fn spawn(config: Weak<Config>, path: PathBuf, epoch: u64) -> Watch {
         probe: probe.clone(),
     };
     let guard = StopOnDrop(probe);
+    // Registered before returning, so a change made right after `spawn` is not missed.
+    let dir = parent_dir(&path);
+    let initial = match path.file_name() {
+        Some(name) if dir.is_dir() => start_notify(&dir, name.to_owned(), tx.clone()).ok(),
+        _ => None,
+    };
     let spawned = std::thread::Builder::new()
         .name("guest-chat-config-watch".into())
         .spawn(move || {
             let _guard = guard;
-            run(&config, &path, epoch, &tx, &rx);
+            run(&config, &path, epoch, initial, &tx, &rx);
         });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "cannot start the configuration watcher thread; live reload is off");
@@ -142,6 +148,7 @@ fn run(
     config: &Weak<Config>,
     path: &Path,
     epoch: u64,
+    initial: Option<notify::RecommendedWatcher>,
     tx: &mpsc::Sender<Msg>,
     rx: &mpsc::Receiver<Msg>,
 ) {
@@ -150,8 +157,7 @@ fn run(
         return;
     };
     let dir = parent_dir(path);
-    let mut watcher: Option<notify::RecommendedWatcher> = None;
-    let mut first = true;
+    let mut watcher = initial;
     let mut warned = false;
     loop {
         if watcher.is_none() && dir.is_dir() {
@@ -159,7 +165,7 @@ fn run(
                 Ok(w) => {
                     watcher = Some(w);
                     // The directory appeared after the start: the file may be there already.
-                    if !first && !reload(config, epoch) {
+                    if !reload(config, epoch) {
                         return;
                     }
                 }
@@ -170,7 +176,6 @@ fn run(
                 Err(_) => {}
             }
         }
-        first = false;
         match rx.recv_timeout(POLL) {
             Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             Ok(Msg::Changed) => {
