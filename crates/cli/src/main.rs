@@ -1,1 +1,128 @@
-fn main() {}
+//! `guest-chat`: see a guest chat in one command, chat as a guest from a terminal, or run the
+//! emulator standalone.
+
+mod connect;
+mod demo;
+mod format;
+mod plain;
+mod tui;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Examples:
+  guest-chat demo
+      A whole chat with the bundled emulator's echo agent, in a few seconds.
+  guest-chat chat
+      Chat in the terminal with the embedded emulator.
+  guest-chat chat --environment mypurecloud.ie --organization-id ORG \\
+      --deployment-id DEPLOYMENT --queue Support --name Ada --email ada@example.com
+      Chat with a real Genesys Cloud deployment.
+  printf 'hello\\n/leave\\n' | guest-chat chat --plain --json
+      Drive a chat from a script, one JSON object per event.
+  guest-chat emulator --port 8080 --agent echo
+      Run the emulator standalone.";
+
+/// Genesys Cloud guest chat from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "guest-chat", version, about, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a whole guest chat against the bundled emulator and show it as it happens.
+    #[command(after_help = "Example:\n  cargo run --release -p guest-chat-cli -- demo")]
+    Demo(demo::DemoArgs),
+    /// Chat as a guest: a terminal UI, or line-based with --plain.
+    #[command(after_help = CHAT_HELP)]
+    Chat(ChatArgs),
+    /// Run the guest chat emulator standalone and print its base URL.
+    #[command(after_help = EMULATOR_HELP)]
+    Emulator(guest_chat_emulator::EmulatorArgs),
+}
+
+const CHAT_HELP: &str = "\
+Without --environment an embedded emulator with an echo agent is started, so
+`guest-chat chat` works offline. In the terminal UI: Enter sends, /leave ends the chat,
+/quit (or Ctrl-C) leaves and exits, PgUp/PgDn scroll, /help lists the commands.
+
+With --plain every stdin line is sent as a message; /leave (or end of input) leaves the
+chat and waits for its end; events are printed one per line (--json: one JSON object per
+line). The exit status is 0 when the chat ended normally.
+
+Examples:
+  guest-chat chat
+  guest-chat chat --environment eu_west_1 --organization-id ORG --deployment-id DEP \\
+      --queue Support --name Ada --email ada@example.com
+  guest-chat chat --environment http://127.0.0.1:8080 --organization-id o \\
+      --deployment-id d --queue q --config ./guest-chat.ini
+  printf 'hello\\n/leave\\n' | guest-chat chat --plain
+  printf 'hello\\n' | guest-chat chat --plain --json";
+
+const EMULATOR_HELP: &str = "\
+Examples:
+  guest-chat emulator
+  guest-chat emulator --port 8080 --agent script:agent.txt --heartbeat-secs 5
+  guest-chat emulator --rate-limit 10/60 --fault error-rate=0.1 --fault latency-ms=50";
+
+/// Flags of `guest-chat chat`.
+#[derive(Debug, clap::Args)]
+struct ChatArgs {
+    #[command(flatten)]
+    connect: connect::ConnectArgs,
+    /// Line-based mode for pipes and scripts (no terminal UI).
+    #[arg(long)]
+    plain: bool,
+    /// With --plain: print one JSON object per event.
+    #[arg(long, requires = "plain")]
+    json: bool,
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::Chat(args) => {
+            let target = args.connect.target().await?;
+            if args.plain {
+                plain::run(target, args.json).await
+            } else {
+                tui::run(target).await
+            }
+        }
+        Command::Emulator(args) => guest_chat_emulator::run(args)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // Background tasks (sockets, the emulator) must not delay the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let line = format!("{e:#}");
+            eprintln!(
+                "error: {}",
+                line.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! How session events read as text lines and as JSON objects.
+
+use chrono::{DateTime, Local, SecondsFormat, Utc};
+use purecloud_guest_chat_client::events::CloseReason;
+use purecloud_guest_chat_client::model::{BodyType, MemberState, Role, Timestamp};
+use purecloud_guest_chat_client::session::{ChatState, Member, SessionEvent};
+use serde_json::{json, Value};
+
+/// `Alex (agent)`, `Ada (you)`, `queue (acd)`.
+pub fn who(member: &Member, own_id: &str) -> String {
+    let name = member
+        .display_name
+        .clone()
+        .unwrap_or_else(|| match &member.role {
+            Some(Role::Acd) => "queue".to_owned(),
+            Some(Role::Workflow) => "flow".to_owned(),
+            Some(role) => role.to_string().to_lowercase(),
+            None => short_id(&member.id),
+        });
+    if member.id == own_id {
+        return format!("{name} (you)");
+    }
+    match &member.role {
+        Some(role) => format!("{name} ({})", role.to_string().to_lowercase()),
+        None => name,
+    }
+}
+
+fn short_id(id: &str) -> String {
+    id.chars().take(8).collect()
+}
+
+/// Local wall-clock time `HH:MM:SS` of a timestamp (or now).
+pub fn clock(ts: Option<&Timestamp>) -> String {
+    let t: DateTime<Local> = match ts {
+        Some(t) => t.0.with_timezone(&Local),
+        None => Local::now(),
+    };
+    t.format("%H:%M:%S").to_string()
+}
+
+fn iso(ts: Option<&Timestamp>) -> String {
+    let t: DateTime<Utc> = match ts {
+        Some(t) => t.0,
+        None => Utc::now(),
+    };
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Human text of a chat state.
+pub fn state_text(state: ChatState) -> &'static str {
+    match state {
+        ChatState::Waiting => "waiting for an agent",
+        ChatState::Connected => "connected to an agent",
+        ChatState::Transferred => "transferred, waiting for the next agent",
+        ChatState::Ended => "ended",
+        _ => "unknown",
+    }
+}
+
+/// Human text of why the chat ended.
+pub fn close_text(reason: &CloseReason) -> String {
+    match reason {
+        CloseReason::ChatEnded => "the chat is over".to_owned(),
+        CloseReason::Unauthorized => "the guest token is no longer accepted".to_owned(),
+        CloseReason::GaveUp { attempts } => {
+            format!("the connection was lost and {attempts} reconnection attempts failed")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+fn close_code(reason: &CloseReason) -> &'static str {
+    match reason {
+        CloseReason::ChatEnded => "chat-ended",
+        CloseReason::Unauthorized => "unauthorized",
+        CloseReason::GaveUp { .. } => "gave-up",
+        _ => "other",
+    }
+}
+
+/// What a member-change means, as a verb phrase (`joined`, `left` ...).
+pub fn member_verb(state: &MemberState) -> String {
+    match state {
+        MemberState::Connected => "joined".to_owned(),
+        MemberState::Disconnected => "left".to_owned(),
+        MemberState::Alerting => "is being offered the chat".to_owned(),
+        other => format!("is now {other}"),
+    }
+}
+
+/// True for a message body type that carries chat text.
+pub fn is_text(body_type: Option<&BodyType>) -> bool {
+    matches!(
+        body_type,
+        None | Some(BodyType::Standard) | Some(BodyType::Notice)
+    )
+}
+
+/// The event as one text line (without the time), or `None` for events not worth a line.
+pub fn text(event: &SessionEvent, own_id: &str) -> Option<String> {
+    Some(match event {
+        SessionEvent::Message {
+            message, sender, ..
+        } => {
+            let body = message.body.clone().unwrap_or_default();
+            match message.body_type.as_ref() {
+                None | Some(BodyType::Standard) => format!("{}: {body}", who(sender, own_id)),
+                Some(BodyType::Notice) => format!("{} [notice]: {body}", who(sender, own_id)),
+                // Join/leave messages duplicate the member-change events.
+                Some(BodyType::MemberJoin) | Some(BodyType::MemberLeave) => return None,
+                Some(BodyType::MediaRequest) => {
+                    format!("{} sent a media request {body}", who(sender, own_id))
+                }
+                Some(other) => format!("{} [{other}]: {body}", who(sender, own_id)),
+            }
+        }
+        SessionEvent::TypingStarted(m) if m.id != own_id => {
+            format!("{} is typing...", who(m, own_id))
+        }
+        SessionEvent::TypingStarted(_) | SessionEvent::TypingStopped(_) => return None,
+        SessionEvent::MemberChanged { member, .. } => {
+            let verb = member
+                .state
+                .as_ref()
+                .map(member_verb)
+                .unwrap_or_else(|| "changed".to_owned());
+            format!("{} {verb}", who(member, own_id))
+        }
+        // The Ended event says it better.
+        SessionEvent::StateChanged(ChatState::Ended) => return None,
+        SessionEvent::StateChanged(state) => format!("chat {}", state_text(*state)),
+        SessionEvent::Reconnecting { attempt } => {
+            format!("connection lost, reconnecting (attempt {attempt})...")
+        }
+        SessionEvent::Resynced { missed } => {
+            format!("reconnected; {missed} missed message(s) recovered")
+        }
+        SessionEvent::Warning(e) => format!("warning: {}", crate::connect::describe(e)),
+        SessionEvent::Other(_) => return None,
+        SessionEvent::Ended(reason) => format!("chat ended: {}", close_text(reason)),
+        _ => return None,
+    })
+}
+
+/// The time to show for an event: the message's own timestamp, else now.
+pub fn event_clock(event: &SessionEvent) -> String {
+    match event {
+        SessionEvent::Message { message, .. } => clock(message.timestamp.as_ref()),
+        _ => clock(None),
+    }
+}
+
+fn member_json(m: &Member, own_id: &str) -> Value {
+    json!({
+        "id": m.id,
+        "name": m.display_name,
+        "role": m.role.as_ref().map(|r| r.to_string()),
+        "state": m.state.as_ref().map(|s| s.to_string()),
+        "you": m.id == own_id,
+    })
+}
+
+/// The event as one JSON object, or `None` for events not worth a line.
+pub fn json(event: &SessionEvent, own_id: &str) -> Option<Value> {
+    Some(match event {
+        SessionEvent::Message {
+            message,
+            sender,
+            own,
+        } => json!({
+            "type": "message",
+            "id": message.id,
+            "from": sender.display_name.clone().unwrap_or_else(|| sender.label()),
+            "fromId": sender.id,
+            "role": sender.role.as_ref().map(|r| r.to_string()),
+            "own": own,
+            "bodyType": message.body_type.as_ref().map(|b| b.to_string()),
+            "text": message.body.clone().unwrap_or_default(),
+            "timestamp": iso(message.timestamp.as_ref()),
+        }),
+        SessionEvent::TypingStarted(m) => json!({
+            "type": "typing", "member": member_json(m, own_id), "timestamp": iso(None),
+        }),
+        SessionEvent::TypingStopped(m) => json!({
+            "type": "typing-stopped", "member": member_json(m, own_id), "timestamp": iso(None),
+        }),
+        SessionEvent::MemberChanged { member, previous } => json!({
+            "type": "member",
+            "member": member_json(member, own_id),
+            "previous": previous.as_ref().map(|s| s.to_string()),
+            "timestamp": iso(None),
+        }),
+        SessionEvent::StateChanged(state) => json!({
+            "type": "state", "state": state.to_string(), "timestamp": iso(None),
+        }),
+        SessionEvent::Reconnecting { attempt } => json!({
+            "type": "reconnecting", "attempt": attempt, "timestamp": iso(None),
+        }),
+        SessionEvent::Resynced { missed } => json!({
+            "type": "resynced", "missed": missed, "timestamp": iso(None),
+        }),
+        SessionEvent::Warning(e) => json!({
+            "type": "warning", "message": crate::connect::describe(e), "timestamp": iso(None),
+        }),
+        SessionEvent::Other(_) => return None,
+        SessionEvent::Ended(reason) => json!({
+            "type": "ended",
+            "reason": close_code(reason),
+            "message": close_text(reason),
+            "timestamp": iso(None),
+        }),
+        _ => return None,
+    })
+}
