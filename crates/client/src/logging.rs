@@ -723,3 +723,24 @@ fn write_headers(out: &mut String, headers: &[(String, String)]) {
         out.push('\n');
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_notice_has_the_entry_layout() {
+        let json: serde_json::Value =
+            serde_json::from_str(dropped_notice(3, LogFormat::Json).trim_end()).unwrap();
+        assert_eq!(json["level"], "warn");
+        assert_eq!(json["droppedEntries"], 3);
+        let text = dropped_notice(3, LogFormat::Text);
+        assert!(text.starts_with("WARN: ") && text.ends_with("\n\n"), "{text}");
+        assert!(text.contains("3 log entries were dropped"));
+    }
+
+    #[test]
+    fn flush_with_nothing_recorded_returns_at_once() {
+        assert!(SdkLogger::new().flush(Duration::from_millis(1)));
+    }
+}
