@@ -735,7 +735,10 @@ mod tests {
         assert_eq!(json["level"], "warn");
         assert_eq!(json["droppedEntries"], 3);
         let text = dropped_notice(3, LogFormat::Text);
-        assert!(text.starts_with("WARN: ") && text.ends_with("\n\n"), "{text}");
+        assert!(
+            text.starts_with("WARN: ") && text.ends_with("\n\n"),
+            "{text}"
+        );
         assert!(text.contains("3 log entries were dropped"));
     }
 
