@@ -1,0 +1,347 @@
+//! End-to-end tests of the `guest-chat` binary: demo, `chat --plain` (text and JSON) against
+//! the embedded emulator, and the error paths.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_guest-chat");
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Waits for the child to exit, killing it after `limit`.
+fn wait_with_limit(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("guest-chat did not exit within {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs the binary to completion (bounded), returning (status, stdout, stderr).
+fn run(args: &[&str]) -> (ExitStatus, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("HOME", std::env::temp_dir()) // no user config file
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn guest-chat");
+    let out = drain(child.stdout.take().expect("stdout"));
+    let err = drain(child.stderr.take().expect("stderr"));
+    let status = wait_with_limit(&mut child, LIMIT);
+    (status, join(out), join(err))
+}
+
+fn drain<R: std::io::Read + Send + 'static>(mut r: R) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = r.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+fn join(h: thread::JoinHandle<String>) -> String {
+    h.join().unwrap_or_default()
+}
+
+/// A chat process with its stdout lines arriving on a channel.
+struct Plain {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    stderr: Option<thread::JoinHandle<String>>,
+}
+
+impl Plain {
+    fn spawn(extra: &[&str]) -> Plain {
+        let mut child = Command::new(BIN)
+            .args(["chat", "--plain", "--agent-delay-ms", "100"])
+            .args(extra)
+            .env("HOME", std::env::temp_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn guest-chat");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = drain(child.stderr.take().expect("stderr"));
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Plain {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+            stderr: Some(stderr),
+        }
+    }
+
+    fn write(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{line}").expect("write stdin");
+        stdin.flush().expect("flush stdin");
+    }
+
+    /// Reads lines until one satisfies `pred`, within the limit.
+    fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    let err = self.stderr.take().map(join).unwrap_or_default();
+                    panic!(
+                        "no line with {what} within {LIMIT:?}; stdout:\n{}\nstderr:\n{err}",
+                        self.seen.join("\n")
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits for the exit; returns the status, the remaining stdout lines and stderr.
+    fn finish(mut self) -> (ExitStatus, Vec<String>, String) {
+        let status = wait_with_limit(&mut self.child, LIMIT);
+        self.seen.extend(self.lines.try_iter());
+        // The reader thread may still be flushing the last lines.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(500)) {
+            self.seen.push(line);
+        }
+        let err = self.stderr.take().map(join).unwrap_or_default();
+        (status, self.seen, err)
+    }
+}
+
+#[test]
+fn demo_runs_to_completion() {
+    let started = Instant::now();
+    let (status, out, err) = run(&["demo"]);
+    assert!(
+        status.success(),
+        "status {status:?}\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    assert!(out.contains("(agent): Hello Ada"), "no greeting:\n{out}");
+    assert!(out.contains("(agent): You said: "), "no echo reply:\n{out}");
+    assert!(out.contains("(agent) is typing..."), "no typing:\n{out}");
+    assert!(out.contains("Ada (you): "), "no guest message:\n{out}");
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("demo finished: 7 messages, 2 members, chat ended by guest in "),
+        "last line: {last}"
+    );
+    assert!(err.is_empty(), "stderr: {err}");
+    assert!(started.elapsed() < Duration::from_secs(20), "demo too slow");
+}
+
+#[test]
+fn plain_chat_against_the_embedded_emulator() {
+    let mut chat = Plain::spawn(&[]);
+    chat.wait_for("the start line", |l| {
+        l.contains("chat started on embedded emulator")
+    });
+    chat.write("hello from a pipe");
+    chat.wait_for("the echo reply", |l| {
+        l.contains("(agent): You said: hello from a pipe")
+    });
+    chat.write("/leave");
+    chat.wait_for("the end", |l| l.contains("chat ended"));
+    let (status, _, err) = chat.finish();
+    assert!(status.success(), "status {status:?}, stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn plain_chat_leaves_at_end_of_input() {
+    let mut chat = Plain::spawn(&[]);
+    chat.wait_for("the start line", |l| l.contains("chat started"));
+    chat.write("one line");
+    chat.wait_for("the echo reply", |l| l.contains("You said: one line"));
+    drop(chat.child.stdin.take()); // EOF
+    let (status, lines, err) = chat.finish();
+    assert!(status.success(), "status {status:?}, stderr: {err}");
+    assert!(
+        lines.iter().any(|l| l.contains("Ada (you) left")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn plain_json_chat_prints_one_object_per_line() {
+    let mut chat = Plain::spawn(&["--json", "--name", "Grace"]);
+    chat.wait_for("the started object", |l| l.contains("\"started\""));
+    chat.write("json please");
+    chat.wait_for("the echo reply", |l| l.contains("You said: json please"));
+    chat.write("/leave");
+    let (status, lines, err) = chat.finish();
+    assert!(status.success(), "status {status:?}, stderr: {err}");
+    let values: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let reply = values
+        .iter()
+        .find(|v| v["type"] == "message" && v["text"] == "You said: json please")
+        .expect("reply object");
+    assert_eq!(reply["role"], "AGENT");
+    assert!(reply["from"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(reply["id"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(reply["timestamp"]
+        .as_str()
+        .is_some_and(|s| s.ends_with('Z')));
+    let own = values
+        .iter()
+        .find(|v| v["type"] == "message" && v["text"] == "json please")
+        .expect("own message");
+    assert_eq!(own["from"], "Grace");
+    assert_eq!(own["own"], true);
+    assert_eq!(values.last().expect("lines")["type"], "ended");
+    assert!(values.iter().all(|v| v["type"].is_string()));
+}
+
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+#[test]
+fn unreachable_host_is_one_line_on_stderr() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let (status, out, err) = run(&[
+        "chat",
+        "--plain",
+        "--environment",
+        &url,
+        "--organization-id",
+        "o",
+        "--deployment-id",
+        "d",
+        "--queue",
+        "q",
+        "--name",
+        "n",
+    ]);
+    assert!(!status.success());
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(err.trim_end().lines().count(), 1, "stderr: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("cannot connect"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.is_empty(), "stdout: {out}");
+}
+
+#[test]
+fn http_4xx_shows_the_genesys_code_and_correlation_id() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let config = guest_chat_emulator::EmulatorConfig::from_json_str(r#"{"queues":["Support"]}"#)
+        .expect("config");
+    let emu = rt
+        .block_on(
+            guest_chat_emulator::Emulator::builder()
+                .config(config)
+                .start(),
+        )
+        .expect("emulator");
+    let url = emu.base_url();
+    let (status, _, err) = run(&[
+        "chat",
+        "--plain",
+        "-e",
+        &url,
+        "--organization-id",
+        "o",
+        "--deployment-id",
+        "d",
+        "--queue",
+        "No Such Queue",
+    ]);
+    rt.block_on(emu.shutdown());
+    assert_eq!(status.code(), Some(1), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "stderr: {err}");
+    assert!(
+        err.contains("HTTP 400 Bad Request: chat.error.invalid.queue"),
+        "{err}"
+    );
+    assert!(err.contains("(correlation id "), "{err}");
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let (status, _, err) = run(&["chat", "--environment", "mypurecloud.ie"]);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("--organization-id"), "{err}");
+    let (status, _, _) = run(&["chat", "--json"]);
+    assert_eq!(status.code(), Some(2));
+    let (status, _, _) = run(&["nonsense"]);
+    assert_eq!(status.code(), Some(2));
+}
+
+#[test]
+fn help_has_examples() {
+    let (status, out, _) = run(&["--help"]);
+    assert!(status.success());
+    for cmd in ["demo", "chat", "emulator", "Examples:"] {
+        assert!(out.contains(cmd), "{cmd} missing from:\n{out}");
+    }
+    let (status, out, _) = run(&["emulator", "--help"]);
+    assert!(status.success());
+    for flag in [
+        "--port",
+        "--agent",
+        "--heartbeat-secs",
+        "--rate-limit",
+        "--fault",
+    ] {
+        assert!(out.contains(flag), "{flag} missing from:\n{out}");
+    }
+    let (status, out, _) = run(&["chat", "--help"]);
+    assert!(status.success());
+    for flag in ["--environment", "--plain", "--json", "--config", "--email"] {
+        assert!(out.contains(flag), "{flag} missing from:\n{out}");
+    }
+}
+
+#[test]
+fn emulator_subcommand_prints_its_base_url() {
+    let mut child = Command::new(BIN)
+        .args(["emulator", "--port", "0", "--heartbeat-secs", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(LIMIT).unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.starts_with("guest-chat emulator listening on http://127.0.0.1:"),
+        "{line}"
+    );
+}
