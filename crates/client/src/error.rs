@@ -63,6 +63,9 @@ pub enum Error {
     /// Any other transport failure (TLS, protocol, body read, client construction).
     #[error("transport error: {0}")]
     Transport(String),
+    /// The event stream could not continue, or skipped an undecodable frame (JWT masked).
+    #[error("event stream: {}", mask_jwts(.0))]
+    EventStream(String),
 }
 
 impl fmt::Debug for Error {
@@ -97,6 +100,7 @@ impl fmt::Debug for Error {
                 .field("operation", operation)
                 .finish(),
             Error::Transport(m) => f.debug_tuple("Transport").field(&mask_jwts(m)).finish(),
+            Error::EventStream(m) => f.debug_tuple("EventStream").field(&mask_jwts(m)).finish(),
         }
     }
 }

@@ -5,10 +5,12 @@ pub mod api;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod logging;
 pub mod region;
 pub mod retry;
 pub mod secret;
+pub mod session;
 
 pub use api::{
     ApiResponse, GetMembersOptions, GetMessagesOptions, OperationSpec, WebChatApi, OPERATIONS,
@@ -16,10 +18,12 @@ pub use api::{
 pub use client::{ApiClient, ApiClientBuilder};
 pub use config::Config;
 pub use error::{ApiError, Error};
+pub use events::{CloseReason, EventStream, EventStreamOptions, StreamEvent};
 pub use logging::{LogFormat, LogLevel, LoggerSettings};
 pub use region::{Environment, InvalidEnvironment, Region};
 pub use retry::RetryPolicy;
 pub use secret::Jwt;
+pub use session::{ChatOptions, ChatState, GuestChat, Member, SessionEvent, SessionEvents};
 
 /// The wire models, re-exported from `guest-chat-model`.
 pub use guest_chat_model as model;

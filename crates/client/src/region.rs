@@ -8,7 +8,7 @@ use url::Url;
 macro_rules! regions {
     ($( $(#[$m:meta])* $variant:ident => $key:literal, $domain:literal; )+) => {
         /// A Genesys Cloud region (the SDKs' `PureCloudRegionHosts`).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
         #[non_exhaustive]
         pub enum Region { $( $(#[$m])* $variant, )+ }
 
@@ -31,6 +31,7 @@ macro_rules! regions {
 
 regions! {
     /// US East (Virginia), the default.
+    #[default]
     UsEast1 => "us_east_1", "mypurecloud.com";
     /// EU (Ireland).
     EuWest1 => "eu_west_1", "mypurecloud.ie";
@@ -86,12 +87,6 @@ impl Region {
     }
 }
 
-impl Default for Region {
-    fn default() -> Self {
-        Region::UsEast1
-    }
-}
-
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.key())
@@ -123,8 +118,9 @@ pub struct InvalidEnvironment {
 
 impl InvalidEnvironment {
     fn new(input: &str, reason: impl Into<String>) -> Self {
+        // A pasted token must not travel on in an error message.
         InvalidEnvironment {
-            input: input.to_owned(),
+            input: crate::secret::mask_jwts(input).into_owned(),
             reason: reason.into(),
         }
     }
@@ -165,7 +161,10 @@ impl Environment {
         } else if let Some(r) = lower.strip_prefix("http://") {
             ("http", &s[s.len() - r.len()..])
         } else if lower.contains("://") {
-            return Err(InvalidEnvironment::new(input, "only http and https URLs are supported"));
+            return Err(InvalidEnvironment::new(
+                input,
+                "only http and https URLs are supported",
+            ));
         } else {
             ("", s)
         };
@@ -173,7 +172,11 @@ impl Environment {
         if rest.is_empty() {
             return Err(InvalidEnvironment::new(input, "no host"));
         }
-        let full = format!("{}://{}", if scheme.is_empty() { "https" } else { scheme }, rest);
+        let full = format!(
+            "{}://{}",
+            if scheme.is_empty() { "https" } else { scheme },
+            rest
+        );
         let url = Url::parse(&full).map_err(|e| InvalidEnvironment::new(input, e.to_string()))?;
         let host = url
             .host_str()
@@ -184,7 +187,10 @@ impl Environment {
                 "a base URL cannot carry a query, fragment or credentials",
             ));
         }
-        let is_ip = matches!(url.host(), Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_)));
+        let is_ip = matches!(
+            url.host(),
+            Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_))
+        );
         let keep_as_url = scheme == "http"
             || url.port().is_some()
             || url.path() != "/"
@@ -270,15 +276,23 @@ mod tests {
     use super::*;
 
     fn base(s: &str) -> String {
-        Environment::parse(s).map(|e| e.base_url().to_owned()).unwrap_or_else(|e| format!("ERR {e}"))
+        Environment::parse(s)
+            .map(|e| e.base_url().to_owned())
+            .unwrap_or_else(|e| format!("ERR {e}"))
     }
 
     #[test]
     fn seventeen_regions_with_the_sdk_table() {
         assert_eq!(Region::ALL.len(), 17);
         assert_eq!(Region::EuWest1.api_base(), "https://api.mypurecloud.ie");
-        assert_eq!(Region::UsEast2.api_base(), "https://api.use2.us-gov-pure.cloud");
-        assert_eq!(Region::ApSoutheast1.login_base(), "https://login.apse1.pure.cloud");
+        assert_eq!(
+            Region::UsEast2.api_base(),
+            "https://api.use2.us-gov-pure.cloud"
+        );
+        assert_eq!(
+            Region::ApSoutheast1.login_base(),
+            "https://login.apse1.pure.cloud"
+        );
         for r in Region::ALL {
             assert_eq!(r.key().parse::<Region>().ok(), Some(*r));
             assert_eq!(Environment::from(*r).region(), Some(*r));
@@ -305,15 +319,29 @@ mod tests {
     fn keeps_full_base_urls() {
         assert_eq!(base("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
         assert_eq!(base("http://127.0.0.1:8080/"), "http://127.0.0.1:8080");
-        assert_eq!(base("https://gateway.example.com:8443"), "https://gateway.example.com:8443");
-        assert_eq!(base("http://localhost:9/prefix/"), "http://localhost:9/prefix");
+        assert_eq!(
+            base("https://gateway.example.com:8443"),
+            "https://gateway.example.com:8443"
+        );
+        assert_eq!(
+            base("http://localhost:9/prefix/"),
+            "http://localhost:9/prefix"
+        );
         assert_eq!(base("127.0.0.1:9000"), "https://127.0.0.1:9000");
         assert_eq!(base("http://[::1]:9000"), "http://[::1]:9000");
     }
 
     #[test]
     fn rejects_garbage_with_a_reason() {
-        for s in ["", "  ", "my pure cloud", "ftp://x.y", "https://", "nodots", "http://a.b/?q=1"] {
+        for s in [
+            "",
+            "  ",
+            "my pure cloud",
+            "ftp://x.y",
+            "https://",
+            "nodots",
+            "http://a.b/?q=1",
+        ] {
             let e = Environment::parse(s).expect_err(s);
             assert_eq!(e.input, s);
             assert!(!e.reason.is_empty());

@@ -57,53 +57,7 @@ impl PartialEq for Jwt {
     }
 }
 
-/// What a masked token is replaced with.
-pub const REDACTED: &str = "[REDACTED]";
-
-fn is_b64url(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'='
-}
-
-/// Replaces every JWT-shaped token (`eyJ<b64>.<b64>.<b64>`) in `text` with `[REDACTED]`.
-///
-/// Used on every log line and error message the SDK produces, so a token is masked even
-/// where the SDK did not know it yet (the create response, an `eventStreamUri`).
-pub fn mask_jwts(text: &str) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
-    if !text.contains("eyJ") {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    let mut copied = 0;
-    while i + 3 <= bytes.len() {
-        let at_boundary = i == 0 || !is_b64url(bytes[i - 1]);
-        if at_boundary && &bytes[i..i + 3] == b"eyJ" {
-            // header segment, '.', payload segment, '.', signature segment (may be empty)
-            let mut j = i;
-            let mut dots = 0;
-            while j < bytes.len() && (is_b64url(bytes[j]) || (bytes[j] == b'.' && dots < 2)) {
-                if bytes[j] == b'.' {
-                    dots += 1;
-                }
-                j += 1;
-            }
-            if dots == 2 {
-                out.push_str(&text[copied..i]);
-                out.push_str(REDACTED);
-                copied = j;
-                i = j;
-                continue;
-            }
-        }
-        i += 1;
-    }
-    if copied == 0 {
-        return Cow::Borrowed(text);
-    }
-    out.push_str(&text[copied..]);
-    Cow::Owned(out)
-}
+pub use guest_chat_model::redact::{mask_jwts, REDACTED};
 
 /// Masks `secret` (when non-empty) and every JWT-shaped token in `text`.
 pub fn redact<'a>(text: &'a str, secret: Option<&Jwt>) -> Cow<'a, str> {
@@ -143,6 +97,9 @@ mod tests {
     fn leaves_other_text_alone() {
         assert!(matches!(mask_jwts("plain eyJ text"), Cow::Borrowed(_)));
         assert_eq!(mask_jwts("a.b.c"), "a.b.c");
-        assert_eq!(redact("token abc.def", Some(&Jwt::new("abc.def"))), "token [REDACTED]");
+        assert_eq!(
+            redact("token abc.def", Some(&Jwt::new("abc.def"))),
+            "token [REDACTED]"
+        );
     }
 }

@@ -144,7 +144,11 @@ impl std::fmt::Display for FrameError {
         if self.path.is_empty() {
             write!(f, "malformed event frame: {}", self.message)
         } else {
-            write!(f, "malformed event frame at {}: {}", self.path, self.message)
+            write!(
+                f,
+                "malformed event frame at {}: {}",
+                self.path, self.message
+            )
         }
     }
 }

@@ -62,10 +62,7 @@ impl CreateWebChatMessageRequest {
 
 impl WebChatGuestMediaRequest {
     /// A PATCH body answering a media request with a new state.
-    pub fn answer(
-        types: Vec<crate::enums::MediaRequestType>,
-        state: MediaRequestState,
-    ) -> Self {
+    pub fn answer(types: Vec<crate::enums::MediaRequestType>, state: MediaRequestState) -> Self {
         WebChatGuestMediaRequest {
             types: Some(types),
             state: Some(state),

@@ -13,6 +13,7 @@ pub mod enums;
 pub mod event;
 mod helpers;
 pub mod models;
+pub mod redact;
 pub mod timestamp;
 
 pub use enums::*;

@@ -160,7 +160,7 @@ pub struct JourneyActionMap {
 }
 
 /// The `CreateWebChatConversationResponse` model of the REST contract.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateWebChatConversationResponse {
     /// Chat Conversation identifier
@@ -473,4 +473,44 @@ pub struct Limit {
     /// `value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<i64>,
+}
+
+/// The JWT is the chat's only credential: `Debug` never prints it, not even inside
+/// `eventStreamUri`.
+impl std::fmt::Debug for CreateWebChatConversationResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateWebChatConversationResponse")
+            .field("id", &self.id)
+            .field("jwt", &self.jwt.as_ref().map(|_| "<redacted>"))
+            .field(
+                "event_stream_uri",
+                &self.event_stream_uri.as_deref().map(|uri| {
+                    let uri = match self.jwt.as_deref() {
+                        Some(jwt) if !jwt.is_empty() => uri.replace(jwt, crate::redact::REDACTED),
+                        _ => uri.to_owned(),
+                    };
+                    crate::redact::mask_jwts(&uri).into_owned()
+                }),
+            )
+            .field("member", &self.member)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_response_debug_hides_the_jwt() {
+        let r = CreateWebChatConversationResponse {
+            id: Some("c1".into()),
+            jwt: Some("opaque-token-123".into()),
+            event_stream_uri: Some("ws://h/chat/jwt/opaque-token-123".into()),
+            member: None,
+        };
+        let dbg = format!("{r:?}");
+        assert!(!dbg.contains("opaque-token-123"), "{dbg}");
+        assert!(dbg.contains("c1") && dbg.contains("<redacted>"));
+    }
 }

@@ -43,7 +43,11 @@ impl Timestamp {
                 return Ok(Timestamp(dt.with_timezone(&Utc)));
             }
         }
-        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+        for fmt in [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%dT%H:%M",
+        ] {
             if let Ok(naive) = NaiveDateTime::parse_from_str(t, fmt) {
                 return Ok(Timestamp(naive.and_utc()));
             }

@@ -1,0 +1,396 @@
+//! The task behind an `EventStream`: connect, read, watch liveness, reconnect, resync.
+
+use super::recent::RecentIds;
+use super::{masked_uri, CloseReason, EventStreamOptions, StreamEvent, StreamTarget};
+use crate::api::{GetMembersOptions, GetMessagesOptions};
+use crate::error::Error;
+use crate::model::{ChatEvent, MemberState, SortOrder};
+use crate::secret::mask_jwts;
+use futures::StreamExt;
+use rand::Rng;
+use secrecy::ExposeSecret;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{sleep, sleep_until, timeout, Instant};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+/// The largest page the history endpoint serves.
+const HISTORY_PAGE: i32 = 100;
+/// Page size for the member list during a resync.
+const MEMBERS_PAGE: i32 = 100;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Why a connection ended.
+enum Ended {
+    /// The consumer dropped the stream or closed it.
+    Stopped,
+    /// The socket closed or failed; the text says how (JWT masked).
+    Lost { reason: String, got_frames: bool },
+}
+
+pub(crate) struct Driver {
+    target: StreamTarget,
+    options: EventStreamOptions,
+    tx: mpsc::Sender<Result<StreamEvent, Error>>,
+    cancel: CancellationToken,
+    last_message_id: Option<String>,
+    recent: RecentIds,
+    /// Member states as last seen, to report what changed while offline.
+    members: Vec<(String, MemberState)>,
+    own_disconnected: bool,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        target: StreamTarget,
+        options: EventStreamOptions,
+        tx: mpsc::Sender<Result<StreamEvent, Error>>,
+        cancel: CancellationToken,
+    ) -> Driver {
+        let last_message_id = options.resume_after.clone();
+        Driver {
+            target,
+            options,
+            tx,
+            cancel,
+            last_message_id,
+            recent: RecentIds::default(),
+            members: Vec::new(),
+            own_disconnected: false,
+        }
+    }
+
+    /// Hands an item to the consumer; false when the consumer is gone.
+    async fn emit(&self, item: Result<StreamEvent, Error>) -> bool {
+        tokio::select! {
+            _ = self.cancel.cancelled() => false,
+            sent = self.tx.send(item) => sent.is_ok(),
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        let mut attempt: u32 = 0;
+        let mut resync_needed = self.last_message_id.is_some();
+        loop {
+            let connect = tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                r = timeout(
+                    self.options.connect_timeout,
+                    tokio_tungstenite::connect_async(self.target.uri.expose_secret()),
+                ) => r,
+            };
+            let reason = match connect {
+                Ok(Ok((ws, _))) => {
+                    tracing::debug!(conversation = %self.target.conversation_id, "event stream connected");
+                    if !self.emit(Ok(StreamEvent::Connected)).await {
+                        return;
+                    }
+                    if resync_needed {
+                        match self.resync().await {
+                            Ok(Some(missed)) => {
+                                if !self.emit(Ok(StreamEvent::Resynced { missed })).await {
+                                    return;
+                                }
+                            }
+                            Ok(None) => return,
+                            Err(e) => {
+                                tracing::debug!(error = %e, "resync failed; reconnecting");
+                            }
+                        }
+                    }
+                    // Every later connection must catch up on what it missed.
+                    resync_needed = true;
+                    match self.read(ws).await {
+                        Ended::Stopped => return,
+                        Ended::Lost { reason, got_frames } => {
+                            if got_frames {
+                                attempt = 0;
+                            }
+                            reason
+                        }
+                    }
+                }
+                Ok(Err(e)) => format!("connect failed: {}", mask_jwts(&e.to_string())),
+                Err(_) => format!(
+                    "connect to {} timed out after {:?}",
+                    masked_uri(&self.target.uri),
+                    self.options.connect_timeout
+                ),
+            };
+
+            if self.own_disconnected {
+                self.close(CloseReason::ChatEnded).await;
+                return;
+            }
+            // PROTOCOL.md 7.10: ask REST whether the chat is still on before reconnecting.
+            if let Some(close) = self.chat_over().await {
+                self.close(close).await;
+                return;
+            }
+            attempt += 1;
+            if let Some(max) = self.options.max_reconnect_attempts {
+                if attempt > max {
+                    let _ = self
+                        .emit(Err(Error::EventStream(format!(
+                            "gave up reconnecting after {max} attempts: {reason}"
+                        ))))
+                        .await;
+                    self.close(CloseReason::GaveUp { attempts: max }).await;
+                    return;
+                }
+            }
+            let delay = self.backoff(attempt);
+            tracing::debug!(attempt, ?delay, %reason, "event stream lost; reconnecting");
+            if !self
+                .emit(Ok(StreamEvent::Reconnecting {
+                    attempt,
+                    delay,
+                    reason,
+                }))
+                .await
+            {
+                return;
+            }
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                _ = sleep(delay) => {}
+            }
+        }
+    }
+
+    async fn close(&self, reason: CloseReason) {
+        let _ = self.emit(Ok(StreamEvent::Closed { reason })).await;
+    }
+
+    /// Full-jitter exponential backoff.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.options.backoff_base.as_millis().max(1) as u64;
+        let cap = self.options.backoff_max.as_millis().max(1) as u64;
+        let exp = base.saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
+        let ceiling = exp.min(cap);
+        let ms = rand::rng().random_range(ceiling / 2..=ceiling);
+        Duration::from_millis(ms)
+    }
+
+    /// `Some(reason)` when REST says the chat cannot continue.
+    async fn chat_over(&self) -> Option<CloseReason> {
+        let t = &self.target;
+        match t
+            .api
+            .get_webchat_guest_conversation_member(&t.conversation_id, &t.member_id)
+            .await
+        {
+            Ok(member) if member.state == Some(MemberState::Disconnected) => {
+                Some(CloseReason::ChatEnded)
+            }
+            Ok(_) => None,
+            Err(e) => match e.status() {
+                Some(401) => Some(CloseReason::Unauthorized),
+                Some(403) | Some(404) => Some(CloseReason::ChatEnded),
+                // Unreachable or failing service: keep trying to reconnect.
+                _ => None,
+            },
+        }
+    }
+
+    /// Reads frames until the socket ends, the consumer leaves or liveness fails.
+    async fn read(&mut self, mut ws: Ws) -> Ended {
+        let dead_after = self.options.heartbeat_interval.mul_f32(2.5);
+        let mut deadline = Instant::now() + dead_after;
+        let mut got_frames = false;
+        loop {
+            // Biased: buffered frames are read before the deadline is judged, so a
+            // consumer that was slow to take items is not mistaken for a dead link.
+            let msg = tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => {
+                    let _ = ws.close(None).await;
+                    return Ended::Stopped;
+                }
+                msg = ws.next() => msg,
+                _ = sleep_until(deadline) => {
+                    return Ended::Lost {
+                        reason: format!("no frame for {dead_after:?} (heartbeats stopped)"),
+                        got_frames,
+                    };
+                }
+            };
+            let text = match msg {
+                None => {
+                    return Ended::Lost {
+                        reason: "socket closed without a close frame".into(),
+                        got_frames,
+                    }
+                }
+                Some(Err(e)) => {
+                    return Ended::Lost {
+                        reason: format!("socket error: {}", mask_jwts(&e.to_string())),
+                        got_frames,
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let reason = match frame {
+                        Some(f) => format!("closed by server: {} {}", u16::from(f.code), f.reason),
+                        None => "closed by server".to_owned(),
+                    };
+                    return Ended::Lost { reason, got_frames };
+                }
+                Some(Ok(Message::Text(t))) => t.to_string(),
+                Some(Ok(Message::Binary(b))) => match String::from_utf8(b.to_vec()) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        deadline = Instant::now() + dead_after;
+                        continue;
+                    }
+                },
+                Some(Ok(_)) => {
+                    // Ping/pong/raw frames still prove the link is alive.
+                    deadline = Instant::now() + dead_after;
+                    continue;
+                }
+            };
+            deadline = Instant::now() + dead_after;
+            got_frames = true;
+            if !self.handle_frame(&text).await {
+                let _ = ws.close(None).await;
+                return Ended::Stopped;
+            }
+        }
+    }
+
+    /// Decodes and forwards one frame; false when the consumer is gone.
+    async fn handle_frame(&mut self, text: &str) -> bool {
+        match ChatEvent::from_frame(text) {
+            Ok(event) => match self.admit(event) {
+                Some(event) => self.emit(Ok(StreamEvent::Chat(event))).await,
+                None => true,
+            },
+            Err(e) => {
+                self.emit(Err(Error::EventStream(format!(
+                    "undecodable frame skipped: {e}"
+                ))))
+                .await
+            }
+        }
+    }
+
+    /// Updates the stream's memory; `None` drops an already-delivered message.
+    fn admit(&mut self, event: ChatEvent) -> Option<ChatEvent> {
+        match &event {
+            ChatEvent::Message(m) => {
+                if let Some(id) = m.id.as_deref() {
+                    if !self.recent.insert(id) {
+                        return None;
+                    }
+                    self.last_message_id = Some(id.to_owned());
+                }
+            }
+            ChatEvent::MemberChange {
+                member_id, state, ..
+            } => {
+                self.remember_member(member_id, state.clone());
+            }
+            _ => {}
+        }
+        Some(event)
+    }
+
+    fn remember_member(&mut self, member_id: &str, state: MemberState) {
+        if member_id == self.target.member_id && state == MemberState::Disconnected {
+            self.own_disconnected = true;
+        }
+        match self.members.iter_mut().find(|(id, _)| id == member_id) {
+            Some(entry) => entry.1 = state,
+            None => self.members.push((member_id.to_owned(), state)),
+        }
+    }
+
+    /// Delivers what the socket missed; `Ok(None)` when the consumer is gone.
+    async fn resync(&mut self) -> Result<Option<usize>, Error> {
+        let mut missed = 0;
+        loop {
+            let options = GetMessagesOptions {
+                after: self.last_message_id.clone(),
+                sort_order: Some(SortOrder::Ascending),
+                max_results: Some(HISTORY_PAGE),
+                ..Default::default()
+            };
+            let page = self
+                .target
+                .api
+                .get_webchat_guest_conversation_messages(&self.target.conversation_id, &options)
+                .await?;
+            let entities = page.entities.unwrap_or_default();
+            let count = entities.len();
+            let mut advanced = false;
+            for message in entities {
+                let Some(id) = message.id.clone() else {
+                    continue;
+                };
+                advanced = true;
+                self.last_message_id = Some(id.clone());
+                if self.recent.insert(&id) {
+                    missed += 1;
+                    if !self
+                        .emit(Ok(StreamEvent::Chat(ChatEvent::Message(message))))
+                        .await
+                    {
+                        return Ok(None);
+                    }
+                }
+            }
+            if count < HISTORY_PAGE as usize || !advanced {
+                break;
+            }
+        }
+        self.resync_members().await?;
+        Ok(Some(missed))
+    }
+
+    /// Reports members whose state changed while the socket was away.
+    async fn resync_members(&mut self) -> Result<(), Error> {
+        let mut page_number = 1;
+        loop {
+            let options = GetMembersOptions {
+                page_size: Some(MEMBERS_PAGE),
+                page_number: Some(page_number),
+                exclude_disconnected_members: Some(false),
+            };
+            let page = self
+                .target
+                .api
+                .get_webchat_guest_conversation_members(&self.target.conversation_id, &options)
+                .await?;
+            let entities = page.entities.unwrap_or_default();
+            let count = entities.len();
+            for member in entities {
+                let (Some(id), Some(state)) = (member.id, member.state) else {
+                    continue;
+                };
+                let known = self.members.iter().find(|(m, _)| *m == id).map(|(_, s)| s);
+                if known == Some(&state) {
+                    continue;
+                }
+                self.remember_member(&id, state.clone());
+                let event = ChatEvent::MemberChange {
+                    conversation_id: self.target.conversation_id.clone(),
+                    member_id: id,
+                    state,
+                    timestamp: None,
+                    correlation_id: None,
+                };
+                if !self.emit(Ok(StreamEvent::Chat(event))).await {
+                    return Ok(());
+                }
+            }
+            let pages = page.page_count.unwrap_or(1);
+            if count < MEMBERS_PAGE as usize || page_number >= pages {
+                return Ok(());
+            }
+            page_number += 1;
+        }
+    }
+}

@@ -1,0 +1,682 @@
+//! `GuestChat`: one guest chat as an object — create, connect, send, type, leave, and a
+//! stream of high-level events with the roster resolved.
+//!
+//! What it does that every app otherwise hand-writes:
+//! - waits for the guest's own CONNECTED before `start` returns (sending earlier fails on
+//!   the real service: PROTOCOL.md 7.1);
+//! - resolves members (role, name) with `GET .../members/{id}`, once per member;
+//! - filters the echo of the guest's own messages and typing (configurable);
+//! - suppresses duplicate member-changes whose state did not change (PROTOCOL.md 7.5);
+//! - expires typing indicators after 4 s, or at the sender's next message;
+//! - tracks the chat state (waiting, connected, transferred, ended).
+
+use crate::api::WebChatApi;
+use crate::client::ApiClient;
+use crate::error::Error;
+use crate::events::{CloseReason, EventStream, EventStreamOptions, StreamEvent};
+use crate::model::{
+    ChatEvent, CreateWebChatConversationRequest, CreateWebChatMessageRequest, MemberState, Role,
+    WebChatMessage, WebChatTyping,
+};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+/// Options of a [`GuestChat`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ChatOptions {
+    /// Options of the underlying [`EventStream`].
+    pub stream: EventStreamOptions,
+    /// Deliver the echo of the guest's own messages and typing (default false).
+    pub show_own_messages: bool,
+    /// How long a typing indicator lasts without a new one (default 4 s).
+    pub typing_timeout: Duration,
+    /// How long `start` waits for the guest's own CONNECTED (default 30 s).
+    pub join_timeout: Duration,
+}
+
+impl Default for ChatOptions {
+    fn default() -> Self {
+        ChatOptions {
+            stream: EventStreamOptions::default(),
+            show_own_messages: false,
+            typing_timeout: Duration::from_secs(4),
+            join_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ChatOptions {
+    /// Sets the event-stream options.
+    pub fn stream(mut self, stream: EventStreamOptions) -> Self {
+        self.stream = stream;
+        self
+    }
+    /// Delivers (or not) the echo of the guest's own messages and typing.
+    pub fn show_own_messages(mut self, show: bool) -> Self {
+        self.show_own_messages = show;
+        self
+    }
+    /// Sets how long a typing indicator lasts.
+    pub fn typing_timeout(mut self, d: Duration) -> Self {
+        self.typing_timeout = d;
+        self
+    }
+    /// Sets how long `start` waits for the guest to join.
+    pub fn join_timeout(mut self, d: Duration) -> Self {
+        self.join_timeout = d;
+        self
+    }
+}
+
+/// A member of the chat, as far as it is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Member id.
+    pub id: String,
+    /// Display name, once resolved.
+    pub display_name: Option<String>,
+    /// Role (AGENT, CUSTOMER, ACD, WORKFLOW), once resolved.
+    pub role: Option<Role>,
+    /// Latest known state.
+    pub state: Option<MemberState>,
+}
+
+impl Member {
+    /// A name to show: the display name, else the role, else the id.
+    pub fn label(&self) -> String {
+        if let Some(name) = &self.display_name {
+            return name.clone();
+        }
+        match &self.role {
+            Some(role) => role.to_string().to_lowercase(),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// Where the chat stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChatState {
+    /// Created, waiting for an agent.
+    Waiting,
+    /// An agent is connected.
+    Connected,
+    /// The agent left while the guest stayed: a transfer (or a new agent is coming).
+    Transferred,
+    /// The chat is over.
+    Ended,
+}
+
+impl fmt::Display for ChatState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChatState::Waiting => "waiting",
+            ChatState::Connected => "connected",
+            ChatState::Transferred => "transferred",
+            ChatState::Ended => "ended",
+        })
+    }
+}
+
+/// A high-level event of a [`GuestChat`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// A message (standard, notice, member-join/leave, media-request).
+    Message {
+        /// The message as received.
+        message: WebChatMessage,
+        /// Who sent it (resolved).
+        sender: Member,
+        /// True for the echo of the guest's own message (only with `show_own_messages`).
+        own: bool,
+    },
+    /// A member started typing.
+    TypingStarted(Member),
+    /// A member's typing indicator expired or they sent a message.
+    TypingStopped(Member),
+    /// A member's state changed (duplicates are suppressed).
+    MemberChanged {
+        /// The member, with its new state.
+        member: Member,
+        /// The state before, if known.
+        previous: Option<MemberState>,
+    },
+    /// The chat state changed.
+    StateChanged(ChatState),
+    /// The event stream reconnected: `missed` messages were recovered from history.
+    Reconnecting {
+        /// Attempt number.
+        attempt: u32,
+    },
+    /// After a reconnection, history was resynced.
+    Resynced {
+        /// Messages recovered.
+        missed: usize,
+    },
+    /// A problem that did not end the chat (an undecodable frame, a failed lookup).
+    Warning(Error),
+    /// Any other event of the stream (heartbeats are not forwarded).
+    Other(ChatEvent),
+    /// The chat is over; nothing follows.
+    Ended(CloseReason),
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: ChatState,
+    members: Vec<Member>,
+}
+
+impl Shared {
+    fn member_mut(&mut self, id: &str) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.id == id)
+    }
+}
+
+/// The events of a [`GuestChat`], as a `futures::Stream`.
+pub struct SessionEvents {
+    rx: Option<mpsc::UnboundedReceiver<SessionEvent>>,
+}
+
+impl fmt::Debug for SessionEvents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionEvents")
+            .field("taken", &self.rx.is_none())
+            .finish()
+    }
+}
+
+impl futures::Stream for SessionEvents {
+    type Item = SessionEvent;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
+        match self.rx.as_mut() {
+            Some(rx) => rx.poll_recv(cx),
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+struct Inner {
+    api: WebChatApi,
+    conversation_id: String,
+    member_id: String,
+    shared: Mutex<Shared>,
+    events: Mutex<Option<mpsc::UnboundedReceiver<SessionEvent>>>,
+    _guard: DropGuard,
+}
+
+/// One guest chat: created, connected and followed.
+///
+/// Cheap to clone; the chat's task stops when the last clone is dropped.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), purecloud_guest_chat_client::Error> {
+/// use futures::StreamExt;
+/// use purecloud_guest_chat_client::{ApiClient, CreateWebChatConversationRequest};
+/// use purecloud_guest_chat_client::session::{GuestChat, SessionEvent};
+///
+/// let client = ApiClient::builder().environment("http://127.0.0.1:8080").build()?;
+/// let request = CreateWebChatConversationRequest::new("org", "deployment", "Support", "Ada");
+/// let chat = GuestChat::start(&client, &request).await?;
+/// let mut events = chat.events();
+/// chat.send("Hello!").await?;
+/// while let Some(event) = events.next().await {
+///     if let SessionEvent::Message { message, sender, .. } = event {
+///         println!("{}: {}", sender.label(), message.body.unwrap_or_default());
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct GuestChat {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for GuestChat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuestChat")
+            .field("conversation_id", &self.inner.conversation_id)
+            .field("member_id", &self.inner.member_id)
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl GuestChat {
+    /// Creates the chat, opens its event stream and waits until the guest is CONNECTED.
+    pub async fn start(
+        client: &ApiClient,
+        request: &CreateWebChatConversationRequest,
+    ) -> Result<GuestChat, Error> {
+        GuestChat::start_with(client, request, ChatOptions::default()).await
+    }
+
+    /// As [`GuestChat::start`], with options.
+    pub async fn start_with(
+        client: &ApiClient,
+        request: &CreateWebChatConversationRequest,
+        options: ChatOptions,
+    ) -> Result<GuestChat, Error> {
+        let created = WebChatApi::new(client)
+            .post_webchat_guest_conversations(request)
+            .await?;
+        let stream = EventStream::with_options(client, &created, options.stream.clone())?;
+        let jwt = created.jwt.clone().unwrap_or_default();
+        let api = WebChatApi::new(&client.with_jwt(jwt));
+        let conversation_id = created.id.clone().unwrap_or_default();
+        let member_id = created
+            .member
+            .as_ref()
+            .and_then(|m| m.id.clone())
+            .unwrap_or_default();
+
+        let cancel = CancellationToken::new();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (joined_tx, mut joined_rx) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            api: api.clone(),
+            conversation_id: conversation_id.clone(),
+            member_id: member_id.clone(),
+            shared: Mutex::new(Shared {
+                state: ChatState::Waiting,
+                members: Vec::new(),
+            }),
+            events: Mutex::new(Some(rx)),
+            _guard: cancel.clone().drop_guard(),
+        });
+        let task = SessionTask {
+            inner: Arc::downgrade(&inner),
+            api,
+            conversation_id,
+            member_id,
+            options: options.clone(),
+            tx,
+            joined: joined_tx,
+            typing: HashMap::new(),
+            cache: HashMap::new(),
+        };
+        tokio::spawn(task.run(stream, cancel));
+
+        let wait = async {
+            loop {
+                if *joined_rx.borrow_and_update() {
+                    return Ok(());
+                }
+                if joined_rx.changed().await.is_err() {
+                    return Err(Error::EventStream(
+                        "the event stream ended before the guest joined the chat".into(),
+                    ));
+                }
+            }
+        };
+        match tokio::time::timeout(options.join_timeout, wait).await {
+            Ok(Ok(())) => Ok(GuestChat { inner }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(Error::EventStream(format!(
+                "the guest was not CONNECTED within {:?} of opening the event stream",
+                options.join_timeout
+            ))),
+        }
+    }
+
+    /// The conversation id.
+    pub fn conversation_id(&self) -> &str {
+        &self.inner.conversation_id
+    }
+
+    /// The guest's own member id.
+    pub fn member_id(&self) -> &str {
+        &self.inner.member_id
+    }
+
+    /// The REST API bound to this chat's JWT.
+    pub fn api(&self) -> &WebChatApi {
+        &self.inner.api
+    }
+
+    /// Sends a standard message.
+    pub async fn send(&self, text: &str) -> Result<WebChatMessage, Error> {
+        self.post(CreateWebChatMessageRequest::new(text)).await
+    }
+
+    /// Sends a notice message.
+    pub async fn send_notice(&self, text: &str) -> Result<WebChatMessage, Error> {
+        self.post(CreateWebChatMessageRequest::notice(text)).await
+    }
+
+    async fn post(&self, body: CreateWebChatMessageRequest) -> Result<WebChatMessage, Error> {
+        self.inner
+            .api
+            .post_webchat_guest_conversation_member_messages(
+                &self.inner.conversation_id,
+                &self.inner.member_id,
+                &body,
+            )
+            .await
+    }
+
+    /// Sends a typing indicator (one-shot; send at most one every few seconds).
+    pub async fn typing(&self) -> Result<WebChatTyping, Error> {
+        self.inner
+            .api
+            .post_webchat_guest_conversation_member_typing(
+                &self.inner.conversation_id,
+                &self.inner.member_id,
+            )
+            .await
+    }
+
+    /// Leaves the chat (the guest ends it). The event stream then ends.
+    pub async fn leave(&self) -> Result<(), Error> {
+        self.inner
+            .api
+            .delete_webchat_guest_conversation_member(
+                &self.inner.conversation_id,
+                &self.inner.member_id,
+            )
+            .await
+    }
+
+    /// The chat's events. The first call takes them; later calls get an empty stream.
+    pub fn events(&self) -> SessionEvents {
+        let rx = self
+            .inner
+            .events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        SessionEvents { rx }
+    }
+
+    /// The members seen so far, with roles and latest states.
+    pub fn members(&self) -> Vec<Member> {
+        lock(&self.inner.shared).members.clone()
+    }
+
+    /// The agent currently connected or being offered the chat, if any.
+    pub fn agent(&self) -> Option<Member> {
+        lock(&self.inner.shared)
+            .members
+            .iter()
+            .rev()
+            .find(|m| {
+                m.role == Some(Role::Agent)
+                    && matches!(
+                        m.state,
+                        Some(MemberState::Connected) | Some(MemberState::Alerting)
+                    )
+            })
+            .cloned()
+    }
+
+    /// Where the chat stands.
+    pub fn state(&self) -> ChatState {
+        lock(&self.inner.shared).state
+    }
+}
+
+/// The task that turns raw stream items into session events.
+struct SessionTask {
+    inner: std::sync::Weak<Inner>,
+    api: WebChatApi,
+    conversation_id: String,
+    member_id: String,
+    options: ChatOptions,
+    tx: mpsc::UnboundedSender<SessionEvent>,
+    joined: watch::Sender<bool>,
+    /// Member id -> when its typing indicator expires.
+    typing: HashMap<String, Instant>,
+    /// Resolved members (role, name), fetched once each.
+    cache: HashMap<String, Member>,
+}
+
+impl SessionTask {
+    async fn run(mut self, mut stream: EventStream, cancel: CancellationToken) {
+        loop {
+            let next_expiry = self.typing.values().min().copied();
+            let item = tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = async {
+                    match next_expiry {
+                        Some(at) => sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.expire_typing().await;
+                    continue;
+                }
+                item = stream.next() => item,
+            };
+            let Some(item) = item else { return };
+            if !self.handle(item).await {
+                return;
+            }
+        }
+    }
+
+    fn send(&self, event: SessionEvent) {
+        let _ = self.tx.send(event);
+    }
+
+    async fn expire_typing(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<String> = self
+            .typing
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            self.typing.remove(&id);
+            let member = self.member(&id).await;
+            self.send(SessionEvent::TypingStopped(member));
+        }
+    }
+
+    /// The member with this id, resolved over REST once.
+    async fn member(&mut self, id: &str) -> Member {
+        if let Some(m) = self.cache.get(id) {
+            let mut m = m.clone();
+            m.state = self.known_state(id).or(m.state);
+            return m;
+        }
+        let member = match self
+            .api
+            .get_webchat_guest_conversation_member(self.conversation_id(), id)
+            .await
+        {
+            Ok(info) => Member {
+                id: id.to_owned(),
+                display_name: info.display_name,
+                role: info.role,
+                state: info.state,
+            },
+            Err(e) => {
+                self.send(SessionEvent::Warning(e));
+                Member {
+                    id: id.to_owned(),
+                    display_name: None,
+                    role: None,
+                    state: None,
+                }
+            }
+        };
+        self.cache.insert(id.to_owned(), member.clone());
+        let mut m = member;
+        m.state = self.known_state(id).or(m.state);
+        m
+    }
+
+    fn conversation_id(&self) -> &str {
+        &self.conversation_id
+    }
+
+    fn known_state(&self, id: &str) -> Option<MemberState> {
+        let inner = self.inner.upgrade()?;
+        let shared = lock(&inner.shared);
+        shared
+            .members
+            .iter()
+            .find(|m| m.id == id)
+            .and_then(|m| m.state.clone())
+    }
+
+    fn set_state(&self, state: ChatState) {
+        let Some(inner) = self.inner.upgrade() else {
+            return;
+        };
+        let changed = {
+            let mut shared = lock(&inner.shared);
+            let changed = shared.state != state && shared.state != ChatState::Ended;
+            if changed {
+                shared.state = state;
+            }
+            changed
+        };
+        if changed {
+            self.send(SessionEvent::StateChanged(state));
+        }
+    }
+
+    /// Handles one stream item; false when the chat is over.
+    async fn handle(&mut self, item: Result<StreamEvent, Error>) -> bool {
+        let event = match item {
+            Err(e) => {
+                self.send(SessionEvent::Warning(e));
+                return true;
+            }
+            Ok(StreamEvent::Chat(event)) => event,
+            Ok(StreamEvent::Connected) => return true,
+            Ok(StreamEvent::Reconnecting { attempt, .. }) => {
+                self.send(SessionEvent::Reconnecting { attempt });
+                return true;
+            }
+            Ok(StreamEvent::Resynced { missed }) => {
+                self.send(SessionEvent::Resynced { missed });
+                return true;
+            }
+            Ok(StreamEvent::Closed { reason }) => {
+                self.set_state(ChatState::Ended);
+                self.send(SessionEvent::Ended(reason));
+                return false;
+            }
+        };
+        match event {
+            ChatEvent::Message(message) => self.on_message(message).await,
+            ChatEvent::TypingIndicator(typing) => self.on_typing(typing).await,
+            ChatEvent::MemberChange {
+                member_id, state, ..
+            } => self.on_member_change(member_id, state).await,
+            ChatEvent::Heartbeat | ChatEvent::Pong => {}
+            other => self.send(SessionEvent::Other(other)),
+        }
+        true
+    }
+
+    async fn on_message(&mut self, message: WebChatMessage) {
+        let sender_id = message
+            .sender
+            .as_ref()
+            .and_then(|s| s.id.clone())
+            .unwrap_or_default();
+        let own = sender_id == self.member_id;
+        if own && !self.options.show_own_messages {
+            return;
+        }
+        if self.typing.remove(&sender_id).is_some() {
+            let member = self.member(&sender_id).await;
+            self.send(SessionEvent::TypingStopped(member));
+        }
+        let sender = self.member(&sender_id).await;
+        self.send(SessionEvent::Message {
+            message,
+            sender,
+            own,
+        });
+    }
+
+    async fn on_typing(&mut self, typing: WebChatTyping) {
+        let sender_id = typing
+            .sender
+            .as_ref()
+            .and_then(|s| s.id.clone())
+            .unwrap_or_default();
+        if sender_id == self.member_id && !self.options.show_own_messages {
+            return;
+        }
+        let until = Instant::now() + self.options.typing_timeout;
+        if self.typing.insert(sender_id.clone(), until).is_none() {
+            let member = self.member(&sender_id).await;
+            self.send(SessionEvent::TypingStarted(member));
+        }
+    }
+
+    async fn on_member_change(&mut self, member_id: String, state: MemberState) {
+        let Some(inner) = self.inner.upgrade() else {
+            return;
+        };
+        let previous = self.known_state(&member_id);
+        if previous.as_ref() == Some(&state) {
+            return; // a duplicate (agents switching focus re-send CONNECTED)
+        }
+        let mut member = self.member(&member_id).await;
+        member.state = Some(state.clone());
+        {
+            let mut shared = lock(&inner.shared);
+            match shared.member_mut(&member_id) {
+                Some(m) => *m = member.clone(),
+                None => shared.members.push(member.clone()),
+            }
+        }
+        let is_own = member_id == self.member_id;
+        if is_own && state == MemberState::Connected {
+            let _ = self.joined.send(true);
+        }
+        self.send(SessionEvent::MemberChanged {
+            member: member.clone(),
+            previous,
+        });
+        if is_own && state == MemberState::Disconnected {
+            self.set_state(ChatState::Ended);
+            return;
+        }
+        if member.role == Some(Role::Agent) {
+            match state {
+                MemberState::Connected => self.set_state(ChatState::Connected),
+                MemberState::Disconnected => {
+                    // Agent gone: a transfer, unless the chat itself ended (PROTOCOL.md 7.5, 7.9).
+                    let own = self
+                        .api
+                        .get_webchat_guest_conversation_member(
+                            &self.conversation_id,
+                            &self.member_id,
+                        )
+                        .await;
+                    match own {
+                        Ok(m) if m.state == Some(MemberState::Disconnected) => {
+                            self.set_state(ChatState::Ended)
+                        }
+                        Ok(_) => self.set_state(ChatState::Transferred),
+                        Err(_) => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The event stream end to end against the in-process emulator: typed events, heartbeat
+//! liveness, reconnect + resync without loss or duplicates, and clean ends.
+
+use futures::StreamExt;
+use guest_chat_emulator::{AgentMode, ConversationState, DropMode, Emulator, EmulatorHandle};
+use purecloud_guest_chat_client::events::{
+    CloseReason, EventStream, EventStreamOptions, StreamEvent,
+};
+use purecloud_guest_chat_client::{
+    ApiClient, BodyType, ChatEvent, CreateWebChatConversationRequest,
+    CreateWebChatConversationResponse, MemberState, WebChatApi,
+};
+use std::time::Duration;
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn emulator(agent: AgentMode, heartbeat: Duration) -> EmulatorHandle {
+    Emulator::builder()
+        .agent(agent)
+        .agent_delay(Duration::from_millis(5))
+        .heartbeat_interval(heartbeat)
+        .rate_limit(10_000, Duration::from_secs(60))
+        .start()
+        .await
+        .expect("emulator starts")
+}
+
+fn client(emu: &EmulatorHandle) -> ApiClient {
+    ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .no_config_file()
+        .build()
+        .expect("client builds")
+}
+
+async fn create(client: &ApiClient) -> CreateWebChatConversationResponse {
+    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
+    WebChatApi::new(client)
+        .post_webchat_guest_conversations(&request)
+        .await
+        .expect("create succeeds")
+}
+
+fn fast_options(heartbeat: Duration) -> EventStreamOptions {
+    EventStreamOptions::default()
+        .heartbeat_interval(heartbeat)
+        .backoff(Duration::from_millis(10), Duration::from_millis(100))
+}
+
+/// The next item, failing the test after `WAIT`.
+async fn next(stream: &mut EventStream) -> StreamEvent {
+    timeout(WAIT, stream.next())
+        .await
+        .expect("an item within the wait")
+        .expect("the stream has not ended")
+        .expect("no stream error")
+}
+
+/// Items until `pred` matches (returned), skipping heartbeats.
+async fn until(
+    stream: &mut EventStream,
+    mut pred: impl FnMut(&StreamEvent) -> bool,
+) -> StreamEvent {
+    loop {
+        let item = next(stream).await;
+        if pred(&item) {
+            return item;
+        }
+    }
+}
+
+fn agent_text(item: &StreamEvent) -> Option<String> {
+    match item {
+        StreamEvent::Chat(ChatEvent::Message(m)) if m.body_type == Some(BodyType::Standard) => {
+            m.body.clone()
+        }
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn guest_connected_then_agent_joins_and_messages_flow() {
+    let emu = emulator(AgentMode::Manual, Duration::from_secs(30)).await;
+    let client = client(&emu);
+    let created = create(&client).await;
+    let cid = created.id.clone().expect("id");
+    let own = created
+        .member
+        .as_ref()
+        .and_then(|m| m.id.clone())
+        .expect("member id");
+    let mut stream =
+        EventStream::with_options(&client, &created, fast_options(Duration::from_secs(30)))
+            .expect("stream");
+
+    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
+    let own_connected = until(&mut stream, |e| {
+        matches!(
+            e,
+            StreamEvent::Chat(ChatEvent::MemberChange {
+                state: MemberState::Connected,
+                ..
+            })
+        )
+    })
+    .await;
+    let StreamEvent::Chat(ChatEvent::MemberChange {
+        member_id,
+        conversation_id,
+        ..
+    }) = own_connected
+    else {
+        unreachable!()
+    };
+    assert_eq!(member_id, own, "the first CONNECTED is the guest's own");
+    assert_eq!(conversation_id, cid);
+
+    emu.wait_for_state(&cid, ConversationState::Connected)
+        .await
+        .expect("agent connects");
+    let sent = emu.agent_say(&cid, "hello guest").expect("agent says");
+    let got = until(&mut stream, |e| agent_text(e).is_some()).await;
+    let StreamEvent::Chat(ChatEvent::Message(m)) = got else {
+        unreachable!()
+    };
+    assert_eq!(m.body.as_deref(), Some("hello guest"));
+    assert_eq!(
+        m.id, sent.id,
+        "the stream carries the id the service assigned"
+    );
+
+    emu.agent_typing(&cid).expect("agent types");
+    until(&mut stream, |e| {
+        matches!(e, StreamEvent::Chat(ChatEvent::TypingIndicator(_)))
+    })
+    .await;
+
+    emu.end_chat(&cid).expect("agent ends");
+    let closed = until(&mut stream, |e| matches!(e, StreamEvent::Closed { .. })).await;
+    assert_eq!(
+        closed,
+        StreamEvent::Closed {
+            reason: CloseReason::ChatEnded
+        }
+    );
+    assert!(
+        timeout(WAIT, stream.next()).await.expect("ends").is_none(),
+        "nothing after Closed"
+    );
+    emu.shutdown().await;
+}
+
+/// Drops the socket between and during bursts of agent messages, many times: every
+/// message arrives exactly once, in order.
+#[tokio::test]
+async fn no_message_lost_or_repeated_across_many_drops() {
+    let emu = emulator(AgentMode::Manual, Duration::from_secs(30)).await;
+    let client = client(&emu);
+    let created = create(&client).await;
+    let cid = created.id.clone().expect("id");
+    let mut stream =
+        EventStream::with_options(&client, &created, fast_options(Duration::from_secs(30)))
+            .expect("stream");
+    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
+    emu.wait_for_state(&cid, ConversationState::Connected)
+        .await
+        .expect("agent connects");
+
+    const ROUNDS: usize = 15;
+    const BURST: usize = 12;
+    let mut expected = Vec::new();
+    let mut reconnects = 0;
+    let mut resyncs = 0;
+    let mut received = Vec::new();
+    for round in 0..ROUNDS {
+        emu.wait_for_sockets(&cid, 1)
+            .await
+            .expect("socket attached");
+        for i in 0..BURST {
+            let text = format!("r{round}-m{i}");
+            emu.agent_say(&cid, text.clone()).expect("agent says");
+            expected.push(text);
+            // Drop mid-burst on even rounds, between bursts on odd ones.
+            if round % 2 == 0 && i == BURST / 2 {
+                emu.drop_sockets(&cid, DropMode::Abrupt).expect("drop");
+            }
+        }
+        if round % 2 == 1 {
+            emu.drop_sockets(&cid, DropMode::Abrupt).expect("drop");
+        }
+        // Read until this round's last message has arrived (whatever way it comes).
+        let last = format!("r{round}-m{}", BURST - 1);
+        loop {
+            let item = next(&mut stream).await;
+            match &item {
+                StreamEvent::Reconnecting { .. } => reconnects += 1,
+                StreamEvent::Resynced { .. } => resyncs += 1,
+                StreamEvent::Closed { .. } => panic!("stream closed: {item:?}"),
+                _ => {}
+            }
+            if let Some(text) = agent_text(&item) {
+                let done = text == last;
+                received.push(text);
+                if done {
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(received, expected, "every message exactly once, in order");
+    assert!(
+        reconnects >= ROUNDS - 1,
+        "the socket really dropped ({reconnects} reconnects)"
+    );
+    // The last round may stop reading before its Resynced marker (which follows the
+    // recovered messages), so one resync can still be in flight.
+    assert!(
+        resyncs + 1 >= reconnects,
+        "each reconnect resynced ({resyncs} of {reconnects})"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn stopped_heartbeats_mean_a_dead_connection_and_a_reconnect() {
+    let heartbeat = Duration::from_millis(200);
+    let emu = emulator(AgentMode::Manual, heartbeat).await;
+    let client = client(&emu);
+    let created = create(&client).await;
+    let cid = created.id.clone().expect("id");
+    let mut stream =
+        EventStream::with_options(&client, &created, fast_options(heartbeat)).expect("stream");
+    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
+    until(&mut stream, |e| {
+        matches!(e, StreamEvent::Chat(ChatEvent::Heartbeat))
+    })
+    .await;
+    emu.wait_for_state(&cid, ConversationState::Connected)
+        .await
+        .expect("agent connects");
+
+    emu.pause_heartbeats(&cid, true).expect("pause");
+    let lost = until(&mut stream, |e| {
+        matches!(e, StreamEvent::Reconnecting { .. })
+    })
+    .await;
+    let StreamEvent::Reconnecting {
+        reason, attempt, ..
+    } = lost
+    else {
+        unreachable!()
+    };
+    assert_eq!(attempt, 1);
+    assert!(
+        reason.contains("no frame"),
+        "reason names the silence: {reason}"
+    );
+    // The pause belongs to the old socket; the new one gets heartbeats again.
+    emu.pause_heartbeats(&cid, false).expect("resume");
+    assert_eq!(
+        until(&mut stream, |e| !matches!(e, StreamEvent::Chat(_))).await,
+        StreamEvent::Connected
+    );
+    until(&mut stream, |e| matches!(e, StreamEvent::Resynced { .. })).await;
+    emu.agent_say(&cid, "still here").expect("agent says");
+    let got = until(&mut stream, |e| agent_text(e).is_some()).await;
+    assert_eq!(agent_text(&got).as_deref(), Some("still here"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn reconnecting_to_an_ended_chat_ends_the_stream_without_a_loop() {
+    let emu = emulator(AgentMode::Manual, Duration::from_secs(30)).await;
+    let client = client(&emu);
+    let created = create(&client).await;
+    let cid = created.id.clone().expect("id");
+    let mut stream =
+        EventStream::with_options(&client, &created, fast_options(Duration::from_secs(30)))
+            .expect("stream");
+    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
+    emu.wait_for_state(&cid, ConversationState::Connected)
+        .await
+        .expect("agent connects");
+
+    // The socket goes; the chat ends while no socket is attached (no events reach us).
+    emu.drop_sockets(&cid, DropMode::Abrupt).expect("drop");
+    emu.end_chat(&cid).expect("end");
+    let mut reconnects = 0;
+    loop {
+        match next(&mut stream).await {
+            StreamEvent::Reconnecting { .. } => reconnects += 1,
+            StreamEvent::Closed { reason } => {
+                assert_eq!(reason, CloseReason::ChatEnded);
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(reconnects <= 1, "no reconnect loop ({reconnects} attempts)");
+    assert!(timeout(WAIT, stream.next()).await.expect("ends").is_none());
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn resume_after_delivers_history_first() {
+    let emu = Emulator::builder()
+        .agent(AgentMode::Manual)
+        .agent_delay(Duration::from_millis(5))
+        .activate_without_stream(true)
+        .start()
+        .await
+        .expect("emulator");
+    let client = client(&emu);
+    let created = create(&client).await;
+    let cid = created.id.clone().expect("id");
+    let own = created
+        .member
+        .as_ref()
+        .and_then(|m| m.id.clone())
+        .expect("member");
+    let chat = WebChatApi::new(&client.with_jwt(created.jwt.clone().expect("jwt")));
+    let mut ids = Vec::new();
+    for text in ["one", "two", "three"] {
+        let m = chat
+            .post_webchat_guest_conversation_member_messages(
+                &cid,
+                &own,
+                &purecloud_guest_chat_client::CreateWebChatMessageRequest::new(text),
+            )
+            .await
+            .expect("send");
+        ids.push(m.id.expect("id"));
+    }
+    let options = fast_options(Duration::from_secs(30)).resume_after(ids[0].clone());
+    let mut stream = EventStream::with_options(&client, &created, options).expect("stream");
+    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
+    let mut texts = Vec::new();
+    loop {
+        match next(&mut stream).await {
+            StreamEvent::Chat(ChatEvent::Message(m)) if m.body_type == Some(BodyType::Standard) => {
+                texts.push(m.body.unwrap_or_default())
+            }
+            StreamEvent::Resynced { missed } => {
+                assert!(missed >= 2, "the two later messages were missed ({missed})");
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(texts, ["two", "three"]);
+    emu.shutdown().await;
+}

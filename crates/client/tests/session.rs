@@ -1,0 +1,260 @@
+//! `GuestChat` end to end against the emulator with each agent mode.
+
+use futures::StreamExt;
+use guest_chat_emulator::{AgentMode, ConversationState, Emulator, EmulatorHandle};
+use purecloud_guest_chat_client::events::CloseReason;
+use purecloud_guest_chat_client::session::{
+    ChatOptions, ChatState, GuestChat, SessionEvent, SessionEvents,
+};
+use purecloud_guest_chat_client::{
+    ApiClient, CreateWebChatConversationRequest, CreateWebChatMessageRequest, Error, MemberState,
+    Role, WebChatApi,
+};
+use std::time::Duration;
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn emulator(agent: AgentMode) -> EmulatorHandle {
+    Emulator::builder()
+        .agent(agent)
+        .agent_delay(Duration::from_millis(5))
+        .rate_limit(10_000, Duration::from_secs(60))
+        .start()
+        .await
+        .expect("emulator starts")
+}
+
+fn client(emu: &EmulatorHandle) -> ApiClient {
+    ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .no_config_file()
+        .build()
+        .expect("client builds")
+}
+
+fn request() -> CreateWebChatConversationRequest {
+    CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada")
+}
+
+async fn next(events: &mut SessionEvents) -> SessionEvent {
+    timeout(WAIT, events.next())
+        .await
+        .expect("an event within the wait")
+        .expect("the chat has not ended")
+}
+
+async fn until(
+    events: &mut SessionEvents,
+    mut pred: impl FnMut(&SessionEvent) -> bool,
+) -> SessionEvent {
+    loop {
+        let e = next(events).await;
+        if pred(&e) {
+            return e;
+        }
+    }
+}
+
+/// The next standard message text (skipping everything else).
+async fn next_text(events: &mut SessionEvents) -> (String, bool, Option<Role>) {
+    loop {
+        if let SessionEvent::Message {
+            message,
+            sender,
+            own,
+        } = next(events).await
+        {
+            if message.body_type == Some(purecloud_guest_chat_client::BodyType::Standard) {
+                return (message.body.unwrap_or_default(), own, sender.role);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn echo_agent_full_chat_and_guest_leaves() {
+    let emu = emulator(AgentMode::Echo).await;
+    let client = client(&emu);
+    let chat = GuestChat::start(&client, &request())
+        .await
+        .expect("chat starts");
+    let mut events = chat.events();
+
+    let (greeting, own, role) = next_text(&mut events).await;
+    assert!(
+        greeting.contains("Ada"),
+        "greeting names the guest: {greeting}"
+    );
+    assert!(!own);
+    assert_eq!(role, Some(Role::Agent));
+    assert_eq!(chat.state(), ChatState::Connected);
+    let agent = chat.agent().expect("an agent is connected");
+    assert_eq!(agent.state, Some(MemberState::Connected));
+    assert!(chat
+        .members()
+        .iter()
+        .any(|m| m.role == Some(Role::Customer)));
+
+    chat.send("hello there").await.expect("send");
+    let (reply, own, _) = next_text(&mut events).await;
+    assert_eq!(
+        reply, "You said: hello there",
+        "own echo filtered; the agent's reply comes next"
+    );
+    assert!(!own);
+
+    chat.leave().await.expect("leave");
+    let ended = until(&mut events, |e| matches!(e, SessionEvent::Ended(_))).await;
+    assert!(matches!(ended, SessionEvent::Ended(CloseReason::ChatEnded)));
+    assert_eq!(chat.state(), ChatState::Ended);
+    assert!(timeout(WAIT, events.next()).await.expect("ends").is_none());
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn own_echo_is_delivered_when_asked() {
+    let emu = emulator(AgentMode::Manual).await;
+    let client = client(&emu);
+    let options = ChatOptions::default().show_own_messages(true);
+    let chat = GuestChat::start_with(&client, &request(), options)
+        .await
+        .expect("chat starts");
+    let mut events = chat.events();
+    let sent = chat.send("mine").await.expect("send");
+    loop {
+        if let SessionEvent::Message { message, own, .. } = next(&mut events).await {
+            if message.id == sent.id {
+                assert!(own);
+                break;
+            }
+        }
+    }
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn manual_agent_typing_transfer_duplicates_and_agent_end() {
+    let emu = emulator(AgentMode::Manual).await;
+    let client = client(&emu);
+    let options = ChatOptions::default().typing_timeout(Duration::from_millis(150));
+    let chat = GuestChat::start_with(&client, &request(), options)
+        .await
+        .expect("chat starts");
+    let cid = chat.conversation_id().to_owned();
+    let mut events = chat.events();
+    emu.wait_for_state(&cid, ConversationState::Connected)
+        .await
+        .expect("agent connects");
+    until(&mut events, |e| {
+        matches!(e, SessionEvent::StateChanged(ChatState::Connected))
+    })
+    .await;
+    let first_agent = chat.agent().expect("agent").id;
+
+    // Typing starts, then expires by itself.
+    emu.agent_typing(&cid).expect("typing");
+    let started = until(&mut events, |e| matches!(e, SessionEvent::TypingStarted(_))).await;
+    let SessionEvent::TypingStarted(who) = started else {
+        unreachable!()
+    };
+    assert_eq!(who.role, Some(Role::Agent));
+    until(&mut events, |e| matches!(e, SessionEvent::TypingStopped(_))).await;
+
+    // A duplicate CONNECTED is suppressed: the next event is the message after it.
+    emu.duplicate_member_change(&cid, None).expect("duplicate");
+    emu.agent_say(&cid, "after the duplicate").expect("say");
+    loop {
+        match next(&mut events).await {
+            SessionEvent::MemberChanged { member, .. } => {
+                panic!("duplicate member-change leaked: {member:?}")
+            }
+            SessionEvent::Message { message, .. } => {
+                assert_eq!(message.body.as_deref(), Some("after the duplicate"));
+                break;
+            }
+            _ => {}
+        }
+    }
+
+    // Transfer: the chat goes to Transferred, then Connected with a new agent.
+    let new_agent = emu
+        .transfer(&cid, Some("Agent Two"))
+        .await
+        .expect("transfer");
+    until(&mut events, |e| {
+        matches!(e, SessionEvent::StateChanged(ChatState::Transferred))
+    })
+    .await;
+    until(&mut events, |e| {
+        matches!(e, SessionEvent::StateChanged(ChatState::Connected))
+    })
+    .await;
+    let agent = chat.agent().expect("new agent");
+    assert_eq!(agent.id, new_agent);
+    assert_ne!(agent.id, first_agent);
+    assert_eq!(agent.display_name.as_deref(), Some("Agent Two"));
+
+    emu.end_chat(&cid).expect("end");
+    let ended = until(&mut events, |e| matches!(e, SessionEvent::Ended(_))).await;
+    assert!(matches!(ended, SessionEvent::Ended(CloseReason::ChatEnded)));
+    assert_eq!(chat.state(), ChatState::Ended);
+    let err = chat
+        .send("too late")
+        .await
+        .expect_err("ended chats refuse messages");
+    assert_eq!(err.error_code(), Some("chat.error.conversation.state"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn script_agent_runs_its_steps() {
+    let script = "say Welcome to support\ntyping\nawait-message\nsay Thanks, goodbye\nend\n";
+    let emu = emulator(AgentMode::script(script).expect("script parses")).await;
+    let client = client(&emu);
+    let chat = GuestChat::start(&client, &request())
+        .await
+        .expect("chat starts");
+    let mut events = chat.events();
+    assert_eq!(next_text(&mut events).await.0, "Welcome to support");
+    chat.send("I need help").await.expect("send");
+    assert_eq!(next_text(&mut events).await.0, "Thanks, goodbye");
+    until(&mut events, |e| {
+        matches!(e, SessionEvent::Ended(CloseReason::ChatEnded))
+    })
+    .await;
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn sending_before_the_stream_attaches_fails_like_the_service() {
+    let emu = emulator(AgentMode::Echo).await;
+    let client = client(&emu);
+    let api = WebChatApi::new(&client);
+    let created = api
+        .post_webchat_guest_conversations(&request())
+        .await
+        .expect("create");
+    let chat = WebChatApi::new(&client.with_jwt(created.jwt.clone().expect("jwt")));
+    let err = chat
+        .post_webchat_guest_conversation_member_messages(
+            created.id.as_deref().expect("id"),
+            created
+                .member
+                .as_ref()
+                .and_then(|m| m.id.as_deref())
+                .expect("member"),
+            &CreateWebChatMessageRequest::new("too early"),
+        )
+        .await
+        .expect_err("not active yet");
+    assert!(matches!(err, Error::Api(_)));
+    assert_eq!(err.status(), Some(400));
+    assert_eq!(err.error_code(), Some("chat.error.conversation.state"));
+    // GuestChat::start waits for CONNECTED, so its first send works.
+    let chat = GuestChat::start(&client, &request())
+        .await
+        .expect("chat starts");
+    chat.send("in time").await.expect("send after joining");
+    emu.shutdown().await;
+}
