@@ -8,6 +8,7 @@ use crate::format;
 use anyhow::{anyhow, Context};
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use futures::StreamExt;
+use purecloud_guest_chat_client::events::CloseReason;
 use purecloud_guest_chat_client::model::{BodyType, MemberState, Role};
 use purecloud_guest_chat_client::session::{ChatState, GuestChat, Member, SessionEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -238,7 +239,14 @@ impl App {
                 self.system(format!("reconnected; {missed} missed message(s) recovered"));
             }
             SessionEvent::Warning(e) => self.warn(format!("warning: {}", describe(&e))),
-            SessionEvent::Ended(reason) => self.end(format::close_text(&reason)),
+            SessionEvent::Ended(reason) => {
+                let text = match reason {
+                    CloseReason::ChatEnded if self.leaving => "you left the chat".to_owned(),
+                    CloseReason::ChatEnded => "the chat is over".to_owned(),
+                    other => format::close_text(&other),
+                };
+                self.end(text);
+            }
             _ => {}
         }
     }
@@ -510,11 +518,13 @@ impl App {
                 .as_ref()
                 .map(|r| r.to_string().to_lowercase())
                 .unwrap_or_else(|| "?".into());
-            let state = m
-                .state
-                .as_ref()
-                .map(|s| s.to_string().to_lowercase())
-                .unwrap_or_else(|| "?".into());
+            let state = match &m.state {
+                Some(MemberState::Connected) => "connected".to_owned(),
+                Some(MemberState::Disconnected) => "left".to_owned(),
+                Some(MemberState::Alerting) => "offered".to_owned(),
+                Some(other) => other.to_string().to_lowercase(),
+                None => "?".to_owned(),
+            };
             lines.push(Line::from(Span::styled(
                 truncate(&format!("  {role} · {state}"), inner_w),
                 Style::new().fg(color),
