@@ -102,6 +102,10 @@ async fn chat(target: &Target, as_json: bool) -> anyhow::Result<()> {
                     }
                 }
             }
+            _ = tokio::signal::ctrl_c(), if leaving.is_none() => {
+                leave(&chat).await?;
+                leaving = Some(tokio::time::Instant::now());
+            }
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
                 return Err(anyhow!("left the chat, but it did not end within {} s", LEAVE_GRACE.as_secs()));
             }

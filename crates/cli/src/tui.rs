@@ -666,6 +666,28 @@ fn entry_lines(e: &Entry, width: usize) -> Vec<Line<'static>> {
     out
 }
 
+/// Resolves on SIGTERM or SIGHUP, so a killed or closed terminal still gets restored.
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(mut term), Ok(mut hup)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = hup.recv() => {}
+                }
+            }
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await
+}
+
 /// Performs the chat's REST calls in order, reporting failures back to the UI.
 async fn worker(
     chat: GuestChat,
@@ -759,6 +781,7 @@ async fn session(terminal: &mut DefaultTerminal, target: &Target) -> anyhow::Res
                 }
                 app.warn(report);
             }
+            _ = terminated() => app.quit = true,
             _ = tick.tick() => {}
         }
     }
