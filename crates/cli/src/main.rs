@@ -26,7 +26,12 @@ Examples:
 
 /// Genesys Cloud guest chat from the command line.
 #[derive(Debug, Parser)]
-#[command(name = "guest-chat", version, about, after_help = AFTER_HELP)]
+#[command(
+    name = "guest-chat",
+    version,
+    about = "Genesys Cloud guest chat from the terminal: a one-command demo, an interactive chat, and the emulator",
+    after_help = AFTER_HELP
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
