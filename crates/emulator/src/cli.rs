@@ -124,3 +124,54 @@ pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
     handle.shutdown().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: EmulatorArgs,
+    }
+
+    fn parse(argv: &[&str]) -> EmulatorArgs {
+        Wrap::try_parse_from(std::iter::once("x").chain(argv.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    #[test]
+    fn flags_build_or_fail_cleanly() {
+        let a = parse(&[
+            "--port",
+            "0",
+            "--agent",
+            "manual",
+            "--rate-limit",
+            "10/5",
+            "--fault",
+            "error-rate=0.5",
+            "--fault",
+            "latency-ms=3",
+            "--activate-without-stream",
+        ]);
+        assert!(a.to_builder().is_ok());
+        assert_eq!(
+            parse_rate_limit("180/60").unwrap(),
+            (180, Duration::from_secs(60))
+        );
+        for bad in [
+            vec!["--rate-limit", "5"],
+            vec!["--rate-limit", "5/0"],
+            vec!["--fault", "error-rate=2"],
+            vec!["--fault", "nope=1"],
+            vec!["--agent", "robot"],
+            vec!["--heartbeat-secs", "0"],
+            vec!["--config", "/nonexistent/file.json"],
+        ] {
+            assert!(parse(&bad).to_builder().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -151,7 +151,7 @@ pub(crate) struct Conversation {
     agent_rx: Mutex<Option<mpsc::UnboundedReceiver<AgentInput>>>,
 }
 
-const EVENT_BUFFER: usize = 128;
+const EVENT_BUFFER: usize = 64;
 
 pub(crate) fn conversation_uri(cid: &str) -> String {
     format!("/api/v2/conversations/{cid}")

@@ -318,7 +318,7 @@ impl EmulatorBuilder {
         shared.tracker.spawn(socket_dropper(shared.clone()));
         Ok(EmulatorHandle {
             shared,
-            server: Mutex::new(Some(server)),
+            server: Arc::new(Mutex::new(Some(server))),
         })
     }
 }
@@ -425,10 +425,12 @@ async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Nex
     resp
 }
 
-/// A running emulator. Dropping it does not stop the server; call [`EmulatorHandle::shutdown`].
+/// A running emulator (cheap to clone). Dropping it does not stop the server; call
+/// [`EmulatorHandle::shutdown`].
+#[derive(Clone)]
 pub struct EmulatorHandle {
     shared: Arc<Shared>,
-    server: Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
+    server: Arc<Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>>,
 }
 
 impl std::fmt::Debug for EmulatorHandle {

@@ -1233,3 +1233,33 @@ async fn script_agent_and_cors() {
     assert!(exposed.contains("inin-correlation-id") && exposed.contains("retry-after"));
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_chats() {
+    let emu = Emulator::builder()
+        .agent_delay(Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let c = Client::new();
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let (c, emu) = (c.clone(), emu.clone());
+        tasks.push(tokio::spawn(async move {
+            let chat = create(&c, &emu).await;
+            let mut ws = connect(&chat.uri).await;
+            emu.wait_for_state(&chat.cid, ConversationState::Connected)
+                .await
+                .unwrap();
+            let text = format!("n{i}");
+            assert_eq!(send(&c, &emu, &chat, &text).await.status(), 200);
+            let want = format!("You said: {text}");
+            until(&mut ws, |v| v["eventBody"]["body"] == want.as_str()).await;
+        }));
+    }
+    for t in tasks {
+        timeout(Duration::from_secs(30), t).await.unwrap().unwrap();
+    }
+    assert_eq!(emu.conversations().len(), 200);
+    emu.shutdown().await;
+}
