@@ -138,10 +138,16 @@ impl ApiError {
     }
 
     pub fn too_large(max: usize) -> Self {
+        // The unread rest of the body makes the connection unusable, so say it will close:
+        // a keep-alive client (node's agent) would otherwise reuse it and fail with EPIPE.
         ApiError::new(
             413,
             "request.entity.too.large",
             format!("The request is over the size limit. Maximum bytes: {max}"),
+        )
+        .header(
+            http::header::CONNECTION,
+            HeaderValue::from_static("close"),
         )
     }
 
