@@ -351,3 +351,46 @@ async fn resume_after_delivers_history_first() {
     assert_eq!(texts, ["two", "three"]);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn unknown_and_malformed_frames_do_not_break_the_stream() {
+    let emu = emulator(AgentMode::Manual, Duration::from_secs(30)).await;
+    let client = client(&emu);
+    let created = create(&client).await;
+    let cid = created.id.clone().expect("id");
+    let mut stream =
+        EventStream::with_options(&client, &created, fast_options(Duration::from_secs(30)))
+            .expect("stream");
+    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
+    emu.wait_for_state(&cid, ConversationState::Connected)
+        .await
+        .expect("agent connects");
+
+    emu.push_raw_frame(
+        &cid,
+        r#"{"topicName":"v2.system.socket_closing","eventBody":{}}"#,
+    )
+    .expect("unknown topic");
+    emu.push_raw_frame(&cid, "this is not json")
+        .expect("garbage");
+    emu.agent_say(&cid, "still flowing").expect("say");
+
+    let unknown = until(&mut stream, |e| {
+        matches!(e, StreamEvent::Chat(ChatEvent::Unknown { .. }))
+    })
+    .await;
+    let StreamEvent::Chat(ChatEvent::Unknown { topic, .. }) = unknown else {
+        unreachable!()
+    };
+    assert_eq!(topic.as_deref(), Some("v2.system.socket_closing"));
+    // The garbage frame is reported as an error item, and the stream goes on.
+    let err = timeout(WAIT, stream.next())
+        .await
+        .expect("an item")
+        .expect("not ended")
+        .expect_err("a malformed frame is an error item");
+    assert!(err.to_string().contains("undecodable frame"), "{err}");
+    let got = until(&mut stream, |e| agent_text(e).is_some()).await;
+    assert_eq!(agent_text(&got).as_deref(), Some("still flowing"));
+    emu.shutdown().await;
+}

@@ -42,6 +42,7 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router {
             post(duplicate),
         )
         .route("/emulator/conversations/{cid}/mediarequests", post(media))
+        .route("/emulator/conversations/{cid}/raw-frame", post(raw_frame))
         .route(
             "/emulator/conversations/{cid}/drop-socket",
             post(drop_socket),
@@ -200,6 +201,18 @@ async fn duplicate(
         .duplicate_member_change(d.member_id.as_deref())
         .map_err(err)?;
     Ok(Json(json!({"ok": true, "memberId": id})))
+}
+
+/// Sends the request body verbatim as one frame (any text, JSON or not).
+async fn raw_frame(
+    State(s): State<Arc<Shared>>,
+    Path(cid): Path<String>,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let text = std::str::from_utf8(&raw)
+        .map_err(|_| ApiError::bad_request("the frame must be UTF-8 text"))?;
+    s.conv(&cid).map_err(err)?.push_raw_frame(text);
+    Ok(Json(json!({"ok": true})))
 }
 
 #[derive(Deserialize, Default)]

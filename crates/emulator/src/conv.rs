@@ -261,6 +261,11 @@ impl Conversation {
         let _ = self.events.send(cmd);
     }
 
+    /// Sends `text` as it is to every attached socket (for tests of unknown or broken frames).
+    pub fn push_raw_frame(&self, text: &str) {
+        self.broadcast(SocketCmd::Frame(Arc::from(text)));
+    }
+
     fn publish(&self, text: Option<Arc<str>>) {
         if let Some(t) = text {
             self.broadcast(SocketCmd::Frame(t));

@@ -145,10 +145,7 @@ impl ApiError {
             "request.entity.too.large",
             format!("The request is over the size limit. Maximum bytes: {max}"),
         )
-        .header(
-            http::header::CONNECTION,
-            HeaderValue::from_static("close"),
-        )
+        .header(http::header::CONNECTION, HeaderValue::from_static("close"))
     }
 
     pub fn unsupported_media() -> Self {

@@ -531,6 +531,13 @@ impl EmulatorHandle {
         self.shared.conv(cid)?.duplicate_member_change(member_id)
     }
 
+    /// Sends `text` verbatim as one frame to every socket of the conversation: for testing
+    /// how clients take unknown topics and malformed frames.
+    pub fn push_raw_frame(&self, cid: &str, text: &str) -> Result<(), EmulatorError> {
+        self.shared.conv(cid)?.push_raw_frame(text);
+        Ok(())
+    }
+
     /// Creates a PENDING media request and announces it with a `media-request` message.
     pub fn push_media_request(
         &self,
