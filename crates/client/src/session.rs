@@ -500,13 +500,18 @@ impl SessionTask {
             .get_webchat_guest_conversation_member(self.conversation_id(), id)
             .await
         {
-            Ok(info) => Member {
-                id: id.to_owned(),
-                display_name: info.display_name,
-                role: info.role,
-                state: info.state,
-            },
+            Ok(info) => {
+                let member = Member {
+                    id: id.to_owned(),
+                    display_name: info.display_name,
+                    role: info.role,
+                    state: info.state,
+                };
+                self.cache.insert(id.to_owned(), member.clone());
+                member
+            }
             Err(e) => {
+                // Not cached: the next event from this member tries again.
                 self.send(SessionEvent::Warning(e));
                 Member {
                     id: id.to_owned(),
@@ -516,7 +521,6 @@ impl SessionTask {
                 }
             }
         };
-        self.cache.insert(id.to_owned(), member.clone());
         let mut m = member;
         m.state = self.known_state(id).or(m.state);
         m
