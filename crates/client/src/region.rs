@@ -181,7 +181,11 @@ impl Environment {
         let host = url
             .host_str()
             .ok_or_else(|| InvalidEnvironment::new(input, "no host"))?;
-        if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        if url.query().is_some()
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
             return Err(InvalidEnvironment::new(
                 input,
                 "a base URL cannot carry a query, fragment or credentials",

@@ -157,7 +157,11 @@ impl std::error::Error for FrameError {}
 
 fn body_as<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, FrameError> {
     serde_path_to_error::deserialize(body).map_err(|e| FrameError {
-        path: format!("eventBody.{}", e.path()),
+        // The body itself has the empty path, which serde_path_to_error shows as ".".
+        path: match e.path().to_string().as_str() {
+            "." => "eventBody".to_owned(),
+            p => format!("eventBody.{p}"),
+        },
         message: e.inner().to_string(),
     })
 }

@@ -1,6 +1,6 @@
 //! `date-time` values, parsed in every shape the service and the SDKs use.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use std::fmt;
 
 /// A UTC instant as carried in `timestamp`, `joinDate` and `leaveDate`.
@@ -31,16 +31,23 @@ impl Timestamp {
         Timestamp(DateTime::from_timestamp_millis(millis).unwrap_or(now))
     }
 
-    /// Parses any accepted shape.
+    /// Parses any accepted shape. Years outside 0000-9999 (in UTC) are refused: RFC 3339
+    /// cannot write them, so they could not be sent back as they came.
     pub fn parse(s: &str) -> Result<Self, TimestampError> {
-        let t = s.trim();
+        match Timestamp::parse_any(s.trim()) {
+            Some(t) if (0..=9999).contains(&t.0.year()) => Ok(t),
+            _ => Err(TimestampError(s.to_owned())),
+        }
+    }
+
+    fn parse_any(t: &str) -> Option<Self> {
         if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
-            return Ok(Timestamp(dt.with_timezone(&Utc)));
+            return Some(Timestamp(dt.with_timezone(&Utc)));
         }
         // Offsets without a colon (`+0000`), as Java's `XXX` also accepts `Z`.
         for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z"] {
             if let Ok(dt) = DateTime::parse_from_str(t, fmt) {
-                return Ok(Timestamp(dt.with_timezone(&Utc)));
+                return Some(Timestamp(dt.with_timezone(&Utc)));
             }
         }
         for fmt in [
@@ -49,15 +56,15 @@ impl Timestamp {
             "%Y-%m-%dT%H:%M",
         ] {
             if let Ok(naive) = NaiveDateTime::parse_from_str(t, fmt) {
-                return Ok(Timestamp(naive.and_utc()));
+                return Some(Timestamp(naive.and_utc()));
             }
         }
         if let Ok(date) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
             if let Some(naive) = date.and_hms_opt(0, 0, 0) {
-                return Ok(Timestamp(naive.and_utc()));
+                return Some(Timestamp(naive.and_utc()));
             }
         }
-        Err(TimestampError(s.to_owned()))
+        None
     }
 
     /// Milliseconds since the Unix epoch.
@@ -68,7 +75,14 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
+        // Milliseconds, as the wire carries them; finer instants keep their digits so
+        // that parsing the text gives the same instant back.
+        let format = if self.0.timestamp_subsec_nanos() % 1_000_000 == 0 {
+            SecondsFormat::Millis
+        } else {
+            SecondsFormat::AutoSi
+        };
+        f.write_str(&self.0.to_rfc3339_opts(format, true))
     }
 }
 

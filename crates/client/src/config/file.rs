@@ -55,6 +55,12 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<FileSettings, ConfigError
     }
 }
 
+/// Parses configuration-file text without applying it (property tests and tooling).
+#[doc(hidden)]
+pub fn parse_config_text(path: &Path, text: &str) -> Result<(), ConfigError> {
+    parse(path, text).map(drop)
+}
+
 /// A boolean as the seed writes it (`true`/`false`), accepted case-insensitively and trimmed.
 fn parse_bool(s: &str) -> Option<bool> {
     let t = s.trim();

@@ -14,6 +14,8 @@
 mod file;
 mod watch;
 
+#[doc(hidden)]
+pub use file::parse_config_text;
 pub use watch::WatchProbe;
 
 use crate::logging::{LoggerError, LoggerSettings, SdkLogger};
