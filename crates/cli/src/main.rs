@@ -1,9 +1,10 @@
 //! `guest-chat`: see a guest chat in one command, chat as a guest from a terminal, or run the
-//! emulator standalone.
+//! emulator standalone, or load-test the SDK.
 
 mod connect;
 mod demo;
 mod format;
+mod load;
 mod plain;
 mod tui;
 
@@ -22,7 +23,9 @@ Examples:
   printf 'hello\\n/leave\\n' | guest-chat chat --plain --json
       Drive a chat from a script, one JSON object per event.
   guest-chat emulator --port 8080 --agent echo
-      Run the emulator standalone.";
+      Run the emulator standalone.
+  guest-chat load --chats 1000 --concurrency 200 --messages 5
+      Load-test the SDK against an embedded emulator and print latencies.";
 
 /// Genesys Cloud guest chat from the command line.
 #[derive(Debug, Parser)]
@@ -48,7 +51,24 @@ enum Command {
     /// Run the guest chat emulator standalone and print its base URL.
     #[command(after_help = EMULATOR_HELP)]
     Emulator(guest_chat_emulator::EmulatorArgs),
+    /// Run many guest chats at once against an emulator and report latencies and memory.
+    #[command(after_help = LOAD_HELP)]
+    Load(load::LoadArgs),
 }
+
+const LOAD_HELP: &str = "\
+Each virtual guest starts a chat, waits for the echo agent's greeting, sends its messages
+(each awaiting the agent's `You said:` reply), leaves and waits for the end. Without
+--environment the target is an embedded emulator on a free loopback port with a high rate
+limit; --environment takes an emulator's base URL on a loopback address. Every run stops by
+itself: after all chats, or after --duration-secs. The exit status is 0 when every chat
+completed.
+
+Examples:
+  guest-chat load
+  guest-chat load --chats 10000 --concurrency 1000 --messages 2
+  guest-chat load --chats 2000 --hold --json
+  guest-chat load --environment http://127.0.0.1:8080 --chats 500";
 
 const CHAT_HELP: &str = "\
 Without --environment an embedded emulator with an echo agent is started, so
@@ -98,6 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tui::run(target).await
             }
         }
+        Command::Load(args) => load::run(args).await,
         Command::Emulator(args) => guest_chat_emulator::run(args)
             .await
             .map_err(|e| anyhow::anyhow!("{e}")),

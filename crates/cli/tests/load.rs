@@ -1,0 +1,127 @@
+//! End-to-end tests of `guest-chat load`: a small run against the embedded emulator, and an
+//! unreachable environment. No timing assertions: speed is measured, not tested.
+
+use std::io::Read;
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_guest-chat");
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs the binary to completion, killing it after `LIMIT`; returns (status, stdout, stderr).
+fn run(args: &[&str]) -> (ExitStatus, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("HOME", std::env::temp_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn guest-chat");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("guest-chat load did not exit within {LIMIT:?}");
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    (
+        status,
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    )
+}
+
+fn positive(v: &serde_json::Value, what: &str) {
+    let x = v.as_f64().unwrap_or_else(|| panic!("{what} missing: {v}"));
+    assert!(x > 0.0, "{what} = {x}");
+}
+
+#[test]
+fn small_run_completes_every_chat_and_reports_latencies() {
+    let (status, out, err) = run(&["load", "--chats", "20", "--messages", "2", "--json"]);
+    assert!(
+        status.success(),
+        "exit {status:?}\nstdout: {out}\nstderr: {err}"
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON object expected: {out}");
+    let v: serde_json::Value = serde_json::from_str(lines[0]).expect("JSON summary");
+    assert_eq!(v["chats"], 20);
+    assert_eq!(v["completed"], 20, "{v}");
+    assert_eq!(v["failed"], 0, "{v}");
+    assert_eq!(v["messageRoundTrips"], 40, "{v}");
+    assert_eq!(v["errorTotal"], 0, "{v}");
+    assert_eq!(v["errors"], serde_json::json!({}), "{v}");
+    assert_eq!(v["timedOut"], false);
+    for name in ["chatStart", "roundTrip", "send"] {
+        let h = &v["latencyMs"][name];
+        let count = if name == "chatStart" { 20 } else { 40 };
+        assert_eq!(h["count"], count, "{name}: {h}");
+        for q in ["p50", "p90", "p99", "max"] {
+            positive(&h[q], &format!("{name}.{q}"));
+        }
+        assert!(h["p50"].as_f64() <= h["max"].as_f64(), "{name}: {h}");
+    }
+    // The round trip includes the send.
+    assert!(v["latencyMs"]["roundTrip"]["max"].as_f64() >= v["latencyMs"]["send"]["p50"].as_f64());
+    positive(&v["messagesPerSec"], "messagesPerSec");
+    let peak = v["peakConcurrentChats"]
+        .as_u64()
+        .expect("peakConcurrentChats");
+    assert!((1..=20).contains(&peak), "{v}");
+    if cfg!(target_os = "linux") {
+        positive(&v["peakRssBytes"], "peakRssBytes");
+    }
+}
+
+#[test]
+fn unreachable_environment_fails_with_one_line() {
+    // Bind then drop a listener: a loopback port with (almost certainly) nobody behind it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let url = format!("http://127.0.0.1:{port}");
+    let (status, out, err) = run(&[
+        "load",
+        "--environment",
+        &url,
+        "--chats",
+        "3",
+        "--duration-secs",
+        "20",
+    ]);
+    assert!(!status.success(), "stdout: {out}\nstderr: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one error line expected: {err:?}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(lines[0].contains(&url), "{err}");
+}
+
+#[test]
+fn remote_environment_is_refused_without_allow_remote() {
+    let (status, _, err) = run(&[
+        "load",
+        "--environment",
+        "http://192.0.2.1:8080",
+        "--chats",
+        "1",
+    ]);
+    assert!(!status.success());
+    assert!(err.contains("not a loopback address"), "{err}");
+}
