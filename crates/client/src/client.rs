@@ -149,6 +149,16 @@ impl ApiClient {
         self.inner.timeout
     }
 
+    /// The proxy for a WebSocket `url` (`ws`/`wss`), chosen as for REST: the builder's
+    /// proxy, none, or the proxy environment variables (read now).
+    pub(crate) fn proxy_for(&self, url: &url::Url) -> Option<url::Url> {
+        match &self.inner.proxy {
+            ProxyMode::Disabled => None,
+            ProxyMode::Explicit(p) => crate::events::proxy::parse_proxy_url(p),
+            ProxyMode::System => crate::events::proxy::from_env(url),
+        }
+    }
+
     /// The underlying pooled HTTP client (for the event stream and other SDK parts).
     #[allow(dead_code)]
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -386,7 +396,13 @@ impl fmt::Debug for ApiClient {
             )
             .field("timeout", &self.inner.timeout)
             .field("connect_timeout", &self.inner.connect_timeout)
-            .field("proxy", &self.inner.proxy)
+            .field(
+                "proxy",
+                &match &self.inner.proxy {
+                    ProxyMode::Explicit(u) => ProxyMode::Explicit(mask_proxy(u)),
+                    other => other.clone(),
+                },
+            )
             .field("retry", &self.inner.retry)
             .finish()
     }
@@ -566,10 +582,7 @@ impl ApiClientBuilder {
                 retry: self.retry,
                 timeout: self.timeout,
                 connect_timeout: self.connect_timeout,
-                proxy: match self.proxy {
-                    ProxyMode::Explicit(u) => ProxyMode::Explicit(mask_proxy(&u)),
-                    other => other,
-                },
+                proxy: self.proxy,
             }),
             jwt: Arc::new(ArcSwapOption::empty()),
         };

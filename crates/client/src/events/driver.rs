@@ -1,5 +1,6 @@
 //! The task behind an `EventStream`: connect, read, watch liveness, reconnect, resync.
 
+use super::proxy::{tunnel, ConnectError};
 use super::recent::RecentIds;
 use super::{masked_uri, CloseReason, EventStreamOptions, StreamEvent, StreamTarget};
 use crate::api::{GetMembersOptions, GetMessagesOptions};
@@ -14,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
+use url::Url;
 
 /// The largest page the history endpoint serves.
 const HISTORY_PAGE: i32 = 100;
@@ -77,13 +79,10 @@ impl Driver {
         loop {
             let connect = tokio::select! {
                 _ = self.cancel.cancelled() => return,
-                r = timeout(
-                    self.options.connect_timeout,
-                    tokio_tungstenite::connect_async(self.target.uri.expose_secret()),
-                ) => r,
+                r = timeout(self.options.connect_timeout, self.open()) => r,
             };
             let reason = match connect {
-                Ok(Ok((ws, _))) => {
+                Ok(Ok(ws)) => {
                     tracing::debug!(conversation = %self.target.conversation_id, "event stream connected");
                     if !self.emit(Ok(StreamEvent::Connected)).await {
                         return;
@@ -113,7 +112,17 @@ impl Driver {
                         }
                     }
                 }
-                Ok(Err(e)) => format!("connect failed: {}", mask_jwts(&e.to_string())),
+                Ok(Err(ConnectError::ProxyAuth(message))) => {
+                    // Retrying with the same credentials cannot succeed.
+                    tracing::debug!(%message, "event stream: proxy authentication failed");
+                    let _ = self.emit(Err(Error::EventStream(message))).await;
+                    self.close(CloseReason::GaveUp {
+                        attempts: attempt + 1,
+                    })
+                    .await;
+                    return;
+                }
+                Ok(Err(ConnectError::Other(message))) => format!("connect failed: {message}"),
                 Err(_) => format!(
                     "connect to {} timed out after {:?}",
                     masked_uri(&self.target.uri),
@@ -159,6 +168,28 @@ impl Driver {
                 _ = sleep(delay) => {}
             }
         }
+    }
+
+    /// Opens the socket, through the client's proxy when one applies (the whole of it,
+    /// proxy included, runs under the connect timeout).
+    async fn open(&self) -> Result<Ws, ConnectError> {
+        let uri = self.target.uri.expose_secret();
+        let url = Url::parse(uri).map_err(|e| {
+            ConnectError::Other(format!(
+                "invalid event stream URI {}: {e}",
+                masked_uri(&self.target.uri)
+            ))
+        })?;
+        let opened = match self.target.api.client().proxy_for(&url) {
+            None => tokio_tungstenite::connect_async(uri).await,
+            Some(proxy) => {
+                let stream = tunnel(&url, &proxy).await?;
+                tokio_tungstenite::client_async_tls_with_config(uri, stream, None, None).await
+            }
+        };
+        opened
+            .map(|(ws, _)| ws)
+            .map_err(|e| ConnectError::Other(mask_jwts(&e.to_string()).into_owned()))
     }
 
     async fn close(&self, reason: CloseReason) {

@@ -3,7 +3,8 @@
 //! The official SDKs contain no event-stream code; every app hand-writes
 //! `new WebSocket(eventStreamUri)` and loses messages on every disconnect. This stream:
 //!
-//! - connects lazily (on first poll) to `eventStreamUri`, with a connect timeout;
+//! - connects lazily (on first poll) to `eventStreamUri`, with a connect timeout, through
+//!   the same proxy as the client's REST calls (`http://` via `CONNECT`, or SOCKS5);
 //! - decodes every frame into a [`ChatEvent`] (unknown frames become `ChatEvent::Unknown`);
 //! - watches liveness: no frame for 2.5 heartbeat intervals means a dead connection;
 //! - on an unexpected close asks REST whether the guest is still in the chat
@@ -17,6 +18,7 @@
 //! Dropping the stream stops its task and closes the socket.
 
 mod driver;
+pub(crate) mod proxy;
 mod recent;
 
 use crate::api::WebChatApi;

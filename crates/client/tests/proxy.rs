@@ -1,0 +1,204 @@
+//! The event stream and REST through an explicit `http://` proxy (`ApiClientBuilder::proxy`).
+
+mod proxy_support;
+
+use futures::StreamExt;
+use guest_chat_emulator::{Emulator, EmulatorHandle};
+use proxy_support::Proxy;
+use purecloud_guest_chat_client::events::{
+    CloseReason, EventStream, EventStreamOptions, StreamEvent,
+};
+use purecloud_guest_chat_client::{
+    ApiClient, ChatEvent, CreateWebChatConversationRequest, CreateWebChatMessageRequest, Error,
+    WebChatApi,
+};
+use std::time::Duration;
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn emulator() -> EmulatorHandle {
+    Emulator::builder()
+        .agent_delay(Duration::from_millis(5))
+        .start()
+        .await
+        .expect("emulator starts")
+}
+
+fn emulator_authority(emu: &EmulatorHandle) -> String {
+    emu.base_url().trim_start_matches("http://").to_owned()
+}
+
+fn options() -> EventStreamOptions {
+    EventStreamOptions::default()
+        .backoff(Duration::from_millis(10), Duration::from_millis(50))
+        .max_reconnect_attempts(Some(3))
+}
+
+async fn next(stream: &mut EventStream) -> Option<Result<StreamEvent, Error>> {
+    timeout(WAIT, stream.next()).await.expect("an item in time")
+}
+
+#[tokio::test]
+async fn event_stream_and_rest_go_through_the_proxy_with_credentials() {
+    let emu = emulator().await;
+    let proxy = Proxy::start(false).await;
+    let client = ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .proxy(format!("http://ada:p%40ss@127.0.0.1:{}", proxy.port))
+        .no_config_file()
+        .build()
+        .unwrap();
+    let api = WebChatApi::new(&client);
+    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
+    let chat = api
+        .post_webchat_guest_conversations(&request)
+        .await
+        .unwrap();
+    assert!(!proxy.forwarded().is_empty(), "REST went through the proxy");
+
+    let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
+    assert!(matches!(
+        next(&mut events).await,
+        Some(Ok(StreamEvent::Connected))
+    ));
+    let tunnels = proxy.tunnels();
+    assert_eq!(tunnels.len(), 1, "{tunnels:?}");
+    assert_eq!(tunnels[0].target, emulator_authority(&emu));
+    // "ada:p@ss", percent-decoded from the URL.
+    assert_eq!(tunnels[0].auth.as_deref(), Some("Basic YWRhOnBAc3M="));
+
+    // Events flow through the tunnel: the echo agent answers a message.
+    let chat_api = WebChatApi::new(&client.with_jwt(chat.jwt.clone().unwrap()));
+    let conversation = chat.id.clone().unwrap();
+    let member = chat.member.clone().unwrap().id.unwrap();
+    chat_api
+        .post_webchat_guest_conversation_member_messages(
+            &conversation,
+            &member,
+            &CreateWebChatMessageRequest::new("through the proxy"),
+        )
+        .await
+        .unwrap();
+    loop {
+        match next(&mut events).await {
+            Some(Ok(StreamEvent::Chat(ChatEvent::Message(m))))
+                if m.body
+                    .as_deref()
+                    .is_some_and(|b| b.contains("through the proxy"))
+                    && m.sender.as_ref().and_then(|s| s.id.as_deref()) != Some(&member) =>
+            {
+                break
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("stream ended or failed: {other:?}"),
+        }
+    }
+    assert_eq!(proxy.tunnels().len(), 1, "one tunnel, no reconnects");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_proxy_refusing_the_tunnel_with_407_closes_the_stream_with_a_clear_error() {
+    let emu = emulator().await;
+    let proxy = Proxy::start(true).await;
+    let client = ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .proxy(format!("http://ada:hunter2@127.0.0.1:{}", proxy.port))
+        .no_config_file()
+        .build()
+        .unwrap();
+    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
+    let chat = WebChatApi::new(&client)
+        .post_webchat_guest_conversations(&request)
+        .await
+        .unwrap();
+    let jwt = chat.jwt.clone().unwrap();
+
+    let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
+    let err = match next(&mut events).await {
+        Some(Err(Error::EventStream(message))) => message,
+        other => panic!("expected an event-stream error, got {other:?}"),
+    };
+    assert!(err.contains("407"), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{}", proxy.port)), "{err}");
+    assert!(!err.contains("hunter2") && !err.contains(&jwt), "{err}");
+    assert!(matches!(
+        next(&mut events).await,
+        Some(Ok(StreamEvent::Closed {
+            reason: CloseReason::GaveUp { .. }
+        }))
+    ));
+    assert!(next(&mut events).await.is_none());
+    assert_eq!(
+        proxy.tunnels().len(),
+        1,
+        "no retry with the same credentials"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_proxy_connects_directly() {
+    let emu = emulator().await;
+    let proxy = Proxy::start(false).await;
+    // The builder's `no_proxy()` wins over the environment; nothing reaches the proxy.
+    let client = ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .no_proxy()
+        .no_config_file()
+        .build()
+        .unwrap();
+    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
+    let chat = WebChatApi::new(&client)
+        .post_webchat_guest_conversations(&request)
+        .await
+        .unwrap();
+    let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
+    assert!(matches!(
+        next(&mut events).await,
+        Some(Ok(StreamEvent::Connected))
+    ));
+    assert!(proxy.seen().is_empty());
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_https_proxy_is_refused_clearly_for_the_event_stream() {
+    let emu = emulator().await;
+    let direct = ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .no_config_file()
+        .build()
+        .unwrap();
+    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
+    let chat = WebChatApi::new(&direct)
+        .post_webchat_guest_conversations(&request)
+        .await
+        .unwrap();
+    let via_https = ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .proxy("https://127.0.0.1:9")
+        .no_config_file()
+        .build()
+        .unwrap();
+    let mut events =
+        EventStream::with_options(&via_https, &chat, options().max_reconnect_attempts(Some(0)))
+            .unwrap();
+    // Resync REST fails through the unreachable proxy too, so the stream gives up.
+    let mut reasons = Vec::new();
+    while let Some(item) = next(&mut events).await {
+        match item {
+            Ok(StreamEvent::Reconnecting { reason, .. }) => reasons.push(reason),
+            Err(Error::EventStream(m)) => reasons.push(m),
+            _ => {}
+        }
+    }
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("https:// proxies are not supported")),
+        "{reasons:?}"
+    );
+    emu.shutdown().await;
+}

@@ -1,0 +1,129 @@
+//! A tiny HTTP proxy for the proxy tests: `CONNECT host:port` tunnels and absolute-form
+//! requests (`GET http://host/...`), each relayed with `copy_bidirectional`. It records
+//! what it saw, and can refuse tunnels with 407.
+
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One request the proxy received.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// `CONNECT` or the method of a forwarded request.
+    pub method: String,
+    /// `host:port` of a tunnel, or the absolute URL of a forwarded request.
+    pub target: String,
+    /// The `Proxy-Authorization` header, if any.
+    pub auth: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Proxy {
+    pub port: u16,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Proxy {
+    /// Starts the proxy; `refuse_tunnels` answers every CONNECT with 407.
+    pub async fn start(refuse_tunnels: bool) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let _ = serve(socket, log, refuse_tunnels).await;
+                });
+            }
+        });
+        Proxy { port, seen }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn tunnels(&self) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.method == "CONNECT")
+            .collect()
+    }
+
+    pub fn forwarded(&self) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.method != "CONNECT")
+            .collect()
+    }
+}
+
+async fn serve(
+    mut client: TcpStream,
+    log: Arc<Mutex<Vec<Seen>>>,
+    refuse_tunnels: bool,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = client.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.lines();
+    let mut first = lines.next().unwrap_or("").split_whitespace();
+    let method = first.next().unwrap_or("").to_owned();
+    let target = first.next().unwrap_or("").to_owned();
+    let auth = lines.find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("proxy-authorization")
+            .then(|| value.trim().to_owned())
+    });
+    log.lock().unwrap().push(Seen {
+        method: method.clone(),
+        target: target.clone(),
+        auth,
+    });
+    if method == "CONNECT" {
+        if refuse_tunnels {
+            client
+                .write_all(
+                    b"HTTP/1.1 407 Proxy Authentication Required\r\n\
+                      Proxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n",
+                )
+                .await?;
+            return Ok(());
+        }
+        let mut upstream = TcpStream::connect(&target).await?;
+        client
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .await?;
+        upstream.write_all(&buf[head_end..]).await?;
+        tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+    } else {
+        // Absolute form: relay the whole connection to that origin (hyper accepts it).
+        let authority = target
+            .strip_prefix("http://")
+            .and_then(|r| r.split('/').next())
+            .unwrap_or("")
+            .to_owned();
+        let mut upstream = TcpStream::connect(&authority).await?;
+        upstream.write_all(&buf).await?;
+        tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+    }
+    Ok(())
+}
