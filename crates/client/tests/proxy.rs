@@ -202,3 +202,74 @@ async fn an_https_proxy_is_refused_clearly_for_the_event_stream() {
     );
     emu.shutdown().await;
 }
+
+/// A minimal no-auth SOCKS5 server; returns its port and the targets it connected to.
+async fn socks5_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut head = [0u8; 2];
+                s.read_exact(&mut head).await?;
+                let mut methods = vec![0u8; usize::from(head[1])];
+                s.read_exact(&mut methods).await?;
+                s.write_all(&[5, 0]).await?;
+                let mut req = [0u8; 4];
+                s.read_exact(&mut req).await?;
+                let host = match req[3] {
+                    1 => {
+                        let mut a = [0u8; 4];
+                        s.read_exact(&mut a).await?;
+                        std::net::Ipv4Addr::from(a).to_string()
+                    }
+                    3 => {
+                        let mut name = vec![0u8; usize::from(s.read_u8().await?)];
+                        s.read_exact(&mut name).await?;
+                        String::from_utf8_lossy(&name).into_owned()
+                    }
+                    _ => return Ok::<_, std::io::Error>(()),
+                };
+                let port = s.read_u16().await?;
+                let target = format!("{host}:{port}");
+                log.lock().unwrap().push(target.clone());
+                let mut upstream = tokio::net::TcpStream::connect(&target).await?;
+                s.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await?;
+                tokio::io::copy_bidirectional(&mut s, &mut upstream).await?;
+                Ok(())
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test]
+async fn event_stream_goes_through_a_socks5_proxy() {
+    let emu = emulator().await;
+    let (port, seen) = socks5_server().await;
+    let client = ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .proxy(format!("socks5h://127.0.0.1:{port}"))
+        .no_config_file()
+        .build()
+        .unwrap();
+    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
+    let chat = WebChatApi::new(&client)
+        .post_webchat_guest_conversations(&request)
+        .await
+        .unwrap();
+    let before = seen.lock().unwrap().len();
+    let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
+    assert!(matches!(
+        next(&mut events).await,
+        Some(Ok(StreamEvent::Connected))
+    ));
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), before + 1, "{seen:?}");
+    assert_eq!(seen[before], emulator_authority(&emu));
+    emu.shutdown().await;
+}
