@@ -275,7 +275,7 @@ impl EmulatorBuilder {
             ));
         }
         let signer = Signer::new().await?;
-        let listener = tokio::net::TcpListener::bind(self.bind).await?;
+        let listener = listen(self.bind)?;
         let local_addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
         let seed = self.faults.seed;
@@ -423,6 +423,24 @@ async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Nex
         );
     }
     resp
+}
+
+/// Accept queue length. `TcpListener::bind` asks for 1024; a load run opening 1,000 chats at
+/// once (a WebSocket plus REST connections each) overflowed it, and every dropped SYN cost
+/// the client a 1-3-7 s retransmission. The kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 8192;
+
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std/tokio's bind does on Unix: a restarted emulator may reuse its port at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// A running emulator (cheap to clone). Dropping it does not stop the server; call

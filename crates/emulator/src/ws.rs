@@ -47,8 +47,15 @@ async fn upgrade(
         Ok(ws) => ws,
         Err(rejection) => return rejection.into_response(),
     };
-    ws.on_upgrade(move |socket| serve(shared, conv, socket))
+    // tungstenite zero-fills its whole read buffer (128 KiB by default) on every read, so
+    // each socket kept 128 KiB resident and every frame cost a 128 KiB memset; event frames
+    // are small and larger ones grow the buffer as needed.
+    ws.read_buffer_size(WS_READ_BUFFER)
+        .on_upgrade(move |socket| serve(shared, conv, socket))
 }
+
+/// Read buffer of a server-side socket (see `upgrade`).
+const WS_READ_BUFFER: usize = 4 * 1024;
 
 /// Decrements the socket count however the socket task ends.
 struct Attached(Arc<Conversation>);
