@@ -36,7 +36,8 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 100, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=MAX_CHATS as u64))]
     pub chats: u64,
-    /// How many chats may be opening (create until the guest is CONNECTED) at once.
+    /// How many chats may be opening (create until the guest is CONNECTED) at once; with
+    /// --hold also how many leave at once.
     #[arg(long, default_value_t = 100, value_name = "C",
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub concurrency: u64,
@@ -302,7 +303,16 @@ async fn one_chat(ctx: Arc<Ctx>, n: usize) -> Result<(), Failure> {
         // The run's own limit bounds this wait.
         let _ = all.wait_for(|done| *done).await;
     }
-    chat.leave().await.map_err(|e| Failure::sdk("leave", &e))?;
+    {
+        // After --hold every chat leaves at the same moment: without a gate that is one new
+        // REST connection per chat, and an 8,000-chat run ran out of descriptors here.
+        let _permit = if ctx.hold {
+            ctx.opening.acquire().await.ok()
+        } else {
+            None
+        };
+        chat.leave().await.map_err(|e| Failure::sdk("leave", &e))?;
+    }
     wait_for(&ctx, &mut events, "end", |e| {
         matches!(e, SessionEvent::Ended(_))
     })
