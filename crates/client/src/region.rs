@@ -195,9 +195,12 @@ impl Environment {
             url.host(),
             Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_))
         );
+        // Judge the path as it will be kept (trailing slashes trimmed; `\\` is already
+        // normalised to `/`), so that a kept base URL re-parses to itself.
+        let has_path = !url.path().trim_end_matches('/').is_empty();
         let keep_as_url = scheme == "http"
             || url.port().is_some()
-            || url.path() != "/"
+            || has_path
             || is_ip
             || host.eq_ignore_ascii_case("localhost");
         if keep_as_url {
@@ -333,6 +336,20 @@ mod tests {
         );
         assert_eq!(base("127.0.0.1:9000"), "https://127.0.0.1:9000");
         assert_eq!(base("http://[::1]:9000"), "http://[::1]:9000");
+    }
+
+    #[test]
+    fn a_path_of_only_slashes_is_no_path() {
+        // Found by the fuzz test: `A/\` normalised to `https://a`, which did not re-parse.
+        assert!(Environment::parse("A/\\").is_err());
+        assert_eq!(
+            base("https://api.mypurecloud.ie//"),
+            "https://api.mypurecloud.ie"
+        );
+        assert_eq!(
+            base("https://gw.example.com/prefix/"),
+            "https://gw.example.com/prefix"
+        );
     }
 
     #[test]
