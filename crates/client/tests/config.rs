@@ -324,9 +324,11 @@ async fn live_reload_edit_atomic_replace_delete_and_recreate() {
     replace_atomically(&path, "{\"logging\": {\"log_level\": \"trace\"}}");
     wait_until(&cfg, "an atomic replace", |c| level(c) == LogLevel::Trace).await;
 
-    std::fs::remove_file(&path).unwrap();
+    // Subscribe before deleting: a fast watcher could otherwise report the deletion
+    // before the subscription exists, and the wait would miss it.
     let mut rx = cfg.subscribe_reloads();
     rx.borrow_and_update();
+    std::fs::remove_file(&path).unwrap();
     tokio::time::timeout(RELOAD_DEADLINE, rx.changed())
         .await
         .unwrap()
