@@ -13,26 +13,10 @@ use purecloud_guest_chat_client::{
 use std::time::Duration;
 use tokio::time::timeout;
 
+mod common;
+use common::{client, emulator};
+
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn emulator(agent: AgentMode, heartbeat: Duration) -> EmulatorHandle {
-    Emulator::builder()
-        .agent(agent)
-        .agent_delay(Duration::from_millis(5))
-        .heartbeat_interval(heartbeat)
-        .rate_limit(10_000, Duration::from_secs(60))
-        .start()
-        .await
-        .expect("emulator starts")
-}
-
-fn client(emu: &EmulatorHandle) -> ApiClient {
-    ApiClient::builder()
-        .environment(emu.base_url().as_str())
-        .no_config_file()
-        .build()
-        .expect("client builds")
-}
 
 async fn create(client: &ApiClient) -> CreateWebChatConversationResponse {
     let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
@@ -68,6 +52,22 @@ async fn until(
             return item;
         }
     }
+}
+
+/// A manual-agent chat whose stream is open and whose agent has connected.
+async fn connected_stream() -> (EmulatorHandle, String, EventStream) {
+    let emu = emulator(AgentMode::Manual, Duration::from_secs(30)).await;
+    let client = client(&emu);
+    let created = create(&client).await;
+    let cid = created.id.clone().expect("id");
+    let mut stream =
+        EventStream::with_options(&client, &created, fast_options(Duration::from_secs(30)))
+            .expect("stream");
+    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
+    emu.wait_for_state(&cid, ConversationState::Connected)
+        .await
+        .expect("agent connects");
+    (emu, cid, stream)
 }
 
 fn agent_text(item: &StreamEvent) -> Option<String> {
@@ -155,17 +155,7 @@ async fn guest_connected_then_agent_joins_and_messages_flow() {
 /// message arrives exactly once, in order.
 #[tokio::test]
 async fn no_message_lost_or_repeated_across_many_drops() {
-    let emu = emulator(AgentMode::Manual, Duration::from_secs(30)).await;
-    let client = client(&emu);
-    let created = create(&client).await;
-    let cid = created.id.clone().expect("id");
-    let mut stream =
-        EventStream::with_options(&client, &created, fast_options(Duration::from_secs(30)))
-            .expect("stream");
-    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
-    emu.wait_for_state(&cid, ConversationState::Connected)
-        .await
-        .expect("agent connects");
+    let (emu, cid, mut stream) = connected_stream().await;
 
     const ROUNDS: usize = 15;
     const BURST: usize = 12;
@@ -271,17 +261,7 @@ async fn stopped_heartbeats_mean_a_dead_connection_and_a_reconnect() {
 
 #[tokio::test]
 async fn reconnecting_to_an_ended_chat_ends_the_stream_without_a_loop() {
-    let emu = emulator(AgentMode::Manual, Duration::from_secs(30)).await;
-    let client = client(&emu);
-    let created = create(&client).await;
-    let cid = created.id.clone().expect("id");
-    let mut stream =
-        EventStream::with_options(&client, &created, fast_options(Duration::from_secs(30)))
-            .expect("stream");
-    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
-    emu.wait_for_state(&cid, ConversationState::Connected)
-        .await
-        .expect("agent connects");
+    let (emu, cid, mut stream) = connected_stream().await;
 
     // The socket goes; the chat ends while no socket is attached (no events reach us).
     emu.drop_sockets(&cid, DropMode::Abrupt).expect("drop");
@@ -354,17 +334,7 @@ async fn resume_after_delivers_history_first() {
 
 #[tokio::test]
 async fn unknown_and_malformed_frames_do_not_break_the_stream() {
-    let emu = emulator(AgentMode::Manual, Duration::from_secs(30)).await;
-    let client = client(&emu);
-    let created = create(&client).await;
-    let cid = created.id.clone().expect("id");
-    let mut stream =
-        EventStream::with_options(&client, &created, fast_options(Duration::from_secs(30)))
-            .expect("stream");
-    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
-    emu.wait_for_state(&cid, ConversationState::Connected)
-        .await
-        .expect("agent connects");
+    let (emu, cid, mut stream) = connected_stream().await;
 
     emu.push_raw_frame(
         &cid,

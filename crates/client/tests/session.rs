@@ -1,36 +1,25 @@
 //! `GuestChat` end to end against the emulator with each agent mode.
 
 use futures::StreamExt;
-use guest_chat_emulator::{AgentMode, ConversationState, Emulator, EmulatorHandle};
+use guest_chat_emulator::{AgentMode, ConversationState, EmulatorHandle};
 use purecloud_guest_chat_client::events::CloseReason;
 use purecloud_guest_chat_client::session::{
     ChatOptions, ChatState, GuestChat, SessionEvent, SessionEvents,
 };
 use purecloud_guest_chat_client::{
-    ApiClient, CreateWebChatConversationRequest, CreateWebChatMessageRequest, Error, MemberState,
-    Role, WebChatApi,
+    CreateWebChatConversationRequest, CreateWebChatMessageRequest, Error, MemberState, Role,
+    WebChatApi,
 };
 use std::time::Duration;
 use tokio::time::timeout;
 
+mod common;
+use common::client;
+
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn emulator(agent: AgentMode) -> EmulatorHandle {
-    Emulator::builder()
-        .agent(agent)
-        .agent_delay(Duration::from_millis(5))
-        .rate_limit(10_000, Duration::from_secs(60))
-        .start()
-        .await
-        .expect("emulator starts")
-}
-
-fn client(emu: &EmulatorHandle) -> ApiClient {
-    ApiClient::builder()
-        .environment(emu.base_url().as_str())
-        .no_config_file()
-        .build()
-        .expect("client builds")
+    common::emulator(agent, Duration::from_secs(30)).await
 }
 
 fn request() -> CreateWebChatConversationRequest {

@@ -1,0 +1,27 @@
+//! Shared set-up of the emulator-driven SDK tests.
+#![allow(dead_code)] // each test binary uses its own part
+
+use guest_chat_emulator::{AgentMode, Emulator, EmulatorHandle};
+use purecloud_guest_chat_client::ApiClient;
+use std::time::Duration;
+
+/// An emulator with a fast agent, this heartbeat, and a rate limit tests never reach.
+pub async fn emulator(agent: AgentMode, heartbeat: Duration) -> EmulatorHandle {
+    Emulator::builder()
+        .agent(agent)
+        .agent_delay(Duration::from_millis(5))
+        .heartbeat_interval(heartbeat)
+        .rate_limit(10_000, Duration::from_secs(60))
+        .start()
+        .await
+        .expect("emulator starts")
+}
+
+/// A client for that emulator, reading no configuration file.
+pub fn client(emu: &EmulatorHandle) -> ApiClient {
+    ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .no_config_file()
+        .build()
+        .expect("client builds")
+}
