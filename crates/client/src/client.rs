@@ -267,38 +267,49 @@ impl ApiClient {
         if let Some(b) = &body {
             rb = rb.body(b.clone());
         }
+        // What every log entry of this attempt shares; each outcome fills in the rest.
+        let exchange = HttpExchange {
+            method: method.as_str(),
+            url,
+            request_headers: headers,
+            request_body: body.as_deref(),
+            status: None,
+            response_headers: None,
+            response_body: None,
+            correlation_id: None,
+            error: None,
+            jwt,
+        };
         let started = Instant::now();
-        let sent = rb.send().await;
-        let response = match sent {
+        let mut response = match rb.send().await {
             Ok(r) => r,
             Err(e) => {
                 let err = self.classify(&e, method, url, started);
                 if logging {
                     let msg = err.to_string();
                     logger.record(&HttpExchange {
-                        method: method.as_str(),
-                        url,
-                        request_headers: headers,
-                        request_body: body.as_deref(),
-                        status: None,
-                        response_headers: None,
-                        response_body: None,
-                        correlation_id: None,
                         error: Some(&msg),
-                        jwt,
+                        ..exchange
                     });
                 }
                 return Err(err);
             }
         };
         let status = response.status();
-        let response_headers = response.headers().clone();
+        // Taken, not cloned: `bytes()` consumes the response anyway.
+        let response_headers = std::mem::take(response.headers_mut());
         let correlation_id =
             header_str(&response_headers, "inin-correlation-id").map(str::to_owned);
         span.record("status", status.as_u16());
         if let Some(c) = &correlation_id {
             span.record("correlation_id", c.as_str());
         }
+        let answered = HttpExchange {
+            status: Some(status.as_u16()),
+            response_headers: Some(&response_headers),
+            correlation_id: correlation_id.as_deref(),
+            ..exchange
+        };
         let bytes = match response.bytes().await {
             Ok(b) => b,
             Err(e) => {
@@ -306,16 +317,8 @@ impl ApiClient {
                 if logging {
                     let msg = err.to_string();
                     logger.record(&HttpExchange {
-                        method: method.as_str(),
-                        url,
-                        request_headers: headers,
-                        request_body: body.as_deref(),
-                        status: Some(status.as_u16()),
-                        response_headers: Some(&response_headers),
-                        response_body: None,
-                        correlation_id: correlation_id.as_deref(),
                         error: Some(&msg),
-                        jwt,
+                        ..answered
                     });
                 }
                 return Err(err);
@@ -323,16 +326,8 @@ impl ApiClient {
         };
         if logging {
             logger.record(&HttpExchange {
-                method: method.as_str(),
-                url,
-                request_headers: headers,
-                request_body: body.as_deref(),
-                status: Some(status.as_u16()),
-                response_headers: Some(&response_headers),
                 response_body: Some(&bytes),
-                correlation_id: correlation_id.as_deref(),
-                error: None,
-                jwt,
+                ..answered
             });
         }
         if status.is_success() {

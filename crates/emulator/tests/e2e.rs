@@ -232,73 +232,67 @@ async fn create_validation_and_config() {
     let c = Client::new();
     let url = format!("{}{BASE}", emu.base_url());
     let post = |body: Value| c.post(&url).json(&body).send();
-    let mut b = create_body("Support");
-    b["memberInfo"] = json!({});
-    error_of(
-        post(b).await.unwrap(),
-        400,
-        "chat.error.notnull.createconversationrequest.memberinfo.displayname",
-    )
-    .await;
-    let mut b = create_body("Support");
-    b.as_object_mut().unwrap().remove("routingTarget");
-    error_of(
-        post(b).await.unwrap(),
-        400,
-        "chat.error.notnull.createconversationrequest.routingtarget",
-    )
-    .await;
-    let mut b = create_body("Support");
-    b["routingTarget"]["targetType"] = json!("USER");
-    error_of(
-        post(b).await.unwrap(),
-        400,
-        "chat.error.createconversationrequest.routingtarget",
-    )
-    .await;
-    let mut b = create_body("Support");
-    b.as_object_mut().unwrap().remove("deploymentId");
-    error_of(
-        post(b).await.unwrap(),
-        400,
-        "chat.error.pattern.createconversationrequest.deploymentid",
-    )
-    .await;
-    let mut b = create_body("Support");
-    b["journeyContext"] = json!({"customer": {"id": "x"}});
-    error_of(
-        post(b).await.unwrap(),
-        400,
-        "chat.error.notnull.createconversationrequest.journeycontext.customer.customeridtype",
-    )
-    .await;
-    error_of(
-        post(create_body("Nope")).await.unwrap(),
-        400,
-        "chat.error.invalid.queue",
-    )
-    .await;
-    let mut b = create_body("Support");
-    b["routingTarget"]["targetType"] = json!("QUEUE");
-    assert_eq!(post(b).await.unwrap().status(), 200);
-    let mut b = create_body("Support");
-    b["deploymentId"] = json!("dep-off");
-    error_of(post(b).await.unwrap(), 400, "chat.deployment.disabled").await;
+    // (change to a valid create body, expected 400 code, or None for 200)
+    type Edit = fn(&mut Value);
+    let cases: &[(Edit, Option<&str>)] = &[
+        (
+            |b| b["memberInfo"] = json!({}),
+            Some("chat.error.notnull.createconversationrequest.memberinfo.displayname"),
+        ),
+        (
+            |b| {
+                b.as_object_mut().unwrap().remove("routingTarget");
+            },
+            Some("chat.error.notnull.createconversationrequest.routingtarget"),
+        ),
+        (
+            |b| b["routingTarget"]["targetType"] = json!("USER"),
+            Some("chat.error.createconversationrequest.routingtarget"),
+        ),
+        (
+            |b| {
+                b.as_object_mut().unwrap().remove("deploymentId");
+            },
+            Some("chat.error.pattern.createconversationrequest.deploymentid"),
+        ),
+        (
+            |b| b["journeyContext"] = json!({"customer": {"id": "x"}}),
+            Some("chat.error.notnull.createconversationrequest.journeycontext.customer.customeridtype"),
+        ),
+        (
+            |b| b["routingTarget"]["targetAddress"] = json!("Nope"),
+            Some("chat.error.invalid.queue"),
+        ),
+        (|b| b["routingTarget"]["targetType"] = json!("QUEUE"), None),
+        (
+            |b| b["deploymentId"] = json!("dep-off"),
+            Some("chat.deployment.disabled"),
+        ),
+        (
+            |b| b["deploymentId"] = json!("dep-auth"),
+            Some("chat.deployment.require.auth"),
+        ),
+        (
+            |b| {
+                b["deploymentId"] = json!("dep-auth");
+                b["memberAuthToken"] = json!("bad");
+            },
+            Some("chat.deployment.bad.auth"),
+        ),
+    ];
+    for (edit, code) in cases {
+        let mut b = create_body("Support");
+        edit(&mut b);
+        let r = post(b).await.unwrap();
+        match code {
+            Some(code) => {
+                error_of(r, 400, code).await;
+            }
+            None => assert_eq!(r.status(), 200),
+        }
+    }
     let mut b = create_body("Support");
     b["deploymentId"] = json!("dep-auth");
-    error_of(
-        post(b.clone()).await.unwrap(),
-        400,
-        "chat.deployment.require.auth",
-    )
-    .await;
-    b["memberAuthToken"] = json!("bad");
-    error_of(
-        post(b.clone()).await.unwrap(),
-        400,
-        "chat.deployment.bad.auth",
-    )
-    .await;
     b["memberAuthToken"] = json!("signed-data");
     assert_eq!(post(b).await.unwrap().status(), 200);
     let r = c
