@@ -102,33 +102,18 @@ fn set_key(
         parse_bool(v)
             .ok_or_else(|| invalid(path, key, v, line, "expected true or false".to_owned()))
     };
+    let setting_error = |e: crate::logging::ParseSettingError| {
+        invalid(
+            path,
+            key,
+            value,
+            line,
+            format!("expected one of: {}", e.expected),
+        )
+    };
     match (section, key) {
-        ("logging", "log_level") => {
-            out.log_level = Some(value.parse().map_err(
-                |e: crate::logging::ParseSettingError| {
-                    invalid(
-                        path,
-                        key,
-                        value,
-                        line,
-                        format!("expected one of: {}", e.expected),
-                    )
-                },
-            )?)
-        }
-        ("logging", "log_format") => {
-            out.log_format = Some(value.parse().map_err(
-                |e: crate::logging::ParseSettingError| {
-                    invalid(
-                        path,
-                        key,
-                        value,
-                        line,
-                        format!("expected one of: {}", e.expected),
-                    )
-                },
-            )?)
-        }
+        ("logging", "log_level") => out.log_level = Some(value.parse().map_err(setting_error)?),
+        ("logging", "log_format") => out.log_format = Some(value.parse().map_err(setting_error)?),
         ("logging", "log_to_console") => out.log_to_console = Some(boolean(value)?),
         ("logging", "log_request_body") => out.log_request_body = Some(boolean(value)?),
         ("logging", "log_response_body") => out.log_response_body = Some(boolean(value)?),
