@@ -439,53 +439,6 @@ fn defaults_are_the_seeds() {
     assert!("verbose".parse::<LogLevel>().is_err());
 }
 
-/// Captures `tracing` output into a buffer.
-#[derive(Clone, Default)]
-struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[test]
-fn a_redacted_tracing_event_is_emitted_even_when_the_sdk_logger_is_off() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        let logger = SdkLogger::new(); // level none
-        let h = request_headers(true);
-        let jwt = Jwt::new(JWT);
-        logger.record(&HttpExchange {
-            method: "GET",
-            url: &format!("http://h/chat/jwt/{JWT}"),
-            request_headers: &h,
-            request_body: None,
-            status: Some(200),
-            response_headers: None,
-            response_body: None,
-            correlation_id: Some("corr-t"),
-            error: None,
-            jwt: Some(&jwt),
-        });
-    });
-    let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(out.contains("purecloud_guest_chat_client::http"), "{out}");
-    assert!(out.contains("http://h/chat/jwt/[REDACTED]"), "{out}");
-    assert!(out.contains("corr-t") && out.contains("200"), "{out}");
-    assert!(!out.contains(JWT_PAYLOAD), "{out}");
-}
-
 /// Prints one entry of each layout (used to write the README's examples).
 #[test]
 fn print_examples() {
