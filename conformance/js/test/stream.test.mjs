@@ -216,6 +216,35 @@ test('unknown JWT in the stream URI is refused (no upgrade, or closed with 4100)
   assert.equal(s.frames.filter((f) => f.metadata).length, 0);
 });
 
+test('a forgotten conversation: its socket and a new one are closed with 4100 "Error connecting to conversation (id)"; REST 404', async () => {
+  const { api, cid, me, uri } = await create();
+  const s = open(uri);
+  await s.waitFor((f) => isMemberChange(f, me, 'CONNECTED'), { desc: 'guest CONNECTED' });
+  await controlOk(emu, 'DELETE', `/emulator/conversations/${cid}`);
+  const reason = `Error connecting to conversation (${cid})`;
+  const ci = await withTimeout(s.closed, 5000, 'close 4100');
+  assert.deepEqual([ci.code, ci.reason], [4100, reason]);
+  const s2 = open(uri);
+  const ci2 = await withTimeout(s2.closed, 5000, 'close 4100 of a new socket');
+  assert.deepEqual([ci2.code, ci2.reason], [4100, reason]);
+  const r = await call(api, 'getWebchatGuestConversationMember', cid, me);
+  expectError(r, 404, 'not.found');
+});
+
+test('v2.system.socket_closing: warning frame, events still flow, then close 1001 after the grace', async () => {
+  const { cid, me, uri } = await create();
+  const s = open(uri);
+  await s.waitFor((f) => isMemberChange(f, me, 'CONNECTED'), { desc: 'guest CONNECTED' });
+  await controlOk(emu, 'GET', `/emulator/conversations/${cid}/wait?state=connected&timeoutMs=5000`);
+  await controlOk(emu, 'POST', `/emulator/conversations/${cid}/socket-closing`, { graceMs: 300 });
+  const w = await s.waitFor((f) => f.topicName === 'v2.system.socket_closing', { desc: 'socket_closing' });
+  assert.equal(typeof w.eventBody.message, 'string');
+  await controlOk(emu, 'POST', `/emulator/conversations/${cid}/agent/messages`, { body: 'during grace' });
+  await s.waitFor((f) => isMessage(f) && f.eventBody.body === 'during grace', { desc: 'message during the grace' });
+  const ci = await withTimeout(s.closed, 5000, 'close after the grace');
+  assert.equal(ci.code, 1001);
+});
+
 function withTimeout(p, ms, desc) {
   let t;
   return Promise.race([

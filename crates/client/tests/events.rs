@@ -338,7 +338,7 @@ async fn unknown_and_malformed_frames_do_not_break_the_stream() {
 
     emu.push_raw_frame(
         &cid,
-        r#"{"topicName":"v2.system.socket_closing","eventBody":{}}"#,
+        r#"{"topicName":"v2.users.u-1.presence","eventBody":{}}"#,
     )
     .expect("unknown topic");
     emu.push_raw_frame(&cid, "this is not json")
@@ -352,7 +352,7 @@ async fn unknown_and_malformed_frames_do_not_break_the_stream() {
     let StreamEvent::Chat(ChatEvent::Unknown { topic, .. }) = unknown else {
         unreachable!()
     };
-    assert_eq!(topic.as_deref(), Some("v2.system.socket_closing"));
+    assert_eq!(topic.as_deref(), Some("v2.users.u-1.presence"));
     // The garbage frame is reported as an error item, and the stream goes on.
     let err = timeout(WAIT, stream.next())
         .await
@@ -362,5 +362,69 @@ async fn unknown_and_malformed_frames_do_not_break_the_stream() {
     assert!(err.to_string().contains("undecodable frame"), "{err}");
     let got = until(&mut stream, |e| agent_text(e).is_some()).await;
     assert_eq!(agent_text(&got).as_deref(), Some("still flowing"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_socket_closing_warning_reconnects_at_once_and_loses_nothing() {
+    let (emu, cid, mut stream) = connected_stream().await;
+    // A grace far beyond the test's wait: only a client that reconnects by itself passes.
+    emu.announce_socket_closing(Some(&cid), Duration::from_secs(120))
+        .expect("announce");
+    let mut expected = Vec::new();
+    for i in 0..10 {
+        let text = format!("m{i}");
+        emu.agent_say(&cid, text.clone()).expect("agent says");
+        expected.push(text);
+    }
+    let mut received = Vec::new();
+    let mut saw_warning = false;
+    let mut reconnected = false;
+    while received.len() < expected.len() || !reconnected {
+        let item = next(&mut stream).await;
+        match &item {
+            StreamEvent::Chat(ChatEvent::Unknown { topic, .. })
+                if topic.as_deref() == Some("v2.system.socket_closing") =>
+            {
+                saw_warning = true;
+            }
+            StreamEvent::Reconnecting {
+                attempt,
+                delay,
+                reason,
+            } => {
+                assert!(saw_warning, "reconnect follows the warning");
+                assert_eq!((*attempt, *delay), (1, Duration::ZERO));
+                assert!(reason.contains("socket is closing"), "{reason}");
+            }
+            StreamEvent::Resynced { .. } => reconnected = true,
+            StreamEvent::Closed { .. } => panic!("stream closed: {item:?}"),
+            _ => {}
+        }
+        if let Some(text) = agent_text(&item) {
+            received.push(text);
+        }
+    }
+    assert_eq!(received, expected, "every message exactly once, in order");
+    // The new socket is live: a later message arrives on it.
+    emu.agent_say(&cid, "after").expect("agent says");
+    let item = until(&mut stream, |i| agent_text(i).is_some()).await;
+    assert_eq!(agent_text(&item).as_deref(), Some("after"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_conversation_the_service_forgot_ends_the_stream() {
+    let (emu, cid, mut stream) = connected_stream().await;
+    // Its sockets close with 4100; REST then answers 404: the chat is over, no reconnect loop.
+    emu.forget(&cid).expect("forget");
+    let closed = until(&mut stream, |i| matches!(i, StreamEvent::Closed { .. })).await;
+    assert_eq!(
+        closed,
+        StreamEvent::Closed {
+            reason: CloseReason::ChatEnded
+        }
+    );
+    assert!(timeout(WAIT, stream.next()).await.unwrap().is_none());
     emu.shutdown().await;
 }

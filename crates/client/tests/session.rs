@@ -247,3 +247,51 @@ async fn sending_before_the_stream_attaches_fails_like_the_service() {
     chat.send("in time").await.expect("send after joining");
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_workflow_greeting_comes_before_the_agent_and_is_no_transfer() {
+    let emu = guest_chat_emulator::Emulator::builder()
+        .agent_delay(Duration::from_millis(5))
+        .config(guest_chat_emulator::EmulatorConfig {
+            workflow_message: Some("Thanks for contacting us.".into()),
+            ..Default::default()
+        })
+        .start()
+        .await
+        .expect("emulator");
+    let client = client(&emu);
+    let chat = GuestChat::start(&client, &request()).await.expect("start");
+    let mut events = chat.events();
+    let (text, own, role) = next_text(&mut events).await;
+    assert_eq!(
+        (text.as_str(), own, role),
+        ("Thanks for contacting us.", false, Some(Role::Workflow))
+    );
+    let (text, _, role) = next_text(&mut events).await;
+    assert!(text.starts_with("Hello Ada"), "{text}");
+    assert_eq!(role, Some(Role::Agent));
+    assert_eq!(chat.state(), ChatState::Connected);
+    chat.leave().await.expect("leave");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_idle_chat_ended_by_the_service_ends_the_session() {
+    let emu = guest_chat_emulator::Emulator::builder()
+        .agent(AgentMode::Manual)
+        .agent_delay(Duration::from_millis(5))
+        .inactivity_timeout(Duration::from_secs(1))
+        .start()
+        .await
+        .expect("emulator");
+    let client = client(&emu);
+    let chat = GuestChat::start(&client, &request()).await.expect("start");
+    let mut events = chat.events();
+    let ended = until(&mut events, |e| matches!(e, SessionEvent::Ended(_))).await;
+    assert!(
+        matches!(ended, SessionEvent::Ended(CloseReason::ChatEnded)),
+        "{ended:?}"
+    );
+    assert_eq!(chat.state(), ChatState::Ended);
+    emu.shutdown().await;
+}

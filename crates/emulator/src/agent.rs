@@ -135,7 +135,14 @@ pub(crate) struct AgentPlan {
     pub mode: AgentMode,
     pub delay: Duration,
     pub name: String,
+    /// A message an Architect inbound flow (a WORKFLOW member) posts before the agent joins.
+    pub workflow_message: Option<String>,
+    /// End the chat after this long without guest activity.
+    pub inactivity_timeout: Option<Duration>,
 }
+
+/// Display name of the WORKFLOW member.
+pub(crate) const WORKFLOW_NAME: &str = "Inbound chat flow";
 
 /// Name of the agent a transfer brings in when none is given.
 pub(crate) const TRANSFER_NAME: &str = "Morgan";
@@ -171,7 +178,28 @@ pub(crate) async fn run(conv: Arc<Conversation>, plan: AgentPlan) {
     let cancel = conv.cancel.clone();
     tokio::select! {
         _ = cancel.cancelled() => {}
-        _ = behave(&conv, &plan, &mut rx) => {}
+        _ = async {
+            // An agent that is done (or failed) leaves the chat open: only the watchdog or
+            // the end of the conversation stops this task.
+            let _ = behave(&conv, &plan, &mut rx).await;
+            std::future::pending::<()>().await
+        } => {}
+        _ = inactivity_watchdog(&conv, plan.inactivity_timeout) => {}
+    }
+}
+
+/// Ends the chat once the guest has been inactive for `timeout` (never when `None`).
+async fn inactivity_watchdog(conv: &Conversation, timeout: Option<Duration>) {
+    let Some(timeout) = timeout else {
+        return std::future::pending().await;
+    };
+    loop {
+        let deadline = conv.last_guest_activity() + timeout;
+        tokio::time::sleep_until(deadline).await;
+        if conv.last_guest_activity() + timeout <= tokio::time::Instant::now() {
+            let _ = conv.end_by_agent();
+            return;
+        }
     }
 }
 
@@ -186,6 +214,10 @@ async fn behave(
     plan: &AgentPlan,
     rx: &mut mpsc::UnboundedReceiver<AgentInput>,
 ) -> Result<(), EmulatorError> {
+    if let Some(text) = &plan.workflow_message {
+        tokio::time::sleep(plan.delay).await;
+        conv.workflow_says(WORKFLOW_NAME, text.clone())?;
+    }
     join(conv, &plan.name, plan.delay).await?;
     match &plan.mode {
         AgentMode::Echo => {
@@ -271,5 +303,54 @@ mod tests {
         ));
         assert!(parse_script("wait soon").is_err());
         assert!(parse_script("say").is_err());
+    }
+
+    /// Lets spawned tasks run after a clock change.
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn inactivity_counts_from_the_guests_last_message_or_typing() {
+        use crate::conv::{ConversationState, NewConversation};
+        use guest_chat_model::WebChatMemberInfo;
+        let parent = tokio_util::sync::CancellationToken::new();
+        let conv = Conversation::new(
+            NewConversation {
+                org_id: "org".into(),
+                deployment_id: "dep".into(),
+                queue_name: "Support".into(),
+                guest: WebChatMemberInfo {
+                    id: Some("guest".into()),
+                    ..Default::default()
+                },
+                agent_mode_name: "manual",
+                expires_at: std::time::Instant::now() + Duration::from_secs(3600),
+            },
+            &parent,
+        );
+        assert!(conv.activate());
+        let watched = conv.clone();
+        let watchdog = tokio::spawn(async move {
+            inactivity_watchdog(&watched, Some(Duration::from_millis(1500))).await
+        });
+        settle().await;
+        tokio::time::advance(Duration::from_millis(1000)).await;
+        conv.guest_typing(false).unwrap();
+        tokio::time::advance(Duration::from_millis(1000)).await;
+        settle().await;
+        // 2 s since creation, but only 1 s since the typing indicator.
+        assert_eq!(conv.state(), ConversationState::Queued);
+        conv.guest_message("hi".into(), BodyType::Standard, false)
+            .unwrap();
+        tokio::time::advance(Duration::from_millis(1400)).await;
+        settle().await;
+        assert_eq!(conv.state(), ConversationState::Queued);
+        tokio::time::advance(Duration::from_millis(200)).await;
+        settle().await;
+        assert_eq!(conv.state(), ConversationState::Ended);
+        assert!(watchdog.is_finished());
     }
 }

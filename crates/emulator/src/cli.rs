@@ -45,6 +45,14 @@ pub struct EmulatorArgs {
     /// Route conversations at create, without waiting for the event stream.
     #[arg(long)]
     pub activate_without_stream: bool,
+    /// End a chat whose guest sent no message or typing indicator for this many seconds
+    /// (default: never; the real service reportedly used 900).
+    #[arg(long)]
+    pub inactivity_timeout_secs: Option<u64>,
+    /// An Architect inbound flow (a WORKFLOW member) posts this message in every chat before
+    /// the agent is offered (overrides `workflowMessage` of --config).
+    #[arg(long)]
+    pub workflow_message: Option<String>,
 }
 
 fn parse_rate_limit(s: &str) -> Result<(u32, Duration), EmulatorError> {
@@ -74,11 +82,23 @@ impl EmulatorArgs {
         if self.heartbeat_secs == 0 {
             return Err(EmulatorError::Config("--heartbeat-secs must be > 0".into()));
         }
-        let config = match &self.config {
+        let mut config = match &self.config {
             Some(p) => EmulatorConfig::from_file(p)?,
             None => EmulatorConfig::default(),
         };
-        Ok(Emulator::builder()
+        if let Some(text) = &self.workflow_message {
+            config.workflow_message = Some(text.clone());
+        }
+        let mut builder = Emulator::builder();
+        if let Some(secs) = self.inactivity_timeout_secs {
+            if secs == 0 {
+                return Err(EmulatorError::Config(
+                    "--inactivity-timeout-secs must be > 0".into(),
+                ));
+            }
+            builder = builder.inactivity_timeout(Duration::from_secs(secs));
+        }
+        Ok(builder
             .bind(SocketAddr::new(self.host, self.port))
             .agent(agent)
             .agent_delay(Duration::from_millis(self.agent_delay_ms))
@@ -156,7 +176,13 @@ mod tests {
             "--fault",
             "latency-ms=3",
             "--activate-without-stream",
+            "--inactivity-timeout-secs",
+            "900",
+            "--workflow-message",
+            "Welcome!",
         ]);
+        assert_eq!(a.inactivity_timeout_secs, Some(900));
+        assert_eq!(a.workflow_message.as_deref(), Some("Welcome!"));
         assert!(a.to_builder().is_ok());
         assert_eq!(
             parse_rate_limit("180/60").unwrap(),
@@ -169,6 +195,7 @@ mod tests {
             vec!["--fault", "nope=1"],
             vec!["--agent", "robot"],
             vec!["--heartbeat-secs", "0"],
+            vec!["--inactivity-timeout-secs", "0"],
             vec!["--config", "/nonexistent/file.json"],
         ] {
             assert!(parse(&bad).to_builder().is_err(), "{bad:?}");

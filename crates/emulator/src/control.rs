@@ -22,7 +22,10 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router {
             get(|| async { Json(json!({"ok": true})) }),
         )
         .route("/emulator/conversations", get(list))
-        .route("/emulator/conversations/{cid}", get(snapshot))
+        .route(
+            "/emulator/conversations/{cid}",
+            get(snapshot).delete(forget),
+        )
         .route("/emulator/conversations/{cid}/wait", get(wait))
         .route(
             "/emulator/conversations/{cid}/agent/messages",
@@ -48,6 +51,11 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router {
             post(drop_socket),
         )
         .route("/emulator/conversations/{cid}/heartbeats", post(heartbeats))
+        .route(
+            "/emulator/conversations/{cid}/socket-closing",
+            post(socket_closing_one),
+        )
+        .route("/emulator/socket-closing", post(socket_closing_all))
         .route("/emulator/conversations/{cid}/jwt", post(jwt))
         .route("/emulator/faults", get(get_faults).post(set_faults))
         .route("/emulator/agent", post(set_agent))
@@ -92,6 +100,44 @@ async fn snapshot(State(s): State<Arc<Shared>>, Path(cid): Path<String>) -> Resp
         Ok(c) => Json(c.snapshot()).into_response(),
         Err(e) => err(e).into_response(),
     }
+}
+
+async fn forget(
+    State(s): State<Arc<Shared>>,
+    Path(cid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    s.forget(&cid).map_err(err)?;
+    Ok(ok())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ClosingBody {
+    /// Milliseconds between the warning and the close (default 60,000, as on the platform).
+    grace_ms: Option<u64>,
+}
+
+fn grace(raw: &[u8]) -> Result<Duration, ApiError> {
+    let b: ClosingBody = body(raw)?;
+    Ok(Duration::from_millis(b.grace_ms.unwrap_or(60_000)))
+}
+
+async fn socket_closing_one(
+    State(s): State<Arc<Shared>>,
+    Path(cid): Path<String>,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    s.announce_socket_closing(Some(&cid), grace(&raw)?)
+        .map_err(err)?;
+    Ok(ok())
+}
+
+async fn socket_closing_all(
+    State(s): State<Arc<Shared>>,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    s.announce_socket_closing(None, grace(&raw)?).map_err(err)?;
+    Ok(ok())
 }
 
 #[derive(Deserialize)]

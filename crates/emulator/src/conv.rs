@@ -2,8 +2,8 @@
 
 use crate::error::EmulatorError;
 use guest_chat_model::event::{
-    EventFrame, FrameMetadata, IdRef, MemberChangeBody, MemberStateRef, TYPE_MEMBER_CHANGE,
-    TYPE_MESSAGE, TYPE_TYPING,
+    EventFrame, FrameMetadata, IdRef, MemberChangeBody, MemberStateRef, SOCKET_CLOSING_TOPIC,
+    TYPE_MEMBER_CHANGE, TYPE_MESSAGE, TYPE_TYPING,
 };
 use guest_chat_model::{
     BodyType, MediaRequestState, MediaRequestType, MemberState, Role, Timestamp,
@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -106,8 +107,16 @@ pub enum DropMode {
 #[derive(Debug, Clone)]
 pub(crate) enum SocketCmd {
     Frame(Arc<str>),
-    Close { code: u16, reason: Arc<str> },
+    Close {
+        code: u16,
+        reason: Arc<str>,
+    },
     Drop(DropMode),
+    /// Send this `v2.system.socket_closing` frame, then close with 1001 after `grace`.
+    Closing {
+        frame: Arc<str>,
+        grace: Duration,
+    },
 }
 
 /// What the agent task hears about.
@@ -132,6 +141,10 @@ pub(crate) struct NewConversation {
     pub queue_name: String,
     pub guest: WebChatMemberInfo,
     pub agent_mode_name: &'static str,
+    /// When the conversation's JWT expires: the emulator forgets it then (every call with
+    /// that JWT already fails with 401 `credentials.expired`, so this changes nothing a
+    /// client can see, and a long-lived emulator does not grow without bound).
+    pub expires_at: Instant,
 }
 
 pub(crate) struct Conversation {
@@ -142,6 +155,11 @@ pub(crate) struct Conversation {
     pub queue_name: String,
     pub guest_name: String,
     pub agent_mode_name: &'static str,
+    pub expires_at: Instant,
+    /// On tokio's clock, so the inactivity timeout can be tested with paused time.
+    created: tokio::time::Instant,
+    /// Milliseconds after `created` of the guest's last message or typing indicator.
+    guest_activity_ms: AtomicU64,
     inner: Mutex<Inner>,
     events: broadcast::Sender<SocketCmd>,
     status: watch::Sender<Status>,
@@ -200,6 +218,9 @@ impl Conversation {
             queue_name: new.queue_name,
             guest_name,
             agent_mode_name: new.agent_mode_name,
+            expires_at: new.expires_at,
+            created: tokio::time::Instant::now(),
+            guest_activity_ms: AtomicU64::new(0),
             inner: Mutex::new(Inner {
                 state: ConversationState::Created,
                 members: vec![new.guest],
@@ -259,6 +280,51 @@ impl Conversation {
     pub fn broadcast(&self, cmd: SocketCmd) {
         // No receiver = no socket attached: events are not buffered (PROTOCOL.md 7.1).
         let _ = self.events.send(cmd);
+    }
+
+    /// The conversation is gone (forgotten, or its JWT expired): attached sockets are closed
+    /// with 4100 as the real service closed failed connections (PROTOCOL.md 7.9), and its
+    /// agent stops.
+    pub fn vanish(&self) {
+        self.broadcast(SocketCmd::Close {
+            code: CONNECT_ERROR_CODE,
+            reason: Arc::from(connect_error_reason(&self.id)),
+        });
+        self.cancel.cancel();
+    }
+
+    /// Announces a maintenance close (`v2.system.socket_closing`, PROTOCOL.md 7.11) to the
+    /// attached sockets; they are closed with 1001 after `grace` unless their clients
+    /// reconnect first.
+    pub fn announce_socket_closing(&self, grace: Duration) {
+        let frame = EventFrame {
+            topic_name: Some(SOCKET_CLOSING_TOPIC.to_owned()),
+            version: Some("2".to_owned()),
+            event_body: serde_json::json!({
+                "message": format!("The socket will close in {} ms for maintenance", grace.as_millis()),
+            }),
+            metadata: Some(FrameMetadata {
+                correlation_id: Some(uuid::Uuid::new_v4().to_string()),
+                kind: None,
+            }),
+        };
+        if let Ok(text) = serde_json::to_string(&frame) {
+            self.broadcast(SocketCmd::Closing {
+                frame: Arc::from(text),
+                grace,
+            });
+        }
+    }
+
+    /// Records guest activity (a message or a typing indicator) for the inactivity timeout.
+    fn guest_active(&self) {
+        let ms = u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.guest_activity_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// When the guest was last active (creation counts).
+    pub fn last_guest_activity(&self) -> tokio::time::Instant {
+        self.created + Duration::from_millis(self.guest_activity_ms.load(Ordering::Relaxed))
     }
 
     /// Sends `text` as it is to every attached socket (for tests of unknown or broken frames).
@@ -402,6 +468,7 @@ impl Conversation {
             let guest = self.guest_id.clone();
             self.add_message(&mut inner, &guest, body.clone(), body_type.clone())
         };
+        self.guest_active();
         let _ = self
             .agent_tx
             .send(AgentInput::GuestMessage { body, body_type });
@@ -429,7 +496,32 @@ impl Conversation {
     ) -> Result<WebChatTyping, GuestWriteError> {
         let inner = self.lock();
         self.guest_write_allowed(&inner, activate_without_stream)?;
+        self.guest_active();
         Ok(self.publish_typing(&self.guest_id))
+    }
+
+    /// An Architect inbound flow (a WORKFLOW member, PROTOCOL.md 7.8 step 3) joins, posts a
+    /// standard message and leaves before an agent is offered.
+    pub fn workflow_says(&self, name: &str, text: String) -> Result<String, EmulatorError> {
+        let mut inner = self.lock();
+        if !Self::is_active(inner.state) {
+            return Err(EmulatorError::State(
+                "The conversation is not active".into(),
+            ));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        inner.members.push(WebChatMemberInfo {
+            id: Some(id.clone()),
+            display_name: Some(name.to_owned()),
+            role: Some(Role::Workflow),
+            join_date: Some(Timestamp::now()),
+            state: Some(MemberState::Connected),
+            ..Default::default()
+        });
+        self.publish_member_change(&id, MemberState::Connected);
+        self.add_message(&mut inner, &id, text, BodyType::Standard);
+        self.change_member(&mut inner, &id, MemberState::Disconnected);
+        Ok(id)
     }
 
     /// A new agent member, ALERTING.
@@ -665,6 +757,14 @@ impl Conversation {
 /// The close reason for ended conversations.
 pub(crate) const ENDED_REASON: &str = "The conversation is ended";
 
+/// The close code of a failed connection to a conversation (PROTOCOL.md 7.9).
+pub(crate) const CONNECT_ERROR_CODE: u16 = 4100;
+
+/// The close reason that goes with [`CONNECT_ERROR_CODE`].
+pub(crate) fn connect_error_reason(cid: &str) -> String {
+    format!("Error connecting to conversation ({cid})")
+}
+
 /// Why a guest write was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum GuestWriteError {
@@ -698,6 +798,32 @@ impl Store {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(conv.id.clone(), conv);
+    }
+
+    pub fn remove(&self, id: &str) -> Option<Arc<Conversation>> {
+        self.shard(id)
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id)
+    }
+
+    /// Removes and returns the conversations whose JWT expired by `now`, a shard at a time.
+    pub fn remove_expired(&self, now: Instant) -> Vec<Arc<Conversation>> {
+        let mut out = Vec::new();
+        for s in &self.shards {
+            let mut shard = s.write().unwrap_or_else(|p| p.into_inner());
+            if shard.values().all(|c| c.expires_at > now) {
+                continue;
+            }
+            shard.retain(|_, c| {
+                let keep = c.expires_at > now;
+                if !keep {
+                    out.push(c.clone());
+                }
+                keep
+            });
+        }
+        out
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Conversation>> {

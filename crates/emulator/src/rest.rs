@@ -404,6 +404,7 @@ async fn create(
                 .unwrap_or_default(),
             guest,
             agent_mode_name: shared.agent_plan().mode.name(),
+            expires_at: expiry(shared.settings.jwt_lifetime),
         },
         &shared.cancel,
     );
@@ -772,4 +773,13 @@ async fn patch_media(
     }
     media.state = Some(state);
     Ok(Json(media.clone()))
+}
+
+/// When a conversation created now is forgotten: when its JWT expires (a lifetime too
+/// large for the clock means never, in practice).
+fn expiry(lifetime: std::time::Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(lifetime)
+        .or_else(|| now.checked_add(std::time::Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
 }

@@ -36,6 +36,8 @@ pub(crate) struct Settings {
     pub rate_window: Duration,
     pub max_request_bytes: usize,
     pub activate_without_stream: bool,
+    /// A chat whose guest sent no message or typing indicator for this long is ended.
+    pub inactivity_timeout: Option<Duration>,
 }
 
 /// Per-JWT fixed-window counters, sharded.
@@ -136,7 +138,9 @@ impl Shared {
     /// Activates a conversation (first socket, or at create) and starts its agent.
     pub fn activate(&self, conv: &Arc<Conversation>) {
         if conv.activate() {
-            let plan = self.agent_plan();
+            let mut plan = self.agent_plan();
+            plan.workflow_message = self.config.workflow_message.clone();
+            plan.inactivity_timeout = self.settings.inactivity_timeout;
             let conv = conv.clone();
             self.tracker.spawn(agent::run(conv, plan));
         }
@@ -158,6 +162,33 @@ impl Shared {
             .unwrap_or_else(|p| p.into_inner())
             .random::<f64>()
             < rate
+    }
+
+    /// Forgets a conversation (see [`EmulatorHandle::forget`]).
+    pub fn forget(&self, cid: &str) -> Result<(), EmulatorError> {
+        let conv = self
+            .store
+            .remove(cid)
+            .ok_or_else(|| EmulatorError::NotFound(cid.to_owned()))?;
+        conv.vanish();
+        Ok(())
+    }
+
+    /// Announces a maintenance close to one conversation's sockets, or to all.
+    pub fn announce_socket_closing(
+        &self,
+        cid: Option<&str>,
+        grace: Duration,
+    ) -> Result<(), EmulatorError> {
+        match cid {
+            Some(cid) => self.conv(cid)?.announce_socket_closing(grace),
+            None => {
+                for c in self.store.all() {
+                    c.announce_socket_closing(grace);
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn drop_all_sockets(&self, mode: DropMode) {
@@ -194,6 +225,7 @@ impl Emulator {
                 rate_window: Duration::from_secs(60),
                 max_request_bytes: 64 * 1024,
                 activate_without_stream: false,
+                inactivity_timeout: None,
             },
             agent: AgentMode::Echo,
             agent_delay: Duration::from_millis(300),
@@ -245,6 +277,15 @@ impl EmulatorBuilder {
         self.settings.activate_without_stream = on;
         self
     }
+    /// Ends a chat whose guest sent no message and no typing indicator for `d` (default: never).
+    ///
+    /// One public client reports a 15-minute inactivity timeout on the real service
+    /// (PROTOCOL.md 7.10, weak evidence), so it is off unless asked for. The chat ends like an
+    /// agent-ended one (PROTOCOL.md 7.9). Heartbeats and agent activity do not count.
+    pub fn inactivity_timeout(mut self, d: Duration) -> Self {
+        self.settings.inactivity_timeout = Some(d);
+        self
+    }
     /// Restrictions (organizations, queues, origins, deployments...).
     pub fn config(mut self, config: EmulatorConfig) -> Self {
         self.config = config;
@@ -267,6 +308,11 @@ impl EmulatorBuilder {
         if settings.heartbeat.is_zero() {
             return Err(EmulatorError::Config(
                 "heartbeat interval must be > 0".into(),
+            ));
+        }
+        if settings.inactivity_timeout.is_some_and(|d| d.is_zero()) {
+            return Err(EmulatorError::Config(
+                "inactivity timeout must be > 0".into(),
             ));
         }
         if settings.rate_window.is_zero() {
@@ -292,6 +338,8 @@ impl EmulatorBuilder {
                 mode: self.agent,
                 delay: self.agent_delay,
                 name: agent_name,
+                workflow_message: None,
+                inactivity_timeout: None,
             }),
             signer,
             store: Store::new(),
@@ -316,10 +364,30 @@ impl EmulatorBuilder {
             .await
         });
         shared.tracker.spawn(socket_dropper(shared.clone()));
+        shared.tracker.spawn(expiry_sweeper(shared.clone()));
         Ok(EmulatorHandle {
             shared,
             server: Arc::new(Mutex::new(Some(server))),
         })
+    }
+}
+
+/// Forgets conversations whose JWT expired (nobody can reach them any more), so a long-lived
+/// emulator does not grow without bound.
+async fn expiry_sweeper(shared: Arc<Shared>) {
+    let period =
+        (shared.settings.jwt_lifetime / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shared.cancel.cancelled() => return,
+            _ = ticker.tick() => {
+                for conv in shared.store.remove_expired(std::time::Instant::now()) {
+                    conv.vanish();
+                }
+            }
+        }
     }
 }
 
@@ -569,6 +637,25 @@ impl EmulatorHandle {
     pub fn drop_sockets(&self, cid: &str, mode: DropMode) -> Result<(), EmulatorError> {
         self.shared.conv(cid)?.broadcast(SocketCmd::Drop(mode));
         Ok(())
+    }
+
+    /// Forgets the conversation, as the service eventually does: its sockets are closed with
+    /// 4100 `Error connecting to conversation (<id>)`, a new socket with its (still valid) JWT
+    /// is accepted and closed the same way, and REST calls answer 404. The emulator also
+    /// forgets every conversation by itself once its JWT has expired.
+    pub fn forget(&self, cid: &str) -> Result<(), EmulatorError> {
+        self.shared.forget(cid)
+    }
+
+    /// Sends `v2.system.socket_closing` (PROTOCOL.md 7.11) to the conversation's sockets
+    /// (`None`: to every socket), then closes them with 1001 after `grace`, as the platform
+    /// does before maintenance. Clients that reconnect at once lose nothing.
+    pub fn announce_socket_closing(
+        &self,
+        cid: Option<&str>,
+        grace: Duration,
+    ) -> Result<(), EmulatorError> {
+        self.shared.announce_socket_closing(cid, grace)
     }
 
     /// Pauses or resumes heartbeats on the conversation's sockets.

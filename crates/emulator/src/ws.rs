@@ -1,6 +1,9 @@
 //! The event stream: `GET /chat/jwt/{jwt}` (plain WebSocket).
 
-use crate::conv::{Conversation, ConversationState, DropMode, SocketCmd, ENDED_REASON};
+use crate::conv::{
+    connect_error_reason, Conversation, ConversationState, DropMode, SocketCmd, CONNECT_ERROR_CODE,
+    ENDED_REASON,
+};
 use crate::error::ApiError;
 use crate::server::Shared;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -40,12 +43,22 @@ async fn upgrade(
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    let Some(conv) = shared.store.get(&claims.data.conv) else {
-        return ApiError::not_found().into_response();
-    };
+    let conv = shared.store.get(&claims.data.conv);
     let ws = match ws {
         Ok(ws) => ws,
+        // Not a WebSocket request: answer like REST would.
+        Err(_) if conv.is_none() => return ApiError::not_found().into_response(),
         Err(rejection) => return rejection.into_response(),
+    };
+    let Some(conv) = conv else {
+        // A valid JWT of a conversation the service no longer knows: the real service
+        // accepted the socket and closed it with 4100 (PROTOCOL.md 7.9).
+        let reason = connect_error_reason(&claims.data.conv);
+        return ws
+            .read_buffer_size(WS_READ_BUFFER)
+            .on_upgrade(move |socket| async move {
+                close(socket, CONNECT_ERROR_CODE, &reason).await;
+            });
     };
     // tungstenite zero-fills its whole read buffer (128 KiB by default) on every read, so
     // each socket kept 128 KiB resident and every frame cost a 128 KiB memset; event frames
@@ -104,6 +117,8 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let cancel = shared.cancel.clone();
+    // Set by a `socket_closing` announcement: the socket closes at this instant.
+    let mut closing_at: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => {
@@ -125,10 +140,21 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
                     close(socket, code, "Dropped by the emulator").await;
                     return;
                 }
+                Ok(SocketCmd::Closing { frame, grace }) => {
+                    if socket.send(Message::Text(frame.as_ref().into())).await.is_err() {
+                        return;
+                    }
+                    let at = tokio::time::Instant::now() + grace;
+                    closing_at = Some(closing_at.map_or(at, |t| t.min(at)));
+                }
                 // A socket too slow to keep up is dropped (the client resyncs over REST),
                 // rather than slowing every other socket of the chat.
                 Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
             },
+            _ = sleep_until_some(closing_at) => {
+                close(socket, 1001, "Going away").await;
+                return;
+            }
             _ = ticker.tick() => {
                 if !conv.heartbeats_paused()
                     && socket.send(Message::Text(channel_frame(HEARTBEAT_MESSAGE).into())).await.is_err()
@@ -150,5 +176,13 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
                 Some(Ok(_)) => {}
             },
         }
+    }
+}
+
+/// Sleeps until `at`, or forever when there is no deadline.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

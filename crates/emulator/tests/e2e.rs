@@ -145,12 +145,16 @@ fn member_change(v: &Value, id: &str, state: &str) -> bool {
 }
 
 async fn expect_close(ws: &mut Ws, code: u16) {
+    expect_close_with(ws, code, "The conversation is ended").await
+}
+
+async fn expect_close_with(ws: &mut Ws, code: u16, reason: &str) {
     loop {
         let msg = timeout(T, ws.next()).await.expect("close in time");
         match msg {
             Some(Ok(Message::Close(Some(f)))) => {
                 assert_eq!(u16::from(f.code), code);
-                assert_eq!(f.reason.as_str(), "The conversation is ended");
+                assert_eq!(f.reason.as_str(), reason);
                 return;
             }
             Some(Ok(_)) => continue,
@@ -1255,5 +1259,196 @@ async fn many_concurrent_chats() {
         timeout(Duration::from_secs(30), t).await.unwrap().unwrap();
     }
     assert_eq!(emu.conversations().len(), 200);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_forgotten_conversation_closes_sockets_with_4100_and_answers_404() {
+    let emu = manual().await;
+    let c = Client::new();
+    let chat = create(&c, &emu).await;
+    let mut ws = connect(&chat.uri).await;
+    until(&mut ws, |v| member_change(v, &chat.member, "CONNECTED")).await;
+    // Through the control API, as a test in another language would.
+    let r = c
+        .delete(format!(
+            "{}/emulator/conversations/{}",
+            emu.base_url(),
+            chat.cid
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let reason = format!("Error connecting to conversation ({})", chat.cid);
+    // The attached socket is closed with 4100...
+    expect_close_with(&mut ws, 4100, &reason).await;
+    // ...a new socket with the still-valid JWT is accepted, then closed the same way...
+    let mut again = connect(&chat.uri).await;
+    expect_close_with(&mut again, 4100, &reason).await;
+    // ...and REST no longer knows the conversation.
+    let r = c
+        .get(chat.url(&emu, &format!("/members/{}", chat.member)))
+        .header("Authorization", chat.auth())
+        .send()
+        .await
+        .unwrap();
+    error_of(r, 404, "not.found").await;
+    assert!(emu.conversations().iter().all(|s| s.id != chat.cid));
+    // Forgetting twice is a 404 of the control API.
+    assert!(emu.forget(&chat.cid).is_err());
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn conversations_are_forgotten_once_their_jwt_expired() {
+    let emu = Emulator::builder()
+        .agent(AgentMode::Manual)
+        .agent_delay(Duration::from_millis(5))
+        .jwt_lifetime(Duration::from_secs(2))
+        .start()
+        .await
+        .unwrap();
+    let c = Client::new();
+    let chat = create(&c, &emu).await;
+    let mut ws = connect(&chat.uri).await;
+    until(&mut ws, |v| member_change(v, &chat.member, "CONNECTED")).await;
+    // The sweeper removes it within a second of expiry and closes its socket.
+    expect_close_with(
+        &mut ws,
+        4100,
+        &format!("Error connecting to conversation ({})", chat.cid),
+    )
+    .await;
+    assert!(emu.conversations().is_empty());
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn socket_closing_is_announced_then_the_socket_closes_after_the_grace() {
+    let emu = manual().await;
+    let c = Client::new();
+    let chat = create(&c, &emu).await;
+    let mut ws = connect(&chat.uri).await;
+    emu.wait_for_state(&chat.cid, ConversationState::Connected)
+        .await
+        .unwrap();
+    let r = c
+        .post(format!(
+            "{}/emulator/conversations/{}/socket-closing",
+            emu.base_url(),
+            chat.cid
+        ))
+        .json(&json!({"graceMs": 300}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v = until(&mut ws, |v| v["topicName"] == "v2.system.socket_closing").await;
+    assert!(
+        v["eventBody"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("300 ms"),
+        "{v}"
+    );
+    // Events still flow during the grace period.
+    emu.agent_say(&chat.cid, "still here")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let said = until(&mut ws, |v| v["metadata"]["type"] == "message").await;
+    assert_eq!(said["eventBody"]["body"], "still here");
+    expect_close_with(&mut ws, 1001, "Going away").await;
+    // The conversation itself goes on: a new socket works.
+    let mut again = connect(&chat.uri).await;
+    emu.agent_say(&chat.cid, "welcome back").unwrap();
+    let said = until(&mut again, |v| v["metadata"]["type"] == "message").await;
+    assert_eq!(said["eventBody"]["body"], "welcome back");
+    // The all-sockets form.
+    let r = c
+        .post(format!("{}/emulator/socket-closing", emu.base_url()))
+        .json(&json!({"graceMs": 50}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    until(&mut again, |v| v["topicName"] == "v2.system.socket_closing").await;
+    expect_close_with(&mut again, 1001, "Going away").await;
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_workflow_member_greets_before_the_agent_is_offered() {
+    let emu = Emulator::builder()
+        .agent_delay(Duration::from_millis(5))
+        .config(EmulatorConfig {
+            workflow_message: Some("Thanks for contacting us.".into()),
+            ..Default::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let c = Client::new();
+    let chat = create(&c, &emu).await;
+    let mut ws = connect(&chat.uri).await;
+    let said = until(&mut ws, |v| {
+        v["metadata"]["type"] == "message" && v["eventBody"]["body"] == "Thanks for contacting us."
+    })
+    .await;
+    let flow = said["eventBody"]["sender"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(said["eventBody"]["bodyType"], "standard");
+    until(&mut ws, |v| member_change(v, &flow, "DISCONNECTED")).await;
+    // Then the usual agent sequence.
+    let alerting = until(&mut ws, |v| {
+        v["metadata"]["type"] == "member-change" && v["eventBody"]["member"]["state"] == "ALERTING"
+    })
+    .await;
+    assert_ne!(alerting["eventBody"]["member"]["id"], flow.as_str());
+    let r = c
+        .get(chat.url(&emu, &format!("/members/{flow}")))
+        .header("Authorization", chat.auth())
+        .send()
+        .await
+        .unwrap();
+    let member: Value = r.json().await.unwrap();
+    assert_eq!(member["role"], "WORKFLOW");
+    assert_eq!(member["state"], "DISCONNECTED");
+    assert_eq!(member["displayName"], "Inbound chat flow");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_inactive_guest_is_disconnected_after_the_timeout() {
+    let emu = Emulator::builder()
+        .agent(AgentMode::Manual)
+        .agent_delay(Duration::from_millis(5))
+        .inactivity_timeout(Duration::from_millis(1500))
+        .start()
+        .await
+        .unwrap();
+    let c = Client::new();
+    let chat = create(&c, &emu).await;
+    let mut ws = connect(&chat.uri).await;
+    until(&mut ws, |v| member_change(v, &chat.member, "CONNECTED")).await;
+    // (That activity postponing the end is unit-tested with a paused clock in agent.rs.)
+    assert_eq!(send(&c, &emu, &chat, "hello").await.status(), 200);
+    until(&mut ws, |v| {
+        v["metadata"]["type"] == "message" && v["eventBody"]["body"] == "hello"
+    })
+    .await;
+    // Then silence: the chat ends like an agent-ended one.
+    until(&mut ws, |v| member_change(v, &chat.member, "DISCONNECTED")).await;
+    expect_close(&mut ws, 1001).await;
+    assert_eq!(
+        emu.conversation_snapshot(&chat.cid).unwrap().state,
+        ConversationState::Ended
+    );
+    assert!(Emulator::builder()
+        .inactivity_timeout(Duration::ZERO)
+        .start()
+        .await
+        .is_err());
     emu.shutdown().await;
 }

@@ -16,6 +16,10 @@ pub const TYPE_MESSAGE: &str = "message";
 pub const TYPE_TYPING: &str = "typing-indicator";
 /// `metadata.type` of a member-change frame.
 pub const TYPE_MEMBER_CHANGE: &str = "member-change";
+/// Topic of the platform's maintenance warning, sent about a minute before the service
+/// closes a socket (PROTOCOL.md 7.11). It decodes as [`ChatEvent::Unknown`]; the SDK's
+/// event stream reconnects when it sees it.
+pub const SOCKET_CLOSING_TOPIC: &str = "v2.system.socket_closing";
 
 /// The envelope of every frame: `{topicName, version, eventBody, metadata}`.
 ///

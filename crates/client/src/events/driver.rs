@@ -5,6 +5,7 @@ use super::recent::RecentIds;
 use super::{masked_uri, CloseReason, EventStreamOptions, StreamEvent, StreamTarget};
 use crate::api::{GetMembersOptions, GetMessagesOptions};
 use crate::error::Error;
+use crate::model::event::SOCKET_CLOSING_TOPIC;
 use crate::model::{ChatEvent, MemberState, SortOrder};
 use crate::secret::mask_jwts;
 use futures::StreamExt;
@@ -41,7 +42,20 @@ enum Ended {
     Stopped,
     /// The socket closed or failed; the text says how (JWT masked).
     Lost { reason: String, got_frames: bool },
+    /// The service announced maintenance (`v2.system.socket_closing`): the socket was
+    /// closed by us so that a new one replaces it before the service drops this one.
+    Closing,
 }
+
+/// What to do after a frame.
+enum Next {
+    Read,
+    Stop,
+    Reconnect,
+}
+
+/// Why the stream reconnects after a `socket_closing` frame.
+const CLOSING_REASON: &str = "the service announced that the socket is closing";
 
 pub(crate) struct Driver {
     target: StreamTarget,
@@ -119,6 +133,21 @@ impl Driver {
                                 attempt = 0;
                             }
                             reason
+                        }
+                        Ended::Closing => {
+                            // Planned: reconnect at once (no backoff, no REST check); the
+                            // resync recovers anything sent in between.
+                            attempt = 0;
+                            tracing::debug!(conversation = %self.target.conversation_id, "event stream: socket closing announced; reconnecting");
+                            let reconnecting = StreamEvent::Reconnecting {
+                                attempt: 1,
+                                delay: Duration::ZERO,
+                                reason: CLOSING_REASON.to_owned(),
+                            };
+                            if !self.emit(Ok(reconnecting)).await {
+                                return;
+                            }
+                            continue;
                         }
                     }
                 }
@@ -296,26 +325,44 @@ impl Driver {
             };
             deadline = Instant::now() + dead_after;
             got_frames = true;
-            if !self.handle_frame(&text).await {
-                let _ = ws.close(None).await;
-                return Ended::Stopped;
+            match self.handle_frame(&text).await {
+                Next::Read => {}
+                Next::Stop => {
+                    let _ = ws.close(None).await;
+                    return Ended::Stopped;
+                }
+                Next::Reconnect => {
+                    // Close politely but do not wait long for the service's answer.
+                    let _ = timeout(Duration::from_secs(1), ws.close(None)).await;
+                    return Ended::Closing;
+                }
             }
         }
     }
 
-    /// Decodes and forwards one frame; false when the consumer is gone.
-    async fn handle_frame(&mut self, text: &str) -> bool {
-        match ChatEvent::from_frame(text) {
-            Ok(event) => match self.admit(event) {
-                Some(event) => self.emit(Ok(StreamEvent::Chat(event))).await,
-                None => true,
-            },
+    /// Decodes and forwards one frame.
+    async fn handle_frame(&mut self, text: &str) -> Next {
+        let delivered = match ChatEvent::from_frame(text) {
+            Ok(event) => {
+                let closing = matches!(&event, ChatEvent::Unknown { topic: Some(t), .. } if t == SOCKET_CLOSING_TOPIC);
+                if let Some(event) = self.admit(event) {
+                    if !self.emit(Ok(StreamEvent::Chat(event))).await {
+                        return Next::Stop;
+                    }
+                }
+                return if closing { Next::Reconnect } else { Next::Read };
+            }
             Err(e) => {
                 self.emit(Err(Error::EventStream(format!(
                     "undecodable frame skipped: {e}"
                 ))))
                 .await
             }
+        };
+        if delivered {
+            Next::Read
+        } else {
+            Next::Stop
         }
     }
 

@@ -7,6 +7,8 @@
 //!   the same proxy as the client's REST calls (`http://` via `CONNECT`, or SOCKS5);
 //! - decodes every frame into a [`ChatEvent`] (unknown frames become `ChatEvent::Unknown`);
 //! - watches liveness: no frame for 2.5 heartbeat intervals means a dead connection;
+//! - on a `v2.system.socket_closing` frame (maintenance ahead) reconnects at once, without
+//!   backoff, and resyncs, instead of waiting for the service to cut the socket;
 //! - on an unexpected close asks REST whether the guest is still in the chat
 //!   (PROTOCOL.md 7.10); if not, it ends cleanly, otherwise it reconnects with jittered
 //!   exponential backoff and resyncs over REST: missed messages (`GET .../messages?after=`,
