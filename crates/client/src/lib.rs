@@ -23,7 +23,9 @@ pub use logging::{LogFormat, LogLevel, LoggerSettings};
 pub use region::{Environment, InvalidEnvironment, Region};
 pub use retry::RetryPolicy;
 pub use secret::Jwt;
-pub use session::{ChatOptions, ChatState, GuestChat, Member, SessionEvent, SessionEvents};
+pub use session::{
+    ChatOptions, ChatState, EndedBy, GuestChat, Member, SessionEvent, SessionEvents,
+};
 
 /// The wire models, re-exported from `guest-chat-model`.
 pub use guest_chat_model as model;

@@ -128,6 +128,29 @@ impl fmt::Display for ChatState {
     }
 }
 
+/// Who ended a chat, as far as the guest can tell ([`GuestChat::ended_by`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EndedBy {
+    /// This guest left ([`GuestChat::leave`]).
+    Guest,
+    /// The agent ended it: the agent was DISCONNECTED before the guest was (PROTOCOL.md 7.9).
+    Agent,
+    /// Anything else: the service (an inactivity timeout, a forgotten conversation, an
+    /// expired JWT) or another client using this guest's JWT.
+    Service,
+}
+
+impl fmt::Display for EndedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EndedBy::Guest => "guest",
+            EndedBy::Agent => "agent",
+            EndedBy::Service => "service",
+        })
+    }
+}
+
 /// A high-level event of a [`GuestChat`].
 #[derive(Debug)]
 #[non_exhaustive]
@@ -176,6 +199,9 @@ pub enum SessionEvent {
 struct Shared {
     state: ChatState,
     members: Vec<Member>,
+    /// Set before the guest's DELETE is sent (its events can beat its answer).
+    guest_leaving: bool,
+    ended_by: Option<EndedBy>,
 }
 
 impl Shared {
@@ -295,6 +321,8 @@ impl GuestChat {
             shared: Mutex::new(Shared {
                 state: ChatState::Waiting,
                 members: Vec::new(),
+                guest_leaving: false,
+                ended_by: None,
             }),
             events: Mutex::new(Some(rx)),
             _guard: cancel.clone().drop_guard(),
@@ -383,13 +411,27 @@ impl GuestChat {
 
     /// Leaves the chat (the guest ends it). The event stream then ends.
     pub async fn leave(&self) -> Result<(), Error> {
-        self.inner
+        lock(&self.inner.shared).guest_leaving = true;
+        let result = self
+            .inner
             .api
             .delete_webchat_guest_conversation_member(
                 &self.inner.conversation_id,
                 &self.inner.member_id,
             )
-            .await
+            .await;
+        if result.is_err() {
+            let mut shared = lock(&self.inner.shared);
+            if shared.ended_by.is_none() {
+                shared.guest_leaving = false;
+            }
+        }
+        result
+    }
+
+    /// Who ended the chat, once it has ended (`None` before).
+    pub fn ended_by(&self) -> Option<EndedBy> {
+        lock(&self.inner.shared).ended_by
     }
 
     /// The chat's events. The first call takes them; later calls get an empty stream.
@@ -427,6 +469,27 @@ impl GuestChat {
     /// Where the chat stands.
     pub fn state(&self) -> ChatState {
         lock(&self.inner.shared).state
+    }
+}
+
+/// Who ended the chat, judged when it ends: the guest if it asked to leave, the agent if an
+/// agent had already left (the agent-end sequence disconnects the agent first), else the
+/// service.
+fn ended_by(shared: &Shared) -> EndedBy {
+    if shared.guest_leaving {
+        return EndedBy::Guest;
+    }
+    let mut agents = shared
+        .members
+        .iter()
+        .filter(|m| m.role == Some(Role::Agent))
+        .peekable();
+    let agent_seen = agents.peek().is_some();
+    let all_gone = agents.all(|m| m.state == Some(MemberState::Disconnected));
+    if agent_seen && all_gone {
+        EndedBy::Agent
+    } else {
+        EndedBy::Service
     }
 }
 
@@ -549,6 +612,9 @@ impl SessionTask {
             let changed = shared.state != state && shared.state != ChatState::Ended;
             if changed {
                 shared.state = state;
+                if state == ChatState::Ended && shared.ended_by.is_none() {
+                    shared.ended_by = Some(ended_by(&shared));
+                }
             }
             changed
         };

@@ -4,7 +4,7 @@ use futures::StreamExt;
 use guest_chat_emulator::{AgentMode, ConversationState, EmulatorHandle};
 use purecloud_guest_chat_client::events::CloseReason;
 use purecloud_guest_chat_client::session::{
-    ChatOptions, ChatState, GuestChat, SessionEvent, SessionEvents,
+    ChatOptions, ChatState, EndedBy, GuestChat, SessionEvent, SessionEvents,
 };
 use purecloud_guest_chat_client::{
     CreateWebChatConversationRequest, CreateWebChatMessageRequest, Error, MemberState, Role,
@@ -93,10 +93,12 @@ async fn echo_agent_full_chat_and_guest_leaves() {
     );
     assert!(!own);
 
+    assert_eq!(chat.ended_by(), None);
     chat.leave().await.expect("leave");
     let ended = until(&mut events, |e| matches!(e, SessionEvent::Ended(_))).await;
     assert!(matches!(ended, SessionEvent::Ended(CloseReason::ChatEnded)));
     assert_eq!(chat.state(), ChatState::Ended);
+    assert_eq!(chat.ended_by(), Some(EndedBy::Guest));
     assert!(timeout(WAIT, events.next()).await.expect("ends").is_none());
     emu.shutdown().await;
 }
@@ -188,6 +190,7 @@ async fn manual_agent_typing_transfer_duplicates_and_agent_end() {
     let ended = until(&mut events, |e| matches!(e, SessionEvent::Ended(_))).await;
     assert!(matches!(ended, SessionEvent::Ended(CloseReason::ChatEnded)));
     assert_eq!(chat.state(), ChatState::Ended);
+    assert_eq!(chat.ended_by(), Some(EndedBy::Agent));
     let err = chat
         .send("too late")
         .await
@@ -293,5 +296,26 @@ async fn an_idle_chat_ended_by_the_service_ends_the_session() {
         "{ended:?}"
     );
     assert_eq!(chat.state(), ChatState::Ended);
+    // The service ends an idle chat with the agent-end sequence.
+    assert_eq!(chat.ended_by(), Some(EndedBy::Agent));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_chat_the_service_forgot_ends_by_the_service() {
+    let emu = emulator(AgentMode::Manual).await;
+    let client = client(&emu);
+    let chat = GuestChat::start(&client, &request()).await.expect("start");
+    let mut events = chat.events();
+    emu.wait_for_state(chat.conversation_id(), ConversationState::Connected)
+        .await
+        .expect("agent connects");
+    emu.forget(chat.conversation_id()).expect("forget");
+    let ended = until(&mut events, |e| matches!(e, SessionEvent::Ended(_))).await;
+    assert!(
+        matches!(ended, SessionEvent::Ended(CloseReason::ChatEnded)),
+        "{ended:?}"
+    );
+    assert_eq!(chat.ended_by(), Some(EndedBy::Service));
     emu.shutdown().await;
 }
