@@ -4,6 +4,7 @@ use crate::agent::AgentMode;
 use crate::config::{EmulatorConfig, Faults};
 use crate::error::EmulatorError;
 use crate::server::{Emulator, EmulatorBuilder};
+use crate::tls::EmulatorTls;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,6 +54,22 @@ pub struct EmulatorArgs {
     /// the agent is offered (overrides `workflowMessage` of --config).
     #[arg(long)]
     pub workflow_message: Option<String>,
+    /// Serve https:// and wss:// with a self-signed certificate generated at start (valid for
+    /// localhost, 127.0.0.1 and ::1). Clients must trust it: see --tls-cert-out.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls: bool,
+    /// Where to write the certificate (PEM) clients must trust. Without it: with --tls, a file
+    /// in the temporary directory, removed at exit; with --tls-cert, that file. Either way the
+    /// second output line names it.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert_out: Option<PathBuf>,
+    /// Serve https:// and wss:// with this certificate chain (PEM, leaf first); needs
+    /// --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 fn parse_rate_limit(s: &str) -> Result<(u32, Duration), EmulatorError> {
@@ -89,6 +106,16 @@ impl EmulatorArgs {
         if let Some(text) = &self.workflow_message {
             config.workflow_message = Some(text.clone());
         }
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(EmulatorTls::from_pem_files(cert, key)?),
+            _ if self.tls => Some(EmulatorTls::self_signed()),
+            _ => None,
+        };
+        if tls.is_none() && self.tls_cert_out.is_some() {
+            return Err(EmulatorError::Config(
+                "--tls-cert-out needs --tls (or --tls-cert and --tls-key)".into(),
+            ));
+        }
         let mut builder = Emulator::builder();
         if let Some(secs) = self.inactivity_timeout_secs {
             if secs == 0 {
@@ -98,7 +125,7 @@ impl EmulatorArgs {
             }
             builder = builder.inactivity_timeout(Duration::from_secs(secs));
         }
-        Ok(builder
+        let builder = builder
             .bind(SocketAddr::new(self.host, self.port))
             .agent(agent)
             .agent_delay(Duration::from_millis(self.agent_delay_ms))
@@ -108,7 +135,11 @@ impl EmulatorArgs {
             .max_request_bytes(self.max_request_bytes)
             .activate_without_stream(self.activate_without_stream)
             .config(config)
-            .faults(faults))
+            .faults(faults);
+        Ok(match tls {
+            Some(tls) => builder.tls(tls),
+            None => builder,
+        })
     }
 }
 
@@ -133,16 +164,74 @@ async fn terminated() {
     }
 }
 
-/// Starts the emulator, prints `guest-chat emulator listening on http://HOST:PORT`, and serves
-/// until Ctrl-C or SIGTERM.
+/// Starts the emulator, prints `guest-chat emulator listening on http://HOST:PORT` (`https`
+/// with TLS, then a line naming the certificate file to trust), and serves until Ctrl-C or
+/// SIGTERM.
 pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
     let handle = args.to_builder()?.start().await?;
+    // The certificate file is written before the URL is printed, so a script that waits for
+    // the first line can read it at once.
+    let cert_file = match handle.tls_certificate_pem() {
+        Some(pem) => match write_certificate(&args, &handle, &pem) {
+            Ok(file) => Some(file),
+            Err(e) => {
+                handle.shutdown().await;
+                return Err(e);
+            }
+        },
+        None => None,
+    };
     println!("guest-chat emulator listening on {}", handle.base_url());
+    if let Some(file) = &cert_file {
+        println!("TLS certificate to trust (PEM): {}", file.path.display());
+    }
     use std::io::Write;
     let _ = std::io::stdout().flush();
     terminated().await;
     handle.shutdown().await;
+    if let Some(file) = cert_file.filter(|f| f.remove_at_exit) {
+        let _ = std::fs::remove_file(file.path);
+    }
     Ok(())
+}
+
+struct CertFile {
+    path: PathBuf,
+    remove_at_exit: bool,
+}
+
+fn write_certificate(
+    args: &EmulatorArgs,
+    handle: &crate::EmulatorHandle,
+    pem: &str,
+) -> Result<CertFile, EmulatorError> {
+    let (path, remove_at_exit) = match (&args.tls_cert_out, &args.tls_cert) {
+        (Some(out), _) => (out.clone(), false),
+        // The user's own chain is already in a file: name it, write no copy.
+        (None, Some(own)) => {
+            return Ok(CertFile {
+                path: own.clone(),
+                remove_at_exit: false,
+            })
+        }
+        (None, None) => (
+            std::env::temp_dir().join(format!(
+                "guest-chat-emulator-{}.pem",
+                handle.local_addr().port()
+            )),
+            true,
+        ),
+    };
+    std::fs::write(&path, pem).map_err(|e| {
+        EmulatorError::Config(format!(
+            "cannot write the TLS certificate to {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(CertFile {
+        path,
+        remove_at_exit,
+    })
 }
 
 #[cfg(test)]
@@ -184,6 +273,17 @@ mod tests {
         assert_eq!(a.inactivity_timeout_secs, Some(900));
         assert_eq!(a.workflow_message.as_deref(), Some("Welcome!"));
         assert!(a.to_builder().is_ok());
+        assert!(parse(&["--tls", "--tls-cert-out", "/tmp/x.pem"])
+            .to_builder()
+            .is_ok());
+        for conflicting in [
+            &["--tls", "--tls-cert", "c.pem", "--tls-key", "k.pem"][..],
+            &["--tls-cert", "c.pem"][..],
+            &["--tls-key", "k.pem"][..],
+        ] {
+            let argv = std::iter::once("x").chain(conflicting.iter().copied());
+            assert!(Wrap::try_parse_from(argv).is_err(), "{conflicting:?}");
+        }
         assert_eq!(
             parse_rate_limit("180/60").unwrap(),
             (180, Duration::from_secs(60))
@@ -197,6 +297,13 @@ mod tests {
             vec!["--heartbeat-secs", "0"],
             vec!["--inactivity-timeout-secs", "0"],
             vec!["--config", "/nonexistent/file.json"],
+            vec!["--tls-cert-out", "/tmp/x.pem"],
+            vec![
+                "--tls-cert",
+                "/nonexistent/c.pem",
+                "--tls-key",
+                "/nonexistent/k.pem",
+            ],
         ] {
             assert!(parse(&bad).to_builder().is_err(), "{bad:?}");
         }

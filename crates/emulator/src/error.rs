@@ -24,6 +24,10 @@ pub enum EmulatorError {
         /// What was wrong.
         message: String,
     },
+    /// The TLS certificate or key is unusable (invalid PEM, key not matching the certificate),
+    /// or the self-signed certificate could not be generated.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The RSA signing key could not be generated.
     #[error("key generation failed: {0}")]
     Key(String),

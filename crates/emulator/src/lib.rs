@@ -20,6 +20,7 @@ mod error;
 mod jwt;
 mod rest;
 mod server;
+mod tls;
 mod ws;
 
 pub use agent::{parse_script, AgentMode, ScriptStep};
@@ -29,3 +30,4 @@ pub use conv::{ConversationSnapshot, ConversationState, DropMode};
 pub use error::EmulatorError;
 pub use jwt::{ClaimData, Claims, ISSUER};
 pub use server::{Emulator, EmulatorBuilder, EmulatorHandle};
+pub use tls::EmulatorTls;

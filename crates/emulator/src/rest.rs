@@ -420,7 +420,7 @@ async fn create(
     let host = host_of(&headers, &shared);
     Ok(Json(CreateWebChatConversationResponse {
         id: Some(conv.id.clone()),
-        event_stream_uri: Some(format!("ws://{host}/chat/jwt/{jwt}")),
+        event_stream_uri: Some(format!("{}://{host}/chat/jwt/{jwt}", shared.ws_scheme())),
         jwt: Some(jwt),
         member: Some(WebChatMemberInfo {
             id: Some(guest_id),

@@ -7,6 +7,7 @@ use crate::conv::{
 };
 use crate::error::{ApiError, EmulatorError, ErrorMarker};
 use crate::jwt::Signer;
+use crate::tls::EmulatorTls;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -122,6 +123,19 @@ pub(crate) struct Shared {
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
     pub local_addr: SocketAddr,
+    /// The PEM clients should trust, when serving https/wss.
+    pub tls_certificate: Option<String>,
+}
+
+impl Shared {
+    /// `ws` or `wss`, as the event stream of this emulator is served.
+    pub fn ws_scheme(&self) -> &'static str {
+        if self.tls_certificate.is_some() {
+            "wss"
+        } else {
+            "ws"
+        }
+    }
 }
 
 impl Shared {
@@ -207,6 +221,7 @@ pub struct EmulatorBuilder {
     agent_delay: Duration,
     config: EmulatorConfig,
     faults: Faults,
+    tls: Option<EmulatorTls>,
 }
 
 /// The emulator entry point: `Emulator::builder()...start().await`.
@@ -231,6 +246,7 @@ impl Emulator {
             agent_delay: Duration::from_millis(300),
             config: EmulatorConfig::default(),
             faults: Faults::default(),
+            tls: None,
         }
     }
 }
@@ -297,7 +313,16 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Binds, generates the signing key, and serves in the background.
+    /// Serves `https://` and `wss://` with this certificate instead of plain http/ws
+    /// (default: plain). [`EmulatorTls::self_signed`] generates one at start; clients trust
+    /// it through [`EmulatorHandle::tls_certificate_pem`].
+    pub fn tls(mut self, tls: EmulatorTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Binds, generates the signing key (and the certificate, with self-signed TLS), and
+    /// serves in the background.
     pub async fn start(self) -> Result<EmulatorHandle, EmulatorError> {
         self.faults.validate()?;
         let mut settings = self.settings;
@@ -320,6 +345,10 @@ impl EmulatorBuilder {
                 "rate-limit window must be > 0".into(),
             ));
         }
+        let tls = match &self.tls {
+            Some(tls) => Some(tls.materialize()?),
+            None => None,
+        };
         let signer = Signer::new().await?;
         let listener = listen(self.bind)?;
         let local_addr = listener.local_addr()?;
@@ -352,17 +381,21 @@ impl EmulatorBuilder {
             cancel: cancel.clone(),
             tracker: TaskTracker::new(),
             local_addr,
+            tls_certificate: tls.as_ref().map(|(_, pem)| pem.clone()),
         });
         let app = router(shared.clone());
         let shutdown = cancel.clone();
-        let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-        });
+        let server = match tls {
+            Some((config, _)) => tokio::spawn(crate::tls::serve(listener, config, app, shutdown)),
+            None => tokio::spawn(async move {
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await
+            }),
+        };
         shared.tracker.spawn(socket_dropper(shared.clone()));
         shared.tracker.spawn(expiry_sweeper(shared.clone()));
         Ok(EmulatorHandle {
@@ -528,9 +561,20 @@ impl std::fmt::Debug for EmulatorHandle {
 }
 
 impl EmulatorHandle {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` with TLS.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.shared.local_addr)
+        let scheme = if self.shared.tls_certificate.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.shared.local_addr)
+    }
+
+    /// The certificate (PEM) clients must trust to reach this emulator over TLS: the
+    /// generated one, or the chain given to [`EmulatorTls::from_pem`]. `None` without TLS.
+    pub fn tls_certificate_pem(&self) -> Option<String> {
+        self.shared.tls_certificate.clone()
     }
 
     /// The bound address.
