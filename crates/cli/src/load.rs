@@ -186,6 +186,7 @@ impl Failure {
                 .unwrap_or_else(|| format!("http {}", api.status)),
             Error::Timeout(_) => "timeout".into(),
             Error::Connect(_) => "connect".into(),
+            Error::Tls(_) => "tls".into(),
             Error::Transport(_) => "transport".into(),
             Error::EventStream(_) => "event stream".into(),
             Error::Decode { .. } => "decode".into(),

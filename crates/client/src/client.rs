@@ -15,6 +15,8 @@ use crate::secret::{mask_jwts, Jwt};
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -41,6 +43,11 @@ struct Inner {
     timeout: Option<Duration>,
     connect_timeout: Duration,
     proxy: ProxyMode,
+    /// The event stream's TLS settings when extra roots are trusted (else tungstenite's
+    /// default: the public webpki roots). Built once, shared by `with_jwt` children.
+    ws_tls: Option<Arc<rustls::ClientConfig>>,
+    /// How many certificates `add_root_certificate_pem` added.
+    extra_roots: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +164,14 @@ impl ApiClient {
             ProxyMode::Explicit(p) => crate::events::proxy::parse_proxy_url(p),
             ProxyMode::System => crate::events::proxy::from_env(url),
         }
+    }
+
+    /// The TLS connector for the event stream: `None` = tungstenite's default.
+    pub(crate) fn ws_connector(&self) -> Option<tokio_tungstenite::Connector> {
+        self.inner
+            .ws_tls
+            .as_ref()
+            .map(|c| tokio_tungstenite::Connector::Rustls(Arc::clone(c)))
     }
 
     /// The underlying pooled HTTP client (for the event stream and other SDK parts).
@@ -355,7 +370,10 @@ impl ApiClient {
             msg.push_str(&mask_jwts(&s.to_string()));
             src = s.source();
         }
-        if e.is_timeout() {
+        if let Some(cause) = crate::error::rustls_cause(e) {
+            msg.push_str(crate::error::tls_hint(cause));
+            Error::Tls(msg)
+        } else if e.is_timeout() {
             let limit = self
                 .inner
                 .timeout
@@ -399,6 +417,7 @@ impl fmt::Debug for ApiClient {
                 },
             )
             .field("retry", &self.inner.retry)
+            .field("extra_root_certificates", &self.inner.extra_roots)
             .finish()
     }
 }
@@ -423,6 +442,17 @@ pub struct ApiClientBuilder {
     proxy: ProxyMode,
     retry: RetryPolicy,
     config_file: ConfigFileOptions,
+    root_certificates: RootPems,
+}
+
+/// PEM texts given to `add_root_certificate_pem`; `Debug` shows how many, not the bytes.
+#[derive(Default)]
+struct RootPems(Vec<Vec<u8>>);
+
+impl fmt::Debug for RootPems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} PEM text(s)", self.0.len())
+    }
 }
 
 impl Default for ApiClientBuilder {
@@ -437,6 +467,7 @@ impl Default for ApiClientBuilder {
             proxy: ProxyMode::System,
             retry: RetryPolicy::default(),
             config_file: ConfigFileOptions::default(),
+            root_certificates: RootPems::default(),
         }
     }
 }
@@ -534,6 +565,17 @@ impl ApiClientBuilder {
         self
     }
 
+    /// Trusts the certificates of this PEM text (one or more `CERTIFICATE` blocks) as roots, in
+    /// addition to the public web roots, for REST and for the event stream (`wss://`): for
+    /// an emulator started with TLS (`EmulatorHandle::tls_certificate_pem`), or a private
+    /// certificate authority. May be called more than once. Text without a certificate, or
+    /// a certificate that cannot be parsed, makes `build()` fail with
+    /// [`Error::InvalidArgument`].
+    pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Self {
+        self.root_certificates.0.push(pem.to_vec());
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<ApiClient, Error> {
         if let Some(e) = self.header_error {
@@ -564,6 +606,19 @@ impl ApiClientBuilder {
                 http = http.proxy(proxy);
             }
         }
+        let roots = parse_root_certificates(&self.root_certificates.0)?;
+        for der in &roots {
+            let cert = reqwest::Certificate::from_der(der).map_err(|e| Error::InvalidArgument {
+                name: "rootCertificate",
+                reason: format!("not a usable certificate: {e}"),
+            })?;
+            http = http.add_root_certificate(cert);
+        }
+        let ws_tls = if roots.is_empty() {
+            None
+        } else {
+            Some(ws_tls_config(&roots)?)
+        };
         let http = http
             .build()
             .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?;
@@ -578,6 +633,8 @@ impl ApiClientBuilder {
                 timeout: self.timeout,
                 connect_timeout: self.connect_timeout,
                 proxy: self.proxy,
+                ws_tls,
+                extra_roots: roots.len(),
             }),
             jwt: Arc::new(ArcSwapOption::empty()),
         };
@@ -586,6 +643,47 @@ impl ApiClientBuilder {
         }
         Ok(client)
     }
+}
+
+/// Every certificate of every PEM text; a text without one is an error.
+fn parse_root_certificates(pems: &[Vec<u8>]) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let mut roots = Vec::new();
+    for pem in pems {
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::InvalidArgument {
+                name: "rootCertificate",
+                reason: format!("invalid PEM: {e}"),
+            })?;
+        if certs.is_empty() {
+            return Err(Error::InvalidArgument {
+                name: "rootCertificate",
+                reason: "no PEM CERTIFICATE block found".into(),
+            });
+        }
+        roots.extend(certs);
+    }
+    Ok(roots)
+}
+
+/// The event stream's TLS settings: the public webpki roots (what tungstenite uses by
+/// default) plus `extra`, with the ring provider the workspace builds rustls with.
+fn ws_tls_config(extra: &[CertificateDer<'static>]) -> Result<Arc<rustls::ClientConfig>, Error> {
+    let mut store = rustls::RootCertStore::empty();
+    store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for der in extra {
+        store.add(der.clone()).map_err(|e| Error::InvalidArgument {
+            name: "rootCertificate",
+            reason: format!("not a usable trust anchor: {e}"),
+        })?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Transport(format!("cannot build the TLS configuration: {e}")))?
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// A proxy URL without its password, for `Debug`.
@@ -646,5 +744,28 @@ mod tests {
             .build()
             .unwrap();
         assert!(!format!("{c:?}").contains("pw@"));
+    }
+
+    #[test]
+    fn unusable_root_certificates_fail_the_build() {
+        let bad_base64 = b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
+        let not_der = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        for pem in [&b"garbage"[..], b"", bad_base64, not_der] {
+            let built = ApiClient::builder()
+                .no_config_file()
+                .add_root_certificate_pem(pem)
+                .build();
+            assert!(
+                matches!(
+                    built,
+                    Err(Error::InvalidArgument {
+                        name: "rootCertificate",
+                        ..
+                    })
+                ),
+                "{:?}: {built:?}",
+                String::from_utf8_lossy(pem)
+            );
+        }
     }
 }

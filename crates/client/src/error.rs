@@ -60,7 +60,12 @@ pub enum Error {
         /// The operation id.
         operation: &'static str,
     },
-    /// Any other transport failure (TLS, protocol, body read, client construction).
+    /// The TLS handshake failed: most often the server's certificate is not trusted (add its
+    /// issuer with `ApiClientBuilder::add_root_certificate_pem`). Not retried: the same
+    /// handshake fails the same way.
+    #[error("TLS handshake failed: {}", mask_jwts(.0))]
+    Tls(String),
+    /// Any other transport failure (protocol, body read, client construction).
     #[error("transport error: {0}")]
     Transport(String),
     /// The event stream could not continue, or skipped an undecodable frame (JWT masked).
@@ -99,6 +104,7 @@ impl fmt::Debug for Error {
                 .debug_struct("MissingJwt")
                 .field("operation", operation)
                 .finish(),
+            Error::Tls(m) => f.debug_tuple("Tls").field(&mask_jwts(m)).finish(),
             Error::Transport(m) => f.debug_tuple("Transport").field(&mask_jwts(m)).finish(),
             Error::EventStream(m) => f.debug_tuple("EventStream").field(&mask_jwts(m)).finish(),
         }
@@ -139,6 +145,12 @@ impl Error {
     /// True for a connection failure (nothing was sent).
     pub fn is_connect(&self) -> bool {
         matches!(self, Error::Connect(_))
+    }
+
+    /// True when the TLS handshake failed (an untrusted or invalid server certificate, or
+    /// no TLS at the other end).
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Error::Tls(_))
     }
 
     /// True when trying again later may succeed: 429, 502, 503, 504, timeouts and
@@ -289,6 +301,40 @@ impl fmt::Debug for ApiError {
             .field("correlation_id", &self.correlation_id)
             .field("retry_after", &self.retry_after)
             .finish()
+    }
+}
+
+/// The rustls error somewhere in `error`'s chain, also inside an `io::Error` (which is how
+/// tokio-rustls, and so reqwest and tungstenite, report a failed handshake).
+pub(crate) fn rustls_cause<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if let Some(tls) = rustls_cause(inner) {
+                return Some(tls);
+            }
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// What to add to a TLS failure's message so that its reader knows what to do.
+pub(crate) fn tls_hint(cause: &rustls::Error) -> &'static str {
+    match cause {
+        rustls::Error::InvalidCertificate(_) => {
+            " (the server's certificate is not trusted: add the certificate of its issuer, or \
+             the self-signed certificate itself, with ApiClientBuilder::add_root_certificate_pem)"
+        }
+        _ => "",
     }
 }
 

@@ -142,6 +142,7 @@ mod tests {
         assert!(p.delay(0, true, &api(500, None)).is_none());
         assert!(p.delay(0, false, &Error::Connect("x".into())).is_some());
         assert!(p.delay(0, false, &Error::Timeout("x".into())).is_none());
+        assert!(p.delay(0, true, &Error::Tls("x".into())).is_none());
         assert!(p.delay(3, true, &api(503, None)).is_none());
         assert!(RetryPolicy::none()
             .delay(0, true, &api(429, None))

@@ -4,7 +4,7 @@ use super::proxy::{tunnel, ConnectError};
 use super::recent::RecentIds;
 use super::{masked_uri, CloseReason, EventStreamOptions, StreamEvent, StreamTarget};
 use crate::api::{GetMembersOptions, GetMessagesOptions};
-use crate::error::Error;
+use crate::error::{rustls_cause, tls_hint, Error};
 use crate::model::event::SOCKET_CLOSING_TOPIC;
 use crate::model::{ChatEvent, MemberState, SortOrder};
 use crate::secret::mask_jwts;
@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -161,6 +161,16 @@ impl Driver {
                     .await;
                     return;
                 }
+                Ok(Err(ConnectError::Tls(message))) => {
+                    // The same roots meet the same certificate on every retry.
+                    tracing::debug!(%message, "event stream: TLS handshake failed");
+                    let _ = self.emit(Err(Error::Tls(message))).await;
+                    self.close(CloseReason::GaveUp {
+                        attempts: attempt + 1,
+                    })
+                    .await;
+                    return;
+                }
                 Ok(Err(ConnectError::Other(message))) => format!("connect failed: {message}"),
                 Err(_) => format!(
                     "connect to {} timed out after {:?}",
@@ -220,16 +230,33 @@ impl Driver {
             ))
         })?;
         let config = Some(ws_config());
-        let opened = match self.target.api.client().proxy_for(&url) {
-            None => tokio_tungstenite::connect_async_with_config(uri, config, true).await,
+        let client = self.target.api.client();
+        // `None` for a client without extra roots: tungstenite's default (webpki roots).
+        let connector = client.ws_connector();
+        let opened = match client.proxy_for(&url) {
+            None => {
+                tokio_tungstenite::connect_async_tls_with_config(uri, config, true, connector).await
+            }
             Some(proxy) => {
                 let stream = tunnel(&url, &proxy).await?;
-                tokio_tungstenite::client_async_tls_with_config(uri, stream, config, None).await
+                tokio_tungstenite::client_async_tls_with_config(uri, stream, config, connector)
+                    .await
             }
         };
-        opened
-            .map(|(ws, _)| ws)
-            .map_err(|e| ConnectError::Other(mask_jwts(&e.to_string()).into_owned()))
+        opened.map(|(ws, _)| ws).map_err(|e| {
+            let text = mask_jwts(&e.to_string()).into_owned();
+            let tls = match &e {
+                WsError::Tls(_) => Some(""),
+                other => rustls_cause(other).map(tls_hint),
+            };
+            match tls {
+                Some(hint) => ConnectError::Tls(format!(
+                    "event stream {}: {text}{hint}",
+                    masked_uri(&self.target.uri)
+                )),
+                None => ConnectError::Other(text),
+            }
+        })
     }
 
     async fn close(&self, reason: CloseReason) {

@@ -21,6 +21,9 @@ const MAX_HEAD: usize = 8 * 1024;
 pub(crate) enum ConnectError {
     /// The proxy wants (other) credentials: retrying cannot help.
     ProxyAuth(String),
+    /// The TLS handshake with the server failed (untrusted certificate...): retrying with
+    /// the same trust roots cannot help. Masked text.
+    Tls(String),
     /// Anything else (masked text).
     Other(String),
 }
@@ -28,7 +31,9 @@ pub(crate) enum ConnectError {
 impl std::fmt::Display for ConnectError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ConnectError::ProxyAuth(m) | ConnectError::Other(m) => f.write_str(m),
+            ConnectError::ProxyAuth(m) | ConnectError::Tls(m) | ConnectError::Other(m) => {
+                f.write_str(m)
+            }
         }
     }
 }
