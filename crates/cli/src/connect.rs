@@ -47,6 +47,10 @@ pub struct ConnectArgs {
     /// A custom field sent with the guest's info, KEY=VALUE (repeatable).
     #[arg(long = "custom-field", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub custom_fields: Vec<(String, String)>,
+    /// Also trust the certificate(s) of this PEM file for https/wss, e.g. the one written by
+    /// `guest-chat emulator --tls --tls-cert-out FILE`.
+    #[arg(long, value_name = "FILE", requires = "environment")]
+    pub root_cert: Option<PathBuf>,
     /// SDK configuration file (default ~/.genesyscloudrust-guest/config, when it exists).
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -113,13 +117,18 @@ impl ConnectArgs {
             }
             builder = builder.config_file(path);
         }
+        if let Some(path) = &self.root_cert {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read --root-cert {}", path.display()))?;
+            builder = builder.add_root_certificate_pem(&pem);
+        }
         let (client, request, emulator) = match &self.environment {
             Some(env) => {
                 let client = builder
                     .environment(env.as_str())
                     .build()
                     .map_err(|e| anyhow!(describe(&e)))
-                    .context("invalid --environment")?;
+                    .context("invalid --environment or --root-cert")?;
                 let req = CreateWebChatConversationRequest::new(
                     self.organization_id.clone().unwrap_or_default(),
                     self.deployment_id.clone().unwrap_or_default(),
@@ -175,6 +184,9 @@ pub async fn start_chat(target: &Target) -> anyhow::Result<GuestChat> {
 /// One line for an SDK error: its Display plus the correlation id when the server sent one.
 pub fn describe(e: &Error) -> String {
     let mut s = e.to_string();
+    if e.is_tls() {
+        s.push_str("; to trust a certificate, pass it with --root-cert FILE");
+    }
     if let Some(id) = e.correlation_id() {
         if !s.contains(id) {
             s.push_str(&format!(" (correlation id {id})"));

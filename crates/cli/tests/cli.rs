@@ -312,12 +312,23 @@ fn help_has_examples() {
         "--heartbeat-secs",
         "--rate-limit",
         "--fault",
+        "--tls",
+        "--tls-cert-out",
+        "--tls-cert",
+        "--tls-key",
     ] {
         assert!(out.contains(flag), "{flag} missing from:\n{out}");
     }
     let (status, out, _) = run(&["chat", "--help"]);
     assert!(status.success());
-    for flag in ["--environment", "--plain", "--json", "--config", "--email"] {
+    for flag in [
+        "--environment",
+        "--plain",
+        "--json",
+        "--config",
+        "--email",
+        "--root-cert",
+    ] {
         assert!(out.contains(flag), "{flag} missing from:\n{out}");
     }
 }
@@ -344,4 +355,146 @@ fn emulator_subcommand_prints_its_base_url() {
         line.starts_with("guest-chat emulator listening on http://127.0.0.1:"),
         "{line}"
     );
+}
+
+/// `guest-chat emulator` with these flags, and its stdout lines as they come.
+fn spawn_emulator(flags: &[&str]) -> (Child, mpsc::Receiver<String>) {
+    let mut child = Command::new(BIN)
+        .arg("emulator")
+        .args(flags)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// The emulator's two TLS lines: its base URL and the certificate file.
+fn tls_lines(child: &mut Child, lines: &mpsc::Receiver<String>) -> (String, String) {
+    let mut next = || match lines.recv_timeout(LIMIT) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("the emulator printed no line within {LIMIT:?}");
+        }
+    };
+    let listening = next();
+    let url = listening
+        .strip_prefix("guest-chat emulator listening on ")
+        .unwrap_or_else(|| panic!("{listening}"))
+        .to_owned();
+    let cert = next();
+    let file = cert
+        .strip_prefix("TLS certificate to trust (PEM): ")
+        .unwrap_or_else(|| panic!("{cert}"))
+        .to_owned();
+    (url, file)
+}
+
+#[test]
+fn emulator_with_tls_serves_https_and_a_chat_trusting_its_certificate_works() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert_out = dir.path().join("emulator.pem");
+    let cert_arg = cert_out.to_str().expect("utf-8 path");
+    let (mut emulator, lines) = spawn_emulator(&[
+        "--port",
+        "0",
+        "--agent-delay-ms",
+        "20",
+        "--tls",
+        "--tls-cert-out",
+        cert_arg,
+    ]);
+    let (url, file) = tls_lines(&mut emulator, &lines);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    assert_eq!(file, cert_arg);
+    let pem = std::fs::read_to_string(&cert_out).expect("certificate written");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+
+    let target = [
+        "-e",
+        url.as_str(),
+        "--organization-id",
+        "o",
+        "--deployment-id",
+        "d",
+        "--queue",
+        "Support",
+    ];
+    // Without the certificate: one clear line, no retry loop.
+    let mut argv = vec!["chat", "--plain"];
+    argv.extend(target);
+    let (status, _, err) = run(&argv);
+    assert_eq!(status.code(), Some(1), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "stderr: {err}");
+    assert!(err.contains("TLS handshake failed"), "{err}");
+    assert!(err.contains("not trusted"), "{err}");
+    assert!(err.contains("--root-cert FILE"), "{err}");
+
+    // Trusting it: a whole chat over https and wss.
+    let mut extra = target.to_vec();
+    extra.extend(["--root-cert", cert_arg]);
+    let mut chat = Plain::spawn(&extra);
+    chat.wait_for("the start line", |l| l.contains("chat started"));
+    chat.write("hello over tls");
+    chat.wait_for("the echo reply", |l| {
+        l.contains("(agent): You said: hello over tls")
+    });
+    chat.write("/leave");
+    chat.wait_for("the end", |l| l.contains("chat ended"));
+    let (status, _, err) = chat.finish();
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+    assert!(status.success(), "status {status:?}, stderr: {err}");
+}
+
+#[test]
+fn emulator_tls_certificate_defaults_to_a_temporary_file_removed_at_exit() {
+    let (mut emulator, lines) = spawn_emulator(&["--port", "0", "--tls"]);
+    let (url, file) = tls_lines(&mut emulator, &lines);
+    assert!(url.starts_with("https://"), "{url}");
+    let pem = std::fs::read_to_string(&file).expect("certificate file exists");
+    assert!(pem.contains("BEGIN CERTIFICATE"), "{pem}");
+    // SIGTERM ends it cleanly (as Ctrl-C would), which removes the file.
+    let term = Command::new("kill")
+        .args(["-TERM", &emulator.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(term.success());
+    let status = wait_with_limit(&mut emulator, LIMIT);
+    assert!(status.success(), "{status:?}");
+    assert!(!std::path::Path::new(&file).exists(), "{file} left behind");
+}
+
+#[test]
+fn emulator_tls_flags_are_checked() {
+    let (status, _, err) = run(&["emulator", "--tls-cert-out", "x.pem"]);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("--tls-cert-out needs --tls"), "{err}");
+    let (status, _, err) = run(&["emulator", "--tls-cert", "c.pem"]);
+    assert_eq!(status.code(), Some(2), "{err}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert, "not a certificate").expect("write");
+    std::fs::write(&key, "not a key").expect("write");
+    let (status, _, err) = run(&[
+        "emulator",
+        "--tls-cert",
+        cert.to_str().expect("utf-8"),
+        "--tls-key",
+        key.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("TLS"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }

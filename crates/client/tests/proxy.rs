@@ -273,3 +273,44 @@ async fn event_stream_goes_through_a_socks5_proxy() {
     assert_eq!(seen[before], emulator_authority(&emu));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn wss_through_the_proxy_trusts_the_extra_root() {
+    let emu = Emulator::builder()
+        .tls(guest_chat_emulator::EmulatorTls::self_signed())
+        .agent_delay(Duration::from_millis(5))
+        .start()
+        .await
+        .expect("emulator starts");
+    let pem = emu.tls_certificate_pem().expect("pem");
+    let proxy = Proxy::start(false).await;
+    let client = ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .proxy(format!("http://127.0.0.1:{}", proxy.port))
+        .add_root_certificate_pem(pem.as_bytes())
+        .no_config_file()
+        .build()
+        .unwrap();
+    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
+    let chat = WebChatApi::new(&client)
+        .post_webchat_guest_conversations(&request)
+        .await
+        .expect("create over https through the proxy");
+    assert!(chat
+        .event_stream_uri
+        .as_deref()
+        .is_some_and(|u| u.starts_with("wss://")));
+    let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
+    assert!(matches!(
+        next(&mut events).await,
+        Some(Ok(StreamEvent::Connected))
+    ));
+    // https REST and the wss stream both tunnel (CONNECT) to the emulator.
+    let authority = emu.local_addr().to_string();
+    let tunnels = proxy.tunnels();
+    assert!(tunnels.len() >= 2, "{tunnels:?}");
+    assert!(tunnels.iter().all(|t| t.target == authority), "{tunnels:?}");
+    assert!(proxy.forwarded().is_empty(), "nothing in the clear");
+    drop(events);
+    emu.shutdown().await;
+}
