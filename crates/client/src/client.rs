@@ -443,6 +443,8 @@ pub struct ApiClientBuilder {
     retry: RetryPolicy,
     config_file: ConfigFileOptions,
     root_certificates: RootPems,
+    pool_max_idle_per_host: Option<usize>,
+    pool_idle_timeout: Option<Option<Duration>>,
 }
 
 /// PEM texts given to `add_root_certificate_pem`; `Debug` shows how many, not the bytes.
@@ -468,6 +470,8 @@ impl Default for ApiClientBuilder {
             retry: RetryPolicy::default(),
             config_file: ConfigFileOptions::default(),
             root_certificates: RootPems::default(),
+            pool_max_idle_per_host: None,
+            pool_idle_timeout: None,
         }
     }
 }
@@ -576,6 +580,21 @@ impl ApiClientBuilder {
         self
     }
 
+    /// Keeps at most `n` idle keep-alive connections per host in the shared pool (default: no
+    /// limit). Under bursty load an unlimited pool holds one descriptor per connection the
+    /// burst needed until they idle out; a cap trades that for reconnections. `0` disables
+    /// keep-alive reuse altogether.
+    pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
+        self.pool_max_idle_per_host = Some(n);
+        self
+    }
+
+    /// Closes pooled connections idle for longer than this (default 90 s; `None` = never).
+    pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool_idle_timeout = Some(timeout);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<ApiClient, Error> {
         if let Some(e) = self.header_error {
@@ -593,6 +612,12 @@ impl ApiClientBuilder {
             .use_rustls_tls();
         if let Some(t) = self.timeout {
             http = http.timeout(t);
+        }
+        if let Some(n) = self.pool_max_idle_per_host {
+            http = http.pool_max_idle_per_host(n);
+        }
+        if let Some(t) = self.pool_idle_timeout {
+            http = http.pool_idle_timeout(t);
         }
         match &self.proxy {
             ProxyMode::System => {}

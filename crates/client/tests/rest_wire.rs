@@ -419,3 +419,62 @@ async fn connect_errors_are_retried_even_for_writes() {
     assert!(e.is_connect(), "{e:?}");
     assert!(e.is_retryable());
 }
+
+/// A server that answers GET member with the caller's TCP port as the member id, so a test
+/// can see whether two calls shared a pooled connection.
+async fn port_echo_server() -> String {
+    use axum::extract::ConnectInfo;
+    use axum::routing::get;
+    let app = axum::Router::new().route(
+        "/api/v2/webchat/guest/conversations/{cid}/members/{mid}",
+        get(
+            |ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>| async move {
+                axum::Json(serde_json::json!({"id": peer.port().to_string()}))
+            },
+        ),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    base
+}
+
+async fn ports_of_two_calls(client: &ApiClient) -> (String, String) {
+    let api = WebChatApi::new(client);
+    let mut ports = Vec::new();
+    for _ in 0..2 {
+        let m = api
+            .get_webchat_guest_conversation_member("c-1", "m-1")
+            .await
+            .expect("member");
+        ports.push(m.id.expect("id"));
+    }
+    (ports[0].clone(), ports[1].clone())
+}
+
+#[tokio::test]
+async fn the_pool_reuses_connections_unless_told_not_to_keep_idle_ones() {
+    let base = port_echo_server().await;
+    let builder = || {
+        ApiClient::builder()
+            .environment(base.as_str())
+            .jwt("not-checked-here")
+            .no_config_file()
+            .no_proxy()
+    };
+    let pooled = builder().build().unwrap();
+    let (a, b) = ports_of_two_calls(&pooled).await;
+    assert_eq!(a, b, "sequential calls share one keep-alive connection");
+    let unpooled = builder().pool_max_idle_per_host(0).build().unwrap();
+    let (a, b) = ports_of_two_calls(&unpooled).await;
+    assert_ne!(
+        a, b,
+        "with no idle connections kept, each call opens its own"
+    );
+}
