@@ -48,7 +48,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
     process.exit(130);
   });
 
-const LISTEN_RE = /^guest-chat emulator listening on (http:\/\/127\.0\.0\.1:(\d+))$/;
+const LISTEN_RE = /^guest-chat emulator listening on (https?:\/\/127\.0\.0\.1:(\d+))$/;
 
 /** Start an emulator on a free loopback port. Returns {base, port, wsBase, stop()}. */
 export async function startEmulator(extraArgs = [], { timeoutMs = 15000 } = {}) {
@@ -121,7 +121,7 @@ export async function startEmulator(extraArgs = [], { timeoutMs = 15000 } = {}) 
  *  extended: setReturnExtendedResponses (status/headers/body); the `call()` wrapper needs it.
  */
 export function makeClient(base, { patched = true, extended = true } = {}) {
-  assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/, 'the suite only talks to loopback');
+  assert.match(base, /^https?:\/\/127\.0\.0\.1:\d+$/, 'the suite only talks to loopback');
   const ApiClient = Object.getPrototypeOf(platformClient.ApiClient).constructor;
   const client = new ApiClient();
   // Pin basePath against config (re)loads, which call setEnvironment() and would reset it to https://api.mypurecloud.com.
@@ -313,7 +313,7 @@ export const isHeartbeat = (f) => f.topicName === 'channel.metadata' && f.eventB
 
 export function openStream(uri) {
   const u = new URL(uri);
-  assert.equal(u.protocol, 'ws:', `eventStreamUri must be ws:// for the local emulator: ${uri}`);
+  assert.ok(['ws:', 'wss:'].includes(u.protocol), `eventStreamUri must be ws:// (wss:// with --tls) for the local emulator: ${uri}`);
   assert.equal(u.hostname, '127.0.0.1', `eventStreamUri must point at loopback: ${uri}`);
   const socket = new WebSocket(uri);
   const frames = [];
