@@ -60,6 +60,10 @@ pub struct LoadArgs {
     /// you run).
     #[arg(long, requires = "environment")]
     pub allow_remote: bool,
+    /// Trust this PEM certificate (an emulator started with --tls writes its own with
+    /// --tls-cert-out) for https:// and wss://, in addition to the public roots.
+    #[arg(long, value_name = "FILE", requires = "environment")]
+    pub root_cert: Option<std::path::PathBuf>,
     /// Embedded emulator only: the echo agent's pause between steps, in milliseconds.
     #[arg(long, default_value_t = 20, value_name = "MS")]
     pub agent_delay_ms: u64,
@@ -467,12 +471,18 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         eprintln!("note: {note}");
     }
 
-    let client = ApiClient::builder()
+    let mut builder = ApiClient::builder()
         .environment(base_url.as_str())
-        .no_config_file()
+        .no_config_file();
+    if let Some(path) = &args.root_cert {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read --root-cert {}", path.display()))?;
+        builder = builder.add_root_certificate_pem(&pem);
+    }
+    let client = builder
         .build()
         .map_err(|e| anyhow!(describe(&e)))
-        .context("invalid --environment")?;
+        .context("invalid --environment or --root-cert")?;
     let (all_opened, _) = watch::channel(false);
     let ctx = Arc::new(Ctx {
         client,

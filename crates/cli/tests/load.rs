@@ -125,3 +125,92 @@ fn remote_environment_is_refused_without_allow_remote() {
     assert!(!status.success());
     assert!(err.contains("not a loopback address"), "{err}");
 }
+
+/// A `guest-chat emulator --tls` child; killed on drop.
+struct TlsEmulator {
+    child: std::process::Child,
+    base: String,
+    cert: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TlsEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tls_emulator() -> TlsEmulator {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = dir.path().join("cert.pem");
+    let mut child = Command::new(BIN)
+        .args(["emulator", "--tls", "--tls-cert-out"])
+        .arg(&cert)
+        .args(["--agent-delay-ms", "5", "--rate-limit", "100000/1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the emulator");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines
+        .next()
+        .expect("a listening line")
+        .expect("readable stdout");
+    let base = first
+        .strip_prefix("guest-chat emulator listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_owned();
+    // Keep draining stdout so the emulator never blocks on a full pipe.
+    thread::spawn(move || for _ in lines {});
+    TlsEmulator {
+        child,
+        base,
+        cert,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn a_tls_emulator_is_loaded_over_https_and_wss_with_root_cert() {
+    let emu = tls_emulator();
+    assert!(emu.base.starts_with("https://127.0.0.1:"), "{}", emu.base);
+    let cert = emu.cert.to_str().expect("utf-8 path");
+    let (status, out, err) = run(&[
+        "load",
+        "--environment",
+        &emu.base,
+        "--root-cert",
+        cert,
+        "--chats",
+        "5",
+        "--messages",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        status.success(),
+        "exit {status:?}\nstdout: {out}\nstderr: {err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON summary");
+    assert_eq!(v["completed"], 5, "{v}");
+    assert_eq!(v["errorTotal"], 0, "{v}");
+    // Without the certificate nothing gets through.
+    let (status, out, err) = run(&[
+        "load",
+        "--environment",
+        &emu.base,
+        "--chats",
+        "2",
+        "--messages",
+        "1",
+        "--json",
+    ]);
+    assert!(!status.success(), "stdout: {out}\nstderr: {err}");
+    assert!(
+        format!("{out}{err}").to_lowercase().contains("certificate"),
+        "stdout: {out}\nstderr: {err}"
+    );
+}
