@@ -166,6 +166,19 @@ impl ApiClient {
         }
     }
 
+    /// The TLS configuration this client verifies servers with (extra roots included), for
+    /// TLS the SDK opens itself (an `https://` proxy of the event stream).
+    pub(crate) fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>, String> {
+        if let Some(config) = &self.inner.ws_tls {
+            return Ok(Arc::clone(config));
+        }
+        static DEFAULT: std::sync::OnceLock<Result<Arc<rustls::ClientConfig>, String>> =
+            std::sync::OnceLock::new();
+        DEFAULT
+            .get_or_init(|| ws_tls_config(&[]).map_err(|e| e.to_string()))
+            .clone()
+    }
+
     /// The TLS connector for the event stream: `None` = tungstenite's default.
     pub(crate) fn ws_connector(&self) -> Option<tokio_tungstenite::Connector> {
         self.inner

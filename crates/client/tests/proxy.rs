@@ -1,4 +1,5 @@
-//! The event stream and REST through an explicit `http://` proxy (`ApiClientBuilder::proxy`).
+//! The event stream and REST through an explicit `http://`, `https://` or SOCKS5 proxy
+//! (`ApiClientBuilder::proxy`).
 
 mod proxy_support;
 
@@ -164,10 +165,52 @@ async fn no_proxy_connects_directly() {
 }
 
 #[tokio::test]
-async fn an_https_proxy_is_refused_clearly_for_the_event_stream() {
+async fn event_stream_and_rest_go_through_an_https_proxy() {
     let emu = emulator().await;
+    let proxy = Proxy::start_tls().await;
+    let client = ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .proxy(proxy.url())
+        .add_root_certificate_pem(proxy.certificate_pem.as_deref().unwrap().as_bytes())
+        .no_config_file()
+        .build()
+        .unwrap();
+    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
+    let chat = WebChatApi::new(&client)
+        .post_webchat_guest_conversations(&request)
+        .await
+        .unwrap();
+    assert!(!proxy.forwarded().is_empty(), "REST went through the proxy");
+    let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
+    assert!(matches!(
+        next(&mut events).await,
+        Some(Ok(StreamEvent::Connected))
+    ));
+    let tunnels = proxy.tunnels();
+    assert_eq!(tunnels.len(), 1, "{tunnels:?}");
+    assert_eq!(tunnels[0].target, emulator_authority(&emu));
+    // Events flow through the TLS tunnel: the echo agent's greeting arrives.
+    loop {
+        match next(&mut events).await {
+            Some(Ok(StreamEvent::Chat(ChatEvent::Message(m))))
+                if m.body.as_deref().is_some_and(|b| b.starts_with("Hello")) =>
+            {
+                break
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("stream ended or failed: {other:?}"),
+        }
+    }
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_untrusted_https_proxy_ends_the_stream_with_a_tls_error() {
+    let emu = emulator().await;
+    let proxy = Proxy::start_tls().await;
     let direct = ApiClient::builder()
         .environment(emu.base_url().as_str())
+        .no_proxy()
         .no_config_file()
         .build()
         .unwrap();
@@ -176,30 +219,41 @@ async fn an_https_proxy_is_refused_clearly_for_the_event_stream() {
         .post_webchat_guest_conversations(&request)
         .await
         .unwrap();
-    let via_https = ApiClient::builder()
+    let untrusting = ApiClient::builder()
         .environment(emu.base_url().as_str())
-        .proxy("https://127.0.0.1:9")
+        .proxy(proxy.url())
         .no_config_file()
         .build()
         .unwrap();
-    let mut events =
-        EventStream::with_options(&via_https, &chat, options().max_reconnect_attempts(Some(0)))
-            .unwrap();
-    // Resync REST fails through the unreachable proxy too, so the stream gives up.
-    let mut reasons = Vec::new();
+    let mut events = EventStream::with_options(&untrusting, &chat, options()).unwrap();
+    let mut errors = Vec::new();
+    let mut closed = None;
     while let Some(item) = next(&mut events).await {
         match item {
-            Ok(StreamEvent::Reconnecting { reason, .. }) => reasons.push(reason),
-            Err(Error::EventStream(m)) => reasons.push(m),
-            _ => {}
+            Err(e) => errors.push(e),
+            Ok(StreamEvent::Closed { reason }) => closed = Some(reason),
+            Ok(_) => {}
         }
     }
-    assert!(
-        reasons
-            .iter()
-            .any(|r| r.contains("https:// proxies are not supported")),
-        "{reasons:?}"
+    assert_eq!(
+        closed,
+        Some(CloseReason::GaveUp { attempts: 1 }),
+        "{errors:?}"
     );
+    let text = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("TLS handshake with the proxy") && text.contains("add_root_certificate_pem"),
+        "{text}"
+    );
+    assert!(
+        proxy.tunnels().is_empty(),
+        "no CONNECT before a verified handshake"
+    );
+    assert!(!text.contains(chat.jwt.as_deref().unwrap()), "{text}");
     emu.shutdown().await;
 }
 

@@ -1,6 +1,6 @@
 //! The task behind an `EventStream`: connect, read, watch liveness, reconnect, resync.
 
-use super::proxy::{tunnel, ConnectError};
+use super::proxy::{tunnel, BoxedIo, ConnectError};
 use super::recent::RecentIds;
 use super::{masked_uri, CloseReason, EventStreamOptions, StreamEvent, StreamTarget};
 use crate::api::{GetMembersOptions, GetMessagesOptions};
@@ -33,8 +33,7 @@ fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
         .read_buffer_size(WS_READ_BUFFER)
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<BoxedIo>>;
 
 /// Why a connection ended.
 enum Ended {
@@ -233,16 +232,29 @@ impl Driver {
         let client = self.target.api.client();
         // `None` for a client without extra roots: tungstenite's default (webpki roots).
         let connector = client.ws_connector();
-        let opened = match client.proxy_for(&url) {
+        let stream: BoxedIo = match client.proxy_for(&url) {
             None => {
-                tokio_tungstenite::connect_async_tls_with_config(uri, config, true, connector).await
+                let host = url.host_str().unwrap_or_default();
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                let port = url.port_or_known_default().unwrap_or(80);
+                let tcp = tokio::net::TcpStream::connect((host, port))
+                    .await
+                    .map_err(|e| {
+                        ConnectError::Other(format!(
+                            "cannot connect to {}: {e}",
+                            masked_uri(&self.target.uri)
+                        ))
+                    })?;
+                let _ = tcp.set_nodelay(true);
+                Box::new(tcp)
             }
             Some(proxy) => {
-                let stream = tunnel(&url, &proxy).await?;
-                tokio_tungstenite::client_async_tls_with_config(uri, stream, config, connector)
-                    .await
+                let tls = client.tls_config().map_err(ConnectError::Other)?;
+                tunnel(&url, &proxy, tls).await?
             }
         };
+        let opened =
+            tokio_tungstenite::client_async_tls_with_config(uri, stream, config, connector).await;
         opened.map(|(ws, _)| ws).map_err(|e| {
             let text = mask_jwts(&e.to_string()).into_owned();
             let tls = match &e {

@@ -4,7 +4,8 @@
 //! `new WebSocket(eventStreamUri)` and loses messages on every disconnect. This stream:
 //!
 //! - connects lazily (on first poll) to `eventStreamUri`, with a connect timeout, through
-//!   the same proxy as the client's REST calls (`http://` via `CONNECT`, or SOCKS5);
+//!   the same proxy as the client's REST calls (`http://` or `https://` via `CONNECT`, or
+//!   SOCKS5);
 //! - decodes every frame into a [`ChatEvent`] (unknown frames become `ChatEvent::Unknown`);
 //! - watches liveness: no frame for 2.5 heartbeat intervals means a dead connection;
 //! - on a `v2.system.socket_closing` frame (maintenance ahead) reconnects at once, without

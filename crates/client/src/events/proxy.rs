@@ -2,16 +2,24 @@
 //!
 //! `tokio_tungstenite::connect_async` ignores proxies, so an app behind a corporate proxy
 //! would get REST but no events. Here the TCP stream is opened first (directly, through an
-//! `http://` proxy with `CONNECT host:port`, or through a SOCKS5 proxy), then the WebSocket
-//! handshake (and TLS for `wss`) runs over it. An `https://` proxy (TLS to the proxy itself)
-//! is not supported for the event stream and gives a clear error.
+//! `http://` proxy with `CONNECT host:port`, through an `https://` proxy (the same `CONNECT`
+//! inside TLS to the proxy, which is verified like any server), or through a SOCKS5 proxy),
+//! then the WebSocket handshake (and TLS for `wss`) runs over it.
 //!
 //! Messages never carry the proxy's credentials or the JWT of the URI.
 
 use std::net::IpAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::Url;
+
+/// A byte stream a WebSocket can run over: TCP, or a tunnel through a proxy (maybe in TLS).
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// The stream under every event-stream socket.
+pub(crate) type BoxedIo = Box<dyn Io>;
 
 /// The largest proxy answer head we read.
 const MAX_HEAD: usize = 8 * 1024;
@@ -143,17 +151,22 @@ fn other(message: impl Into<String>) -> ConnectError {
     ConnectError::Other(message.into())
 }
 
-/// Opens a TCP stream to `target` (a `ws`/`wss` URL) through `proxy`.
-pub(crate) async fn tunnel(target: &Url, proxy: &Url) -> Result<TcpStream, ConnectError> {
+/// Opens a TCP stream to `target` (a `ws`/`wss` URL) through `proxy`; `tls` verifies an
+/// `https://` proxy.
+pub(crate) async fn tunnel(
+    target: &Url,
+    proxy: &Url,
+    tls: Arc<rustls::ClientConfig>,
+) -> Result<BoxedIo, ConnectError> {
     let (host, port) =
         authority(target).ok_or_else(|| other("the event stream URI has no host"))?;
     let (proxy_host, proxy_port) =
         authority(proxy).ok_or_else(|| other("the proxy URL has no host or port"))?;
     let proxy_at = format!("{proxy_host}:{proxy_port}");
     let scheme = proxy.scheme().to_ascii_lowercase();
-    if !matches!(scheme.as_str(), "http" | "socks5" | "socks5h") {
+    if !matches!(scheme.as_str(), "http" | "https" | "socks5" | "socks5h") {
         return Err(other(format!(
-            "{scheme}:// proxies are not supported for the event stream (use http:// or socks5://)"
+            "{scheme}:// proxies are not supported for the event stream (use http://, https:// or socks5://)"
         )));
     }
     let mut stream = TcpStream::connect(&proxy_at)
@@ -163,20 +176,52 @@ pub(crate) async fn tunnel(target: &Url, proxy: &Url) -> Result<TcpStream, Conne
     let user = percent_decode(proxy.username());
     let password = percent_decode(proxy.password().unwrap_or(""));
     let credentials = (!user.is_empty() || proxy.password().is_some()).then_some((user, password));
-    if scheme == "http" {
-        http_connect(&mut stream, &host, port, credentials, &proxy_at).await?;
-    } else {
-        socks5_connect(
-            &mut stream,
-            &host,
-            port,
-            scheme == "socks5h",
-            credentials,
-            &proxy_at,
-        )
-        .await?;
+    match scheme.as_str() {
+        "http" => {
+            http_connect(&mut stream, &host, port, credentials, &proxy_at).await?;
+            Ok(Box::new(stream))
+        }
+        "https" => {
+            let name = rustls::pki_types::ServerName::try_from(
+                proxy_host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned(),
+            )
+            .map_err(|e| {
+                other(format!(
+                    "proxy {proxy_at}: not a valid TLS server name: {e}"
+                ))
+            })?;
+            let mut stream = tokio_rustls::TlsConnector::from(tls)
+                .connect(name, stream)
+                .await
+                .map_err(|e| {
+                    let hint = e
+                        .get_ref()
+                        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                        .map(crate::error::tls_hint)
+                        .unwrap_or("");
+                    ConnectError::Tls(format!(
+                        "TLS handshake with the proxy {proxy_at} failed: {e}{hint}"
+                    ))
+                })?;
+            http_connect(&mut stream, &host, port, credentials, &proxy_at).await?;
+            Ok(Box::new(stream))
+        }
+        _ => {
+            socks5_connect(
+                &mut stream,
+                &host,
+                port,
+                scheme == "socks5h",
+                credentials,
+                &proxy_at,
+            )
+            .await?;
+            Ok(Box::new(stream))
+        }
     }
-    Ok(stream)
 }
 
 fn percent_decode(s: &str) -> String {
@@ -185,8 +230,8 @@ fn percent_decode(s: &str) -> String {
         .into_owned()
 }
 
-async fn http_connect(
-    stream: &mut TcpStream,
+async fn http_connect<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     host: &str,
     port: u16,
     credentials: Option<(String, String)>,

@@ -5,7 +5,7 @@
 #![allow(dead_code)] // each test binary uses part of it
 
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// One request the proxy received.
@@ -23,11 +23,42 @@ pub struct Seen {
 pub struct Proxy {
     pub port: u16,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// For a TLS proxy: its self-signed certificate (PEM), to trust.
+    pub certificate_pem: Option<String>,
 }
 
 impl Proxy {
     /// Starts the proxy; `refuse_tunnels` answers every CONNECT with 407.
     pub async fn start(refuse_tunnels: bool) -> Proxy {
+        Proxy::start_with(refuse_tunnels, None).await
+    }
+
+    /// An `https://` proxy: the same, behind TLS with a self-signed certificate for 127.0.0.1.
+    pub async fn start_tls() -> Proxy {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+        let mut proxy = Proxy::start_with(
+            false,
+            Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+        )
+        .await;
+        proxy.certificate_pem = Some(cert.pem());
+        proxy
+    }
+
+    async fn start_with(refuse_tunnels: bool, tls: Option<tokio_rustls::TlsAcceptor>) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -35,16 +66,35 @@ impl Proxy {
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let log = log.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let _ = serve(socket, log, refuse_tunnels).await;
+                    match tls {
+                        None => {
+                            let _ = serve(socket, log, refuse_tunnels).await;
+                        }
+                        Some(acceptor) => {
+                            if let Ok(socket) = acceptor.accept(socket).await {
+                                let _ = serve(socket, log, refuse_tunnels).await;
+                            }
+                        }
+                    }
                 });
             }
         });
-        Proxy { port, seen }
+        Proxy {
+            port,
+            seen,
+            certificate_pem: None,
+        }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.certificate_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -66,8 +116,8 @@ impl Proxy {
     }
 }
 
-async fn serve(
-    mut client: TcpStream,
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut client: S,
     log: Arc<Mutex<Vec<Seen>>>,
     refuse_tunnels: bool,
 ) -> std::io::Result<()> {
