@@ -10,8 +10,8 @@ use purecloud_guest_chat_client::events::{
     CloseReason, EventStream, EventStreamOptions, StreamEvent,
 };
 use purecloud_guest_chat_client::{
-    ApiClient, ChatEvent, CreateWebChatConversationRequest, CreateWebChatMessageRequest, Error,
-    WebChatApi,
+    ApiClient, ChatEvent, CreateWebChatConversationRequest, CreateWebChatConversationResponse,
+    CreateWebChatMessageRequest, Error, WebChatApi,
 };
 use std::time::Duration;
 use tokio::time::timeout;
@@ -36,6 +36,15 @@ fn options() -> EventStreamOptions {
         .max_reconnect_attempts(Some(3))
 }
 
+/// Creates a chat with `client` (directly or through its proxy).
+async fn create_chat(client: &ApiClient) -> CreateWebChatConversationResponse {
+    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
+    WebChatApi::new(client)
+        .post_webchat_guest_conversations(&request)
+        .await
+        .unwrap()
+}
+
 async fn next(stream: &mut EventStream) -> Option<Result<StreamEvent, Error>> {
     timeout(WAIT, stream.next()).await.expect("an item in time")
 }
@@ -50,12 +59,7 @@ async fn event_stream_and_rest_go_through_the_proxy_with_credentials() {
         .no_config_file()
         .build()
         .unwrap();
-    let api = WebChatApi::new(&client);
-    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
-    let chat = api
-        .post_webchat_guest_conversations(&request)
-        .await
-        .unwrap();
+    let chat = create_chat(&client).await;
     assert!(!proxy.forwarded().is_empty(), "REST went through the proxy");
 
     let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
@@ -109,11 +113,7 @@ async fn a_proxy_refusing_the_tunnel_with_407_closes_the_stream_with_a_clear_err
         .no_config_file()
         .build()
         .unwrap();
-    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
-    let chat = WebChatApi::new(&client)
-        .post_webchat_guest_conversations(&request)
-        .await
-        .unwrap();
+    let chat = create_chat(&client).await;
     let jwt = chat.jwt.clone().unwrap();
 
     let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
@@ -150,11 +150,7 @@ async fn no_proxy_connects_directly() {
         .no_config_file()
         .build()
         .unwrap();
-    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
-    let chat = WebChatApi::new(&client)
-        .post_webchat_guest_conversations(&request)
-        .await
-        .unwrap();
+    let chat = create_chat(&client).await;
     let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
     assert!(matches!(
         next(&mut events).await,
@@ -175,11 +171,7 @@ async fn event_stream_and_rest_go_through_an_https_proxy() {
         .no_config_file()
         .build()
         .unwrap();
-    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
-    let chat = WebChatApi::new(&client)
-        .post_webchat_guest_conversations(&request)
-        .await
-        .unwrap();
+    let chat = create_chat(&client).await;
     assert!(!proxy.forwarded().is_empty(), "REST went through the proxy");
     let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
     assert!(matches!(
@@ -214,11 +206,7 @@ async fn an_untrusted_https_proxy_ends_the_stream_with_a_tls_error() {
         .no_config_file()
         .build()
         .unwrap();
-    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
-    let chat = WebChatApi::new(&direct)
-        .post_webchat_guest_conversations(&request)
-        .await
-        .unwrap();
+    let chat = create_chat(&direct).await;
     let untrusting = ApiClient::builder()
         .environment(emu.base_url().as_str())
         .proxy(proxy.url())
@@ -311,11 +299,7 @@ async fn event_stream_goes_through_a_socks5_proxy() {
         .no_config_file()
         .build()
         .unwrap();
-    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
-    let chat = WebChatApi::new(&client)
-        .post_webchat_guest_conversations(&request)
-        .await
-        .unwrap();
+    let chat = create_chat(&client).await;
     let before = seen.lock().unwrap().len();
     let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
     assert!(matches!(

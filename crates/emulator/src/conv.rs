@@ -500,10 +500,14 @@ impl Conversation {
         Ok(self.publish_typing(&self.guest_id))
     }
 
-    /// An Architect inbound flow (a WORKFLOW member, PROTOCOL.md 7.8 step 3) joins, posts a
-    /// standard message and leaves before an agent is offered.
-    pub fn workflow_says(&self, name: &str, text: String) -> Result<String, EmulatorError> {
-        let mut inner = self.lock();
+    /// Adds a member to an active conversation and publishes its member-change.
+    fn join_member(
+        &self,
+        inner: &mut Inner,
+        name: &str,
+        role: Role,
+        state: MemberState,
+    ) -> Result<String, EmulatorError> {
         if !Self::is_active(inner.state) {
             return Err(EmulatorError::State(
                 "The conversation is not active".into(),
@@ -513,12 +517,20 @@ impl Conversation {
         inner.members.push(WebChatMemberInfo {
             id: Some(id.clone()),
             display_name: Some(name.to_owned()),
-            role: Some(Role::Workflow),
+            role: Some(role),
             join_date: Some(Timestamp::now()),
-            state: Some(MemberState::Connected),
+            state: Some(state.clone()),
             ..Default::default()
         });
-        self.publish_member_change(&id, MemberState::Connected);
+        self.publish_member_change(&id, state);
+        Ok(id)
+    }
+
+    /// An Architect inbound flow (a WORKFLOW member, PROTOCOL.md 7.8 step 3) joins, posts a
+    /// standard message and leaves before an agent is offered.
+    pub fn workflow_says(&self, name: &str, text: String) -> Result<String, EmulatorError> {
+        let mut inner = self.lock();
+        let id = self.join_member(&mut inner, name, Role::Workflow, MemberState::Connected)?;
         self.add_message(&mut inner, &id, text, BodyType::Standard);
         self.change_member(&mut inner, &id, MemberState::Disconnected);
         Ok(id)
@@ -527,22 +539,8 @@ impl Conversation {
     /// A new agent member, ALERTING.
     pub fn agent_alerting(&self, name: &str) -> Result<String, EmulatorError> {
         let mut inner = self.lock();
-        if !Self::is_active(inner.state) {
-            return Err(EmulatorError::State(
-                "The conversation is not active".into(),
-            ));
-        }
-        let id = uuid::Uuid::new_v4().to_string();
-        inner.members.push(WebChatMemberInfo {
-            id: Some(id.clone()),
-            display_name: Some(name.to_owned()),
-            role: Some(Role::Agent),
-            join_date: Some(Timestamp::now()),
-            state: Some(MemberState::Alerting),
-            ..Default::default()
-        });
+        let id = self.join_member(&mut inner, name, Role::Agent, MemberState::Alerting)?;
         inner.agent_id = Some(id.clone());
-        self.publish_member_change(&id, MemberState::Alerting);
         Ok(id)
     }
 

@@ -1262,13 +1262,19 @@ async fn many_concurrent_chats() {
     emu.shutdown().await;
 }
 
+/// A new chat whose socket is attached and whose guest is CONNECTED.
+async fn attached(emu: &EmulatorHandle) -> (Client, Chat, Ws) {
+    let c = Client::new();
+    let chat = create(&c, emu).await;
+    let mut ws = connect(&chat.uri).await;
+    until(&mut ws, |v| member_change(v, &chat.member, "CONNECTED")).await;
+    (c, chat, ws)
+}
+
 #[tokio::test]
 async fn a_forgotten_conversation_closes_sockets_with_4100_and_answers_404() {
     let emu = manual().await;
-    let c = Client::new();
-    let chat = create(&c, &emu).await;
-    let mut ws = connect(&chat.uri).await;
-    until(&mut ws, |v| member_change(v, &chat.member, "CONNECTED")).await;
+    let (c, chat, mut ws) = attached(&emu).await;
     // Through the control API, as a test in another language would.
     let r = c
         .delete(format!(
@@ -1309,10 +1315,7 @@ async fn conversations_are_forgotten_once_their_jwt_expired() {
         .start()
         .await
         .unwrap();
-    let c = Client::new();
-    let chat = create(&c, &emu).await;
-    let mut ws = connect(&chat.uri).await;
-    until(&mut ws, |v| member_change(v, &chat.member, "CONNECTED")).await;
+    let (_, chat, mut ws) = attached(&emu).await;
     // The sweeper removes it within a second of expiry and closes its socket.
     expect_close_with(
         &mut ws,
@@ -1428,10 +1431,7 @@ async fn an_inactive_guest_is_disconnected_after_the_timeout() {
         .start()
         .await
         .unwrap();
-    let c = Client::new();
-    let chat = create(&c, &emu).await;
-    let mut ws = connect(&chat.uri).await;
-    until(&mut ws, |v| member_change(v, &chat.member, "CONNECTED")).await;
+    let (c, chat, mut ws) = attached(&emu).await;
     // (That activity postponing the end is unit-tested with a paused clock in agent.rs.)
     assert_eq!(send(&c, &emu, &chat, "hello").await.status(), 200);
     until(&mut ws, |v| {
