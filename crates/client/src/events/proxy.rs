@@ -197,9 +197,7 @@ pub(crate) async fn tunnel(
                 .connect(name, stream)
                 .await
                 .map_err(|e| {
-                    let hint = e
-                        .get_ref()
-                        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                    let hint = crate::error::rustls_cause(&e)
                         .map(crate::error::tls_hint)
                         .unwrap_or("");
                     ConnectError::Tls(format!(
