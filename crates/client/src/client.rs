@@ -309,19 +309,21 @@ impl ApiClient {
             jwt,
         };
         let started = Instant::now();
+        // A failed send or body read: classified, and logged with what was known by then.
+        let fail = |e: &reqwest::Error, known: &HttpExchange<'_>| {
+            let err = self.classify(e, method, url, started);
+            if logging {
+                let msg = err.to_string();
+                logger.record(&HttpExchange {
+                    error: Some(&msg),
+                    ..*known
+                });
+            }
+            err
+        };
         let mut response = match rb.send().await {
             Ok(r) => r,
-            Err(e) => {
-                let err = self.classify(&e, method, url, started);
-                if logging {
-                    let msg = err.to_string();
-                    logger.record(&HttpExchange {
-                        error: Some(&msg),
-                        ..exchange
-                    });
-                }
-                return Err(err);
-            }
+            Err(e) => return Err(fail(&e, &exchange)),
         };
         let status = response.status();
         // Taken, not cloned: `bytes()` consumes the response anyway.
@@ -340,17 +342,7 @@ impl ApiClient {
         };
         let bytes = match response.bytes().await {
             Ok(b) => b,
-            Err(e) => {
-                let err = self.classify(&e, method, url, started);
-                if logging {
-                    let msg = err.to_string();
-                    logger.record(&HttpExchange {
-                        error: Some(&msg),
-                        ..answered
-                    });
-                }
-                return Err(err);
-            }
+            Err(e) => return Err(fail(&e, &answered)),
         };
         if logging {
             logger.record(&HttpExchange {

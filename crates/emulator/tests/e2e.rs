@@ -758,12 +758,7 @@ async fn echo_flow_history_members_and_agent_end() {
 #[tokio::test]
 async fn guest_ends_with_delete() {
     let emu = manual().await;
-    let c = Client::new();
-    let chat = create(&c, &emu).await;
-    let mut ws = connect(&chat.uri).await;
-    emu.wait_for_state(&chat.cid, ConversationState::Connected)
-        .await
-        .unwrap();
+    let (c, chat, mut ws) = agent_connected(&emu).await;
     let r = c
         .delete(chat.url(&emu, &format!("/members/{}", chat.member)))
         .header("Authorization", chat.auth())
@@ -1262,6 +1257,17 @@ async fn many_concurrent_chats() {
     emu.shutdown().await;
 }
 
+/// A new chat whose socket is attached and whose agent is CONNECTED.
+async fn agent_connected(emu: &EmulatorHandle) -> (Client, Chat, Ws) {
+    let c = Client::new();
+    let chat = create(&c, emu).await;
+    let ws = connect(&chat.uri).await;
+    emu.wait_for_state(&chat.cid, ConversationState::Connected)
+        .await
+        .unwrap();
+    (c, chat, ws)
+}
+
 /// A new chat whose socket is attached and whose guest is CONNECTED.
 async fn attached(emu: &EmulatorHandle) -> (Client, Chat, Ws) {
     let c = Client::new();
@@ -1330,12 +1336,7 @@ async fn conversations_are_forgotten_once_their_jwt_expired() {
 #[tokio::test]
 async fn socket_closing_is_announced_then_the_socket_closes_after_the_grace() {
     let emu = manual().await;
-    let c = Client::new();
-    let chat = create(&c, &emu).await;
-    let mut ws = connect(&chat.uri).await;
-    emu.wait_for_state(&chat.cid, ConversationState::Connected)
-        .await
-        .unwrap();
+    let (c, chat, mut ws) = agent_connected(&emu).await;
     let r = c
         .post(format!(
             "{}/emulator/conversations/{}/socket-closing",
