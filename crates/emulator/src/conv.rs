@@ -809,10 +809,17 @@ impl Store {
     pub fn remove_expired(&self, now: Instant) -> Vec<Arc<Conversation>> {
         let mut out = Vec::new();
         for s in &self.shards {
-            let mut shard = s.write().unwrap_or_else(|p| p.into_inner());
-            if shard.values().all(|c| c.expires_at > now) {
+            // Scanned under the read lock: the write lock (which stalls lookups of the
+            // shard) is taken only when something has expired.
+            let any_expired = s
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .any(|c| c.expires_at <= now);
+            if !any_expired {
                 continue;
             }
+            let mut shard = s.write().unwrap_or_else(|p| p.into_inner());
             shard.retain(|_, c| {
                 let keep = c.expires_at > now;
                 if !keep {
