@@ -404,7 +404,7 @@ async fn create(
                 .unwrap_or_default(),
             guest,
             agent_mode_name: shared.agent_plan().mode.name(),
-            expires_at: expiry(shared.settings.jwt_lifetime),
+            expires_at: expiry(shared.settings.jwt_lifetime + FORGET_AFTER_EXPIRY),
         },
         &shared.cancel,
     );
@@ -777,6 +777,13 @@ async fn patch_media(
 
 /// When a conversation created now is forgotten: when its JWT expires (a lifetime too
 /// large for the clock means never, in practice).
+/// How long after its JWT's lifetime a conversation is forgotten. The JWT's `exp` is in whole
+/// seconds and is checked as `exp < now` (in whole seconds), so a token issued at 12.9 s with a
+/// 1 s lifetime (`exp` = 13) is still accepted until 14.0 s: up to a second after `lifetime`. The
+/// conversation must outlive every accepted use of its JWT, or a call in that second would get
+/// 404 `not.found` instead of 401 `credentials.expired`; two seconds cover that with a margin.
+const FORGET_AFTER_EXPIRY: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn expiry(lifetime: std::time::Duration) -> std::time::Instant {
     let now = std::time::Instant::now();
     now.checked_add(lifetime)

@@ -1321,8 +1321,29 @@ async fn conversations_are_forgotten_once_their_jwt_expired() {
         .start()
         .await
         .unwrap();
-    let (_, chat, mut ws) = attached(&emu).await;
-    // The sweeper removes it within a second of expiry and closes its socket.
+    let (c, chat, mut ws) = attached(&emu).await;
+    // While the conversation is known, its JWT is accepted; the first call that is refused must
+    // be refused for the expired JWT (401), never answered 404 because the sweeper was first.
+    let member_url = format!(
+        "{}/api/v2/webchat/guest/conversations/{}/members/{}",
+        emu.base_url(),
+        chat.cid,
+        chat.member
+    );
+    let refused = loop {
+        let r = c
+            .get(&member_url)
+            .bearer_auth(&chat.jwt)
+            .send()
+            .await
+            .unwrap();
+        if r.status() != 200 {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    error_of(refused, 401, "credentials.expired").await;
+    // The sweeper removes it shortly after and closes its socket.
     expect_close_with(
         &mut ws,
         4100,
