@@ -575,7 +575,7 @@ async fn client_timeout_is_reported() {
         .unwrap();
     c.emu
         .set_faults(Faults {
-            latency_ms: 1000,
+            latency_ms: 5000,
             ..Faults::default()
         })
         .unwrap();
@@ -587,11 +587,8 @@ async fn client_timeout_is_reported() {
     assert!(e.is_timeout(), "{e:?}");
     assert!(e.is_retryable());
     assert!(e.status().is_none());
-    assert!(
-        t.elapsed() < Duration::from_millis(900),
-        "{:?}",
-        t.elapsed()
-    );
+    // Well below the 5 s the answer would have taken (a wide margin for a loaded machine).
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
     c.emu.set_faults(Faults::default()).unwrap();
     c.emu.shutdown().await;
 }
