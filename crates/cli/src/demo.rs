@@ -95,7 +95,7 @@ async fn converse(target: &Target, args: &DemoArgs) -> anyhow::Result<String> {
         let Some(event) = event else {
             return Err(anyhow!("the event stream stopped before the chat ended"));
         };
-        if let Some(t) = format::text(&event, &own) {
+        if let Some(t) = format::text(&event, &own, chat.ended_by()) {
             say(&format!("{}  {t}", format::event_clock(&event)));
         }
         match event {
@@ -135,10 +135,12 @@ async fn converse(target: &Target, args: &DemoArgs) -> anyhow::Result<String> {
                 if reason != CloseReason::ChatEnded {
                     return Err(anyhow!(
                         "chat ended abnormally: {}",
-                        format::close_text(&reason)
+                        format::close_text(&reason, chat.ended_by())
                     ));
                 }
-                let by = if left_by_guest { "guest" } else { "agent" };
+                let by = chat
+                    .ended_by()
+                    .map_or_else(|| "unknown".to_owned(), |b| b.to_string());
                 return Ok(format!(
                     "demo finished: {messages} messages, {} members, chat ended by {by} in {:.1} s",
                     people.len(),

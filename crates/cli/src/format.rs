@@ -3,7 +3,7 @@
 use chrono::{DateTime, Local, SecondsFormat, Utc};
 use purecloud_guest_chat_client::events::CloseReason;
 use purecloud_guest_chat_client::model::{BodyType, MemberState, Role, Timestamp};
-use purecloud_guest_chat_client::session::{ChatState, Member, SessionEvent};
+use purecloud_guest_chat_client::session::{ChatState, EndedBy, Member, SessionEvent};
 use serde_json::{json, Value};
 
 /// `Alex (agent)`, `Ada (you)`, `queue (acd)`.
@@ -58,10 +58,17 @@ pub fn state_text(state: ChatState) -> &'static str {
     }
 }
 
-/// Human text of why the chat ended.
-pub fn close_text(reason: &CloseReason) -> String {
+/// Human text of why the chat ended; `by` is [`GuestChat::ended_by`] at that moment.
+///
+/// [`GuestChat::ended_by`]: purecloud_guest_chat_client::session::GuestChat::ended_by
+pub fn close_text(reason: &CloseReason, by: Option<EndedBy>) -> String {
     match reason {
-        CloseReason::ChatEnded => "the chat is over".to_owned(),
+        CloseReason::ChatEnded => match by {
+            Some(EndedBy::Guest) => "you left the chat".to_owned(),
+            Some(EndedBy::Agent) => "the agent ended the chat".to_owned(),
+            Some(EndedBy::Service) => "the service ended the chat".to_owned(),
+            _ => "the chat is over".to_owned(),
+        },
         CloseReason::Unauthorized => "the guest token is no longer accepted".to_owned(),
         CloseReason::GaveUp { attempts } => {
             format!("the connection was lost and {attempts} reconnection attempts failed")
@@ -97,8 +104,9 @@ pub fn is_text(body_type: Option<&BodyType>) -> bool {
     )
 }
 
-/// The event as one text line (without the time), or `None` for events not worth a line.
-pub fn text(event: &SessionEvent, own_id: &str) -> Option<String> {
+/// The event as one text line (without the time), or `None` for events not worth a line;
+/// `ended_by` words the end of the chat.
+pub fn text(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Option<String> {
     Some(match event {
         SessionEvent::Message {
             message, sender, ..
@@ -138,7 +146,7 @@ pub fn text(event: &SessionEvent, own_id: &str) -> Option<String> {
         }
         SessionEvent::Warning(e) => format!("warning: {}", crate::connect::describe(e)),
         SessionEvent::Other(_) => return None,
-        SessionEvent::Ended(reason) => format!("chat ended: {}", close_text(reason)),
+        SessionEvent::Ended(reason) => format!("chat ended: {}", close_text(reason, ended_by)),
         _ => return None,
     })
 }
@@ -161,8 +169,9 @@ fn member_json(m: &Member, own_id: &str) -> Value {
     })
 }
 
-/// The event as one JSON object, or `None` for events not worth a line.
-pub fn json(event: &SessionEvent, own_id: &str) -> Option<Value> {
+/// The event as one JSON object, or `None` for events not worth a line; `ended_by` is
+/// reported on the `ended` object.
+pub fn json(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Option<Value> {
     Some(match event {
         SessionEvent::Message {
             message,
@@ -207,7 +216,8 @@ pub fn json(event: &SessionEvent, own_id: &str) -> Option<Value> {
         SessionEvent::Ended(reason) => json!({
             "type": "ended",
             "reason": close_code(reason),
-            "message": close_text(reason),
+            "endedBy": ended_by.map(|b| b.to_string()),
+            "message": close_text(reason, ended_by),
             "timestamp": iso(None),
         }),
         _ => return None,

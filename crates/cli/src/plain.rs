@@ -62,17 +62,18 @@ async fn chat(target: &Target, as_json: bool) -> anyhow::Result<()> {
                 let Some(event) = event else {
                     return Err(anyhow!("the event stream stopped before the chat ended"));
                 };
+                let by = chat.ended_by();
                 if as_json {
-                    if let Some(v) = format::json(&event, &own) {
+                    if let Some(v) = format::json(&event, &own, by) {
                         emit(&v.to_string());
                     }
-                } else if let Some(t) = format::text(&event, &own) {
+                } else if let Some(t) = format::text(&event, &own, by) {
                     emit(&format!("{}  {t}", format::event_clock(&event)));
                 }
                 if let SessionEvent::Ended(reason) = event {
                     return match reason {
                         CloseReason::ChatEnded => Ok(()),
-                        other => Err(anyhow!("chat ended abnormally: {}", format::close_text(&other))),
+                        other => Err(anyhow!("chat ended abnormally: {}", format::close_text(&other, by))),
                     };
                 }
             }

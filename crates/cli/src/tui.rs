@@ -8,9 +8,8 @@ use crate::format;
 use anyhow::{anyhow, Context};
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use futures::StreamExt;
-use purecloud_guest_chat_client::events::CloseReason;
 use purecloud_guest_chat_client::model::{BodyType, MemberState, Role};
-use purecloud_guest_chat_client::session::{ChatState, GuestChat, Member, SessionEvent};
+use purecloud_guest_chat_client::session::{ChatState, EndedBy, GuestChat, Member, SessionEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -115,6 +114,8 @@ struct App {
     messages: usize,
     last_typing: Option<Instant>,
     leaving: bool,
+    /// Who ended the chat, read from the session when it ends.
+    ended_by: Option<EndedBy>,
     quit: bool,
 }
 
@@ -134,6 +135,7 @@ impl App {
             messages: 0,
             last_typing: None,
             leaving: false,
+            ended_by: None,
             quit: false,
         }
     }
@@ -240,12 +242,7 @@ impl App {
             }
             SessionEvent::Warning(e) => self.warn(format!("warning: {}", describe(&e))),
             SessionEvent::Ended(reason) => {
-                let text = match reason {
-                    CloseReason::ChatEnded if self.leaving => "you left the chat".to_owned(),
-                    CloseReason::ChatEnded => "the chat is over".to_owned(),
-                    other => format::close_text(&other),
-                };
-                self.end(text);
+                self.end(format::close_text(&reason, self.ended_by));
             }
             _ => {}
         }
@@ -757,6 +754,7 @@ async fn session(terminal: &mut DefaultTerminal, target: &Target) -> anyhow::Res
                     if let (Conn::Resynced(_), SessionEvent::StateChanged(_)) = (app.conn, &e) {
                         app.conn = Conn::Live;
                     }
+                    app.ended_by = chat.ended_by();
                     app.on_event(e);
                 }
                 None => {

@@ -166,10 +166,53 @@ fn plain_chat_against_the_embedded_emulator() {
         l.contains("(agent): You said: hello from a pipe")
     });
     chat.write("/leave");
-    chat.wait_for("the end", |l| l.contains("chat ended"));
+    chat.wait_for("the end", |l| l.contains("chat ended: you left the chat"));
     let (status, _, err) = chat.finish();
     assert!(status.success(), "status {status:?}, stderr: {err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn plain_chat_says_when_the_agent_ended_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("agent.txt");
+    std::fs::write(&script, "say that is all from me\nend\n").expect("script");
+    let agent = format!("script:{}", script.display());
+    let (mut emulator, lines) =
+        spawn_emulator(&["--port", "0", "--agent-delay-ms", "20", "--agent", &agent]);
+    let first = lines.recv_timeout(LIMIT).expect("listening line");
+    let url = first
+        .strip_prefix("guest-chat emulator listening on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .split_whitespace()
+        .next()
+        .expect("url")
+        .to_owned();
+    let chat = Plain::spawn(&[
+        "--json",
+        "-e",
+        &url,
+        "--organization-id",
+        "o",
+        "--deployment-id",
+        "d",
+        "--queue",
+        "Support",
+    ]);
+    let (status, lines, err) = chat.finish();
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+    assert!(status.success(), "status {status:?}, stderr: {err}");
+    let last: serde_json::Value =
+        serde_json::from_str(lines.last().expect("lines")).expect("JSON line");
+    assert_eq!(last["type"], "ended", "{lines:?}");
+    assert_eq!(last["reason"], "chat-ended");
+    assert_eq!(last["endedBy"], "agent");
+    assert_eq!(last["message"], "the agent ended the chat");
+    assert!(
+        lines.iter().any(|l| l.contains("that is all from me")),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -216,7 +259,10 @@ fn plain_json_chat_prints_one_object_per_line() {
         .expect("own message");
     assert_eq!(own["from"], "Grace");
     assert_eq!(own["own"], true);
-    assert_eq!(values.last().expect("lines")["type"], "ended");
+    let ended = values.last().expect("lines");
+    assert_eq!(ended["type"], "ended");
+    assert_eq!(ended["endedBy"], "guest");
+    assert_eq!(ended["message"], "you left the chat");
     assert!(values.iter().all(|v| v["type"].is_string()));
 }
 
