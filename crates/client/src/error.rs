@@ -3,7 +3,7 @@
 //!
 //! No JWT ever appears in a `Display` or `Debug` of these types: every message that can
 //! carry text from elsewhere (reqwest errors, response bodies) goes through
-//! [`mask_jwts`](crate::secret::mask_jwts).
+//! [`mask_jwts`](crate::secret::mask_jwts()).
 
 use crate::region::InvalidEnvironment;
 use crate::secret::mask_jwts;

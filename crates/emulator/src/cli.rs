@@ -18,7 +18,7 @@ pub struct EmulatorArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
-    /// Agent behaviour: echo, manual, or script:<file>.
+    /// Agent behaviour: echo, manual, or script:FILE (agent steps, one per line).
     #[arg(long, default_value = "echo")]
     pub agent: String,
     /// Pause between an agent's steps, in milliseconds.
