@@ -2,13 +2,15 @@
 //! liveness, reconnect + resync without loss or duplicates, and clean ends.
 
 use futures::StreamExt;
-use guest_chat_emulator::{AgentMode, ConversationState, DropMode, Emulator, EmulatorHandle};
+use guest_chat_emulator::{
+    AgentMode, ConversationState, DropMode, Emulator, EmulatorHandle, Faults,
+};
 use purecloud_guest_chat_client::events::{
     CloseReason, EventStream, EventStreamOptions, StreamEvent,
 };
 use purecloud_guest_chat_client::{
     ApiClient, BodyType, ChatEvent, CreateWebChatConversationRequest,
-    CreateWebChatConversationResponse, MemberState, WebChatApi,
+    CreateWebChatConversationResponse, MemberState, RetryPolicy, WebChatApi,
 };
 use std::time::Duration;
 use tokio::time::timeout;
@@ -282,17 +284,10 @@ async fn reconnecting_to_an_ended_chat_ends_the_stream_without_a_loop() {
     emu.shutdown().await;
 }
 
-#[tokio::test]
-async fn resume_after_delivers_history_first() {
-    let emu = Emulator::builder()
-        .agent(AgentMode::Manual)
-        .agent_delay(Duration::from_millis(5))
-        .activate_without_stream(true)
-        .start()
-        .await
-        .expect("emulator");
-    let client = client(&emu);
-    let created = create(&client).await;
+/// A chat (the guest may send before any stream attaches) with three guest messages in its
+/// history, and their ids.
+async fn chat_with_history(client: &ApiClient) -> (CreateWebChatConversationResponse, Vec<String>) {
+    let created = create(client).await;
     let cid = created.id.clone().expect("id");
     let own = created
         .member
@@ -312,23 +307,79 @@ async fn resume_after_delivers_history_first() {
             .expect("send");
         ids.push(m.id.expect("id"));
     }
-    let options = fast_options(Duration::from_secs(30)).resume_after(ids[0].clone());
-    let mut stream = EventStream::with_options(&client, &created, options).expect("stream");
-    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
+    (created, ids)
+}
+
+async fn emulator_without_stream_gate() -> EmulatorHandle {
+    Emulator::builder()
+        .agent(AgentMode::Manual)
+        .agent_delay(Duration::from_millis(5))
+        .activate_without_stream(true)
+        .start()
+        .await
+        .expect("emulator")
+}
+
+/// The standard messages' texts up to the `Resynced` item, and its `missed` count.
+async fn texts_until_resynced(stream: &mut EventStream) -> (Vec<String>, usize) {
     let mut texts = Vec::new();
     loop {
-        match next(&mut stream).await {
+        match next(stream).await {
             StreamEvent::Chat(ChatEvent::Message(m)) if m.body_type == Some(BodyType::Standard) => {
                 texts.push(m.body.unwrap_or_default())
             }
-            StreamEvent::Resynced { missed } => {
-                assert!(missed >= 2, "the two later messages were missed ({missed})");
-                break;
-            }
+            StreamEvent::Resynced { missed } => return (texts, missed),
             _ => {}
         }
     }
+}
+
+#[tokio::test]
+async fn resume_after_delivers_history_first() {
+    let emu = emulator_without_stream_gate().await;
+    let client = client(&emu);
+    let (created, ids) = chat_with_history(&client).await;
+    let options = fast_options(Duration::from_secs(30)).resume_after(ids[0].clone());
+    let mut stream = EventStream::with_options(&client, &created, options).expect("stream");
+    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
+    let (texts, missed) = texts_until_resynced(&mut stream).await;
+    assert!(missed >= 2, "the two later messages were missed ({missed})");
     assert_eq!(texts, ["two", "three"]);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_resync_reconnects_and_resyncs_from_the_same_point() {
+    let emu = emulator_without_stream_gate().await;
+    let client = ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .no_config_file()
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .build()
+        .expect("client builds");
+    let (created, ids) = chat_with_history(&client).await;
+    // Every REST answer is now a 503: the resync cannot read the history.
+    emu.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    })
+    .expect("faults");
+    let options = fast_options(Duration::from_secs(30)).resume_after(ids[0].clone());
+    let mut stream = EventStream::with_options(&client, &created, options).expect("stream");
+    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
+    // The socket is up, but reading it without the history would skip the gap for good:
+    // the stream drops it and reconnects instead, delivering nothing in between.
+    let item = next(&mut stream).await;
+    let StreamEvent::Reconnecting { reason, .. } = &item else {
+        panic!("expected a reconnect after the failed resync, got {item:?}");
+    };
+    assert!(reason.starts_with("resync failed"), "{reason}");
+    assert!(reason.contains("503"), "{reason}");
+    emu.set_faults(Faults::default()).expect("faults");
+    // A later connection resyncs from the same point: the gap arrives, once, in order.
+    let (texts, missed) = texts_until_resynced(&mut stream).await;
+    assert_eq!(texts, ["two", "three"]);
+    assert!(missed >= 2, "the two later messages were missed ({missed})");
     emu.shutdown().await;
 }
 

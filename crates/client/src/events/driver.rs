@@ -110,43 +110,58 @@ impl Driver {
                     if !self.emit(Ok(StreamEvent::Connected)).await {
                         return;
                     }
-                    if resync_needed {
-                        match self.resync().await {
+                    let resync_failed = if resync_needed {
+                        let cancel = self.cancel.clone();
+                        let resynced = tokio::select! {
+                            _ = cancel.cancelled() => return,
+                            r = self.resync() => r,
+                        };
+                        match resynced {
                             Ok(Some(missed)) => {
                                 if !self.emit(Ok(StreamEvent::Resynced { missed })).await {
                                     return;
                                 }
+                                None
                             }
                             Ok(None) => return,
-                            Err(e) => {
-                                tracing::debug!(error = %e, "resync failed; reconnecting");
-                            }
+                            Err(e) => Some(e),
                         }
-                    }
+                    } else {
+                        None
+                    };
                     // Every later connection must catch up on what it missed.
                     resync_needed = true;
-                    match self.read(ws).await {
-                        Ended::Stopped => return,
-                        Ended::Lost { reason, got_frames } => {
-                            if got_frames {
+                    if let Some(e) = resync_failed {
+                        // Reading on would deliver live messages past the gap and move the
+                        // resync point beyond it, losing the gap for good. Drop this socket
+                        // instead: the next connection resyncs from the same point.
+                        tracing::debug!(error = %e, "resync failed; reconnecting");
+                        drop(ws);
+                        format!("resync failed: {e}")
+                    } else {
+                        match self.read(ws).await {
+                            Ended::Stopped => return,
+                            Ended::Lost { reason, got_frames } => {
+                                if got_frames {
+                                    attempt = 0;
+                                }
+                                reason
+                            }
+                            Ended::Closing => {
+                                // Planned: reconnect at once (no backoff, no REST check); the
+                                // resync recovers anything sent in between.
                                 attempt = 0;
+                                tracing::debug!(conversation = %self.target.conversation_id, "event stream: socket closing announced; reconnecting");
+                                let reconnecting = StreamEvent::Reconnecting {
+                                    attempt: 1,
+                                    delay: Duration::ZERO,
+                                    reason: CLOSING_REASON.to_owned(),
+                                };
+                                if !self.emit(Ok(reconnecting)).await {
+                                    return;
+                                }
+                                continue;
                             }
-                            reason
-                        }
-                        Ended::Closing => {
-                            // Planned: reconnect at once (no backoff, no REST check); the
-                            // resync recovers anything sent in between.
-                            attempt = 0;
-                            tracing::debug!(conversation = %self.target.conversation_id, "event stream: socket closing announced; reconnecting");
-                            let reconnecting = StreamEvent::Reconnecting {
-                                attempt: 1,
-                                delay: Duration::ZERO,
-                                reason: CLOSING_REASON.to_owned(),
-                            };
-                            if !self.emit(Ok(reconnecting)).await {
-                                return;
-                            }
-                            continue;
                         }
                     }
                 }
@@ -183,7 +198,11 @@ impl Driver {
                 return;
             }
             // PROTOCOL.md 7.10: ask REST whether the chat is still on before reconnecting.
-            if let Some(close) = self.chat_over().await {
+            let over = tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                over = self.chat_over() => over,
+            };
+            if let Some(close) = over {
                 self.close(close).await;
                 return;
             }
