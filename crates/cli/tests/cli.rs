@@ -188,17 +188,9 @@ fn plain_chat_says_when_the_agent_ended_it() {
         .next()
         .expect("url")
         .to_owned();
-    let chat = Plain::spawn(&[
-        "--json",
-        "-e",
-        &url,
-        "--organization-id",
-        "o",
-        "--deployment-id",
-        "d",
-        "--queue",
-        "Support",
-    ]);
+    let mut argv = vec!["--json"];
+    argv.extend(deployment(&url, "Support"));
+    let chat = Plain::spawn(&argv);
     let (status, lines, err) = chat.finish();
     let _ = emulator.kill();
     let _ = emulator.wait();
@@ -266,6 +258,20 @@ fn plain_json_chat_prints_one_object_per_line() {
     assert!(values.iter().all(|v| v["type"].is_string()));
 }
 
+/// The flags that point `chat` at a deployment: the environment and the ids.
+fn deployment<'a>(url: &'a str, queue: &'a str) -> [&'a str; 8] {
+    [
+        "-e",
+        url,
+        "--organization-id",
+        "o",
+        "--deployment-id",
+        "d",
+        "--queue",
+        queue,
+    ]
+}
+
 fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
@@ -274,20 +280,9 @@ fn closed_port() -> u16 {
 #[test]
 fn unreachable_host_is_one_line_on_stderr() {
     let url = format!("http://127.0.0.1:{}", closed_port());
-    let (status, out, err) = run(&[
-        "chat",
-        "--plain",
-        "--environment",
-        &url,
-        "--organization-id",
-        "o",
-        "--deployment-id",
-        "d",
-        "--queue",
-        "q",
-        "--name",
-        "n",
-    ]);
+    let mut argv = vec!["chat", "--plain", "--name", "n"];
+    argv.extend(deployment(&url, "q"));
+    let (status, out, err) = run(&argv);
     assert!(!status.success());
     assert_eq!(status.code(), Some(1));
     assert_eq!(err.trim_end().lines().count(), 1, "stderr: {err}");
@@ -310,18 +305,9 @@ fn http_4xx_shows_the_genesys_code_and_correlation_id() {
         )
         .expect("emulator");
     let url = emu.base_url();
-    let (status, _, err) = run(&[
-        "chat",
-        "--plain",
-        "-e",
-        &url,
-        "--organization-id",
-        "o",
-        "--deployment-id",
-        "d",
-        "--queue",
-        "No Such Queue",
-    ]);
+    let mut argv = vec!["chat", "--plain"];
+    argv.extend(deployment(&url, "No Such Queue"));
+    let (status, _, err) = run(&argv);
     rt.block_on(emu.shutdown());
     assert_eq!(status.code(), Some(1), "stderr: {err}");
     assert_eq!(err.trim_end().lines().count(), 1, "stderr: {err}");
@@ -467,16 +453,7 @@ fn emulator_with_tls_serves_https_and_a_chat_trusting_its_certificate_works() {
     let pem = std::fs::read_to_string(&cert_out).expect("certificate written");
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
 
-    let target = [
-        "-e",
-        url.as_str(),
-        "--organization-id",
-        "o",
-        "--deployment-id",
-        "d",
-        "--queue",
-        "Support",
-    ];
+    let target = deployment(&url, "Support");
     // Without the certificate: one clear line, no retry loop.
     let mut argv = vec!["chat", "--plain"];
     argv.extend(target);
