@@ -76,6 +76,10 @@ impl ApiClient {
 
     /// The process-wide default client (the JavaScript SDK's `ApiClient.instance`), built on
     /// first use with the defaults (and the default configuration file). Clones share its JWT.
+    ///
+    /// # Panics
+    /// Only if no HTTP client can be built at all (the TLS backend failed to initialise), which
+    /// [`ApiClient::builder`]`().build()` reports as an error instead.
     pub fn instance() -> ApiClient {
         INSTANCE
             .get_or_init(|| {

@@ -164,7 +164,8 @@ impl Error {
         }
     }
 
-    /// How long the server asked us to wait (`Retry-After`, or `inin-ratelimit-reset` on 429).
+    /// How long the server asked us to wait (`Retry-After`, or `inin-ratelimit-reset` on 429),
+    /// capped at [`MAX_RETRY_AFTER_HINT`].
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Api(e) => e.retry_after,
@@ -347,26 +348,39 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
         .filter(|s| !s.is_empty())
 }
 
+/// The longest wait a server's hint is taken at: a year. Larger (or absurd) values are capped
+/// here, so neither this SDK nor an app adding the hint to an `Instant` can overflow.
+pub const MAX_RETRY_AFTER_HINT: Duration = Duration::from_secs(365 * 86_400);
+
+/// Non-negative (fractional) seconds from a header value, capped at [`MAX_RETRY_AFTER_HINT`].
+fn header_secs(v: &str) -> Option<Duration> {
+    let secs = v
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)?;
+    let d = Duration::try_from_secs_f64(secs).unwrap_or(MAX_RETRY_AFTER_HINT);
+    Some(d.min(MAX_RETRY_AFTER_HINT))
+}
+
 /// `Retry-After` as delta-seconds or HTTP date; on a 429 without it, `inin-ratelimit-reset`.
 pub(crate) fn retry_after(status: u16, headers: &HeaderMap) -> Option<Duration> {
     if let Some(v) = header_str(headers, "retry-after") {
-        if let Ok(secs) = v.parse::<f64>() {
-            if secs.is_finite() && secs >= 0.0 {
-                return Some(Duration::from_secs_f64(secs));
-            }
+        if let Some(d) = header_secs(v) {
+            return Some(d);
         }
         if let Ok(when) = chrono::DateTime::parse_from_rfc2822(v) {
             let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-            return Some(delta.to_std().unwrap_or(Duration::ZERO));
+            return Some(
+                delta
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(MAX_RETRY_AFTER_HINT),
+            );
         }
     }
     if status == 429 {
-        if let Some(v) = header_str(headers, "inin-ratelimit-reset") {
-            if let Ok(secs) = v.parse::<f64>() {
-                if secs.is_finite() && secs >= 0.0 {
-                    return Some(Duration::from_secs_f64(secs));
-                }
-            }
+        if let Some(d) = header_str(headers, "inin-ratelimit-reset").and_then(header_secs) {
+            return Some(d);
         }
     }
     None
@@ -418,6 +432,29 @@ mod tests {
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
         assert_eq!(retry_after(429, &h), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn absurd_retry_after_values_are_capped_not_a_panic() {
+        for v in ["1e30", "18446744073709551616", "1e20", "31536001"] {
+            let mut h = HeaderMap::new();
+            h.insert("retry-after", v.parse().unwrap());
+            assert_eq!(retry_after(429, &h), Some(MAX_RETRY_AFTER_HINT), "{v}");
+            let mut h = HeaderMap::new();
+            h.insert("inin-ratelimit-reset", v.parse().unwrap());
+            assert_eq!(retry_after(429, &h), Some(MAX_RETRY_AFTER_HINT), "{v}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert(
+            "retry-after",
+            "Fri, 31 Dec 9999 23:59:59 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(429, &h), Some(MAX_RETRY_AFTER_HINT));
+        for v in ["-1", "NaN", "inf", "soon"] {
+            let mut h = HeaderMap::new();
+            h.insert("retry-after", v.parse().unwrap());
+            assert_eq!(retry_after(503, &h), None, "{v}");
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! Property-based fuzzing of the client crate's parsers: environment strings and the
-//! configuration file. Bad input gets a typed error, never a panic.
+//! Property-based fuzzing of the client crate's parsers: environment strings, the
+//! configuration file and error responses. Bad input gets a typed error, never a panic.
 
 use proptest::prelude::*;
 use purecloud_guest_chat_client::config::{parse_config_text, ConfigError};
-use purecloud_guest_chat_client::{Environment, Region};
+use purecloud_guest_chat_client::error::MAX_RETRY_AFTER_HINT;
+use purecloud_guest_chat_client::{ApiError, Environment, Region};
 use std::path::Path;
 
 fn cfg(cases: u32) -> ProptestConfig {
@@ -194,4 +195,47 @@ fn a_password_without_user_is_refused() {
         "{:?}",
         parsed.map(|e| e.base_url().to_owned())
     );
+}
+
+/// Header values a server might send as `Retry-After` / `inin-ratelimit-reset`: numbers of
+/// every size and notation, HTTP dates (past, near, absurd), and noise.
+fn arb_wait_header() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<u64>().prop_map(|n| n.to_string()),
+        any::<f64>().prop_map(|f| f.to_string()),
+        (0u32..400).prop_map(|e| format!("1e{e}")),
+        (1u32..29, 1970i32..10000).prop_map(|(d, y)| format!("Mon, {d:02} Jan {y} 00:00:00 GMT")),
+        "[ -~]{0,24}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(cfg(3000))]
+
+    #[test]
+    fn error_responses_never_panic_and_waits_stay_bounded(
+        status in 400u16..600,
+        retry_after in proptest::option::of(arb_wait_header()),
+        reset in proptest::option::of(arb_wait_header()),
+        body in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..64),
+            json_like().prop_map(String::into_bytes),
+        ],
+    ) {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in [("retry-after", retry_after), ("inin-ratelimit-reset", reset)] {
+            if let Some(v) = value.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+                headers.insert(name, v);
+            }
+        }
+        let status = http::StatusCode::from_u16(status).expect("status in range");
+        let e = ApiError::from_response(status, headers, &body);
+        prop_assert_eq!(e.status, status.as_u16());
+        if let Some(wait) = e.retry_after {
+            prop_assert!(wait <= MAX_RETRY_AFTER_HINT, "{:?}", wait);
+            prop_assert!(std::time::Instant::now().checked_add(wait).is_some());
+        }
+        let _ = e.to_string();
+        let _ = format!("{e:?}");
+    }
 }

@@ -89,7 +89,7 @@ fn parse_duration(s: &str) -> Option<Duration> {
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite() && *v >= 0.0)
-            .map(Duration::from_secs_f64);
+            .and_then(|v| Duration::try_from_secs_f64(v).ok());
     }
     s.parse().ok().map(Duration::from_millis)
 }
@@ -302,6 +302,10 @@ mod tests {
             Err(EmulatorError::Script { line: 1, .. })
         ));
         assert!(parse_script("wait soon").is_err());
+        assert!(
+            parse_script("wait 1e30s").is_err(),
+            "too long for a Duration: an error, not a panic"
+        );
         assert!(parse_script("say").is_err());
     }
 

@@ -296,8 +296,9 @@ impl Driver {
 
     /// Full-jitter exponential backoff.
     fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.options.backoff_base.as_millis().max(1) as u64;
-        let cap = self.options.backoff_max.as_millis().max(1) as u64;
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
+        let base = millis(self.options.backoff_base);
+        let cap = millis(self.options.backoff_max);
         let exp = base.saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
         let ceiling = exp.min(cap);
         let ms = rand::rng().random_range(ceiling / 2..=ceiling);
@@ -327,7 +328,7 @@ impl Driver {
 
     /// Reads frames until the socket ends, the consumer leaves or liveness fails.
     async fn read(&mut self, mut ws: Ws) -> Ended {
-        let dead_after = self.options.heartbeat_interval.mul_f32(2.5);
+        let dead_after = liveness_window(self.options.heartbeat_interval);
         let mut deadline = Instant::now() + dead_after;
         let mut got_frames = false;
         loop {
@@ -539,5 +540,32 @@ impl Driver {
             }
             page_number += 1;
         }
+    }
+}
+
+/// How long a socket may stay silent before it counts as dead: 2.5 heartbeat intervals,
+/// capped at a year so that any configured interval is safe to add to an `Instant`.
+fn liveness_window(heartbeat: Duration) -> Duration {
+    (heartbeat.saturating_mul(5) / 2).min(Duration::from_secs(365 * 86_400))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::liveness_window;
+    use std::time::Duration;
+
+    #[test]
+    fn the_liveness_window_is_two_and_a_half_heartbeats_and_never_overflows() {
+        assert_eq!(
+            liveness_window(Duration::from_secs(30)),
+            Duration::from_secs(75)
+        );
+        assert_eq!(
+            liveness_window(Duration::from_millis(200)),
+            Duration::from_millis(500)
+        );
+        let huge = liveness_window(Duration::MAX);
+        assert_eq!(huge, Duration::from_secs(365 * 86_400));
+        assert!(tokio::time::Instant::now().checked_add(huge).is_some());
     }
 }
