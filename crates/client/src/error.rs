@@ -350,7 +350,7 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
 
 /// The longest wait a server's hint is taken at: a year. Larger (or absurd) values are capped
 /// here, so neither this SDK nor an app adding the hint to an `Instant` can overflow.
-pub const MAX_RETRY_AFTER_HINT: Duration = Duration::from_secs(365 * 86_400);
+pub const MAX_RETRY_AFTER_HINT: Duration = crate::LONGEST_WAIT;
 
 /// Non-negative (fractional) seconds from a header value, capped at [`MAX_RETRY_AFTER_HINT`].
 fn header_secs(v: &str) -> Option<Duration> {

@@ -12,6 +12,10 @@ pub mod retry;
 pub mod secret;
 pub mod session;
 
+/// The longest wait the SDK ever sets up: a year. Every configured or server-given duration
+/// that is added to a clock is capped here, so no value can overflow the clock (a panic).
+pub(crate) const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(365 * 86_400);
+
 pub use api::{
     ApiResponse, GetMembersOptions, GetMessagesOptions, OperationSpec, WebChatApi, OPERATIONS,
 };

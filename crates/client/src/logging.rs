@@ -328,7 +328,7 @@ impl SdkLogger {
     /// passes; returns true when drained. Meant for tests and orderly shutdown.
     pub fn flush(&self, timeout: Duration) -> bool {
         let target = self.progress.enqueued.load(Ordering::Acquire);
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now() + timeout.min(crate::LONGEST_WAIT);
         let mut done = self.progress.done.lock().unwrap_or_else(|p| p.into_inner());
         while *done < target {
             let now = Instant::now();

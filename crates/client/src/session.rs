@@ -689,7 +689,7 @@ impl SessionTask {
         if sender_id == self.member_id && !self.options.show_own_messages {
             return;
         }
-        let until = Instant::now() + self.options.typing_timeout;
+        let until = Instant::now() + self.options.typing_timeout.min(crate::LONGEST_WAIT);
         if self.typing.insert(sender_id.clone(), until).is_none() {
             let member = self.member(&sender_id).await;
             self.send(SessionEvent::TypingStarted(member));

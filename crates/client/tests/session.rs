@@ -107,7 +107,10 @@ async fn echo_agent_full_chat_and_guest_leaves() {
 async fn own_echo_is_delivered_when_asked() {
     let emu = emulator(AgentMode::Manual).await;
     let client = client(&emu);
-    let options = ChatOptions::default().show_own_messages(true);
+    // An absurd typing timeout is capped, not a clock overflow in the session task.
+    let options = ChatOptions::default()
+        .show_own_messages(true)
+        .typing_timeout(Duration::MAX);
     let chat = GuestChat::start_with(&client, &request(), options)
         .await
         .expect("chat starts");
@@ -121,6 +124,12 @@ async fn own_echo_is_delivered_when_asked() {
             }
         }
     }
+    chat.typing().await.expect("typing");
+    let started = until(&mut events, |e| matches!(e, SessionEvent::TypingStarted(_))).await;
+    let SessionEvent::TypingStarted(who) = started else {
+        unreachable!()
+    };
+    assert_eq!(who.id, chat.member_id());
     emu.shutdown().await;
 }
 

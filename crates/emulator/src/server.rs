@@ -345,6 +345,20 @@ impl EmulatorBuilder {
                 "rate-limit window must be > 0".into(),
             ));
         }
+        // Longer periods would overflow the clock arithmetic (a panic); nobody needs them.
+        const LONGEST: Duration = Duration::from_secs(10 * 365 * 86_400);
+        for (name, d) in [
+            ("heartbeat interval", Some(settings.heartbeat)),
+            ("inactivity timeout", settings.inactivity_timeout),
+            ("rate-limit window", Some(settings.rate_window)),
+            ("JWT lifetime", Some(settings.jwt_lifetime)),
+        ] {
+            if d.is_some_and(|d| d > LONGEST) {
+                return Err(EmulatorError::Config(format!(
+                    "{name} must be at most 10 years"
+                )));
+            }
+        }
         let tls = match &self.tls {
             Some(tls) => Some(tls.materialize()?),
             None => None,

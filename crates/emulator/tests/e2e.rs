@@ -1474,3 +1474,22 @@ async fn an_inactive_guest_is_disconnected_after_the_timeout() {
         .is_err());
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn absurdly_long_periods_are_a_config_error_not_a_panic() {
+    let builders = [
+        Emulator::builder().heartbeat_interval(Duration::MAX),
+        Emulator::builder().inactivity_timeout(Duration::MAX),
+        Emulator::builder().rate_limit(10, Duration::MAX),
+        Emulator::builder().jwt_lifetime(Duration::MAX),
+    ];
+    for b in builders {
+        match b.start().await {
+            Err(e) => assert!(e.to_string().contains("at most 10 years"), "{e}"),
+            Ok(emu) => {
+                emu.shutdown().await;
+                panic!("an absurd period was accepted");
+            }
+        }
+    }
+}

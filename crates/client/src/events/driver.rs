@@ -546,7 +546,7 @@ impl Driver {
 /// How long a socket may stay silent before it counts as dead: 2.5 heartbeat intervals,
 /// capped at a year so that any configured interval is safe to add to an `Instant`.
 fn liveness_window(heartbeat: Duration) -> Duration {
-    (heartbeat.saturating_mul(5) / 2).min(Duration::from_secs(365 * 86_400))
+    (heartbeat.saturating_mul(5) / 2).min(crate::LONGEST_WAIT)
 }
 
 #[cfg(test)]
@@ -565,7 +565,7 @@ mod tests {
             Duration::from_millis(500)
         );
         let huge = liveness_window(Duration::MAX);
-        assert_eq!(huge, Duration::from_secs(365 * 86_400));
+        assert_eq!(huge, crate::LONGEST_WAIT);
         assert!(tokio::time::Instant::now().checked_add(huge).is_some());
     }
 }
