@@ -58,8 +58,24 @@ async fn until(
 
 /// A manual-agent chat whose stream is open and whose agent has connected.
 async fn connected_stream() -> (EmulatorHandle, String, EventStream) {
+    connected_stream_with(client).await
+}
+
+/// A client whose REST retries (of 5xx answers to GETs) wait a millisecond, not 200.
+fn fast_retry_client(emu: &EmulatorHandle) -> ApiClient {
+    ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .no_config_file()
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .build()
+        .expect("client builds")
+}
+
+async fn connected_stream_with(
+    make_client: fn(&EmulatorHandle) -> ApiClient,
+) -> (EmulatorHandle, String, EventStream) {
     let emu = emulator(AgentMode::Manual, Duration::from_secs(30)).await;
-    let client = client(&emu);
+    let client = make_client(&emu);
     let created = create(&client).await;
     let cid = created.id.clone().expect("id");
     let mut stream =
@@ -214,6 +230,64 @@ async fn no_message_lost_or_repeated_across_many_drops() {
     emu.shutdown().await;
 }
 
+/// Drops the socket while every REST call fails, so the next connection's resync fails too,
+/// several times: the stream keeps reconnecting until REST is back, then delivers every
+/// message exactly once, in order (a failed resync never lets it read on past the gap).
+#[tokio::test]
+async fn no_message_lost_when_resyncs_fail() {
+    let (emu, cid, mut stream) = connected_stream_with(fast_retry_client).await;
+    const ROUNDS: usize = 5;
+    const BURST: usize = 8;
+    let mut expected = Vec::new();
+    let mut received = Vec::new();
+    let mut keep = |item: &StreamEvent| {
+        if let StreamEvent::Closed { .. } = item {
+            panic!("stream closed: {item:?}");
+        }
+        if let Some(text) = agent_text(item) {
+            received.push(text);
+        }
+    };
+    for round in 0..ROUNDS {
+        emu.wait_for_sockets(&cid, 1)
+            .await
+            .expect("socket attached");
+        for i in 0..BURST {
+            if i == BURST / 2 {
+                emu.set_faults(Faults {
+                    error_rate: 1.0,
+                    ..Faults::default()
+                })
+                .expect("faults");
+                emu.drop_sockets(&cid, DropMode::Abrupt).expect("drop");
+            }
+            let text = format!("r{round}-m{i}");
+            emu.agent_say(&cid, text.clone()).expect("agent says");
+            expected.push(text);
+        }
+        // The reconnect's resync meets the 503s and gives up on that socket.
+        loop {
+            let item = next(&mut stream).await;
+            keep(&item);
+            if matches!(&item, StreamEvent::Reconnecting { reason, .. } if reason.starts_with("resync failed"))
+            {
+                break;
+            }
+        }
+        emu.set_faults(Faults::default()).expect("faults");
+        let last = format!("r{round}-m{}", BURST - 1);
+        loop {
+            let item = next(&mut stream).await;
+            keep(&item);
+            if agent_text(&item).as_deref() == Some(last.as_str()) {
+                break;
+            }
+        }
+    }
+    assert_eq!(received, expected, "every message exactly once, in order");
+    emu.shutdown().await;
+}
+
 #[tokio::test]
 async fn stopped_heartbeats_mean_a_dead_connection_and_a_reconnect() {
     let heartbeat = Duration::from_millis(200);
@@ -351,12 +425,7 @@ async fn resume_after_delivers_history_first() {
 #[tokio::test]
 async fn a_failed_resync_reconnects_and_resyncs_from_the_same_point() {
     let emu = emulator_without_stream_gate().await;
-    let client = ApiClient::builder()
-        .environment(emu.base_url().as_str())
-        .no_config_file()
-        .retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
-        .build()
-        .expect("client builds");
+    let client = fast_retry_client(&emu);
     let (created, ids) = chat_with_history(&client).await;
     // Every REST answer is now a 503: the resync cannot read the history.
     emu.set_faults(Faults {
