@@ -435,6 +435,9 @@ impl GuestChat {
     }
 
     /// The chat's events. The first call takes them; later calls get an empty stream.
+    ///
+    /// Events are queued from the start, so none is lost before this call or while the app is
+    /// busy; an app that never takes them keeps them in memory until the chat is dropped.
     pub fn events(&self) -> SessionEvents {
         let rx = self
             .inner
