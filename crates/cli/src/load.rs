@@ -3,13 +3,15 @@
 //!
 //! Every run is bounded: a fixed number of chats, a wall-clock limit (`--duration-secs`) after
 //! which every unfinished chat is dropped, and a per-step limit inside each chat. Without
-//! `--environment` the target is an in-process emulator on a free loopback port; an explicit
-//! environment must be a loopback URL unless `--allow-remote` is given.
+//! `--environment` the target is an emulator on a free loopback port: in this process, or in
+//! a child `guest-chat emulator` process when both ends of every socket would not fit the
+//! open-file limit here (or with `--emulator-process`). An explicit environment must be a
+//! loopback URL unless `--allow-remote` is given.
 
 use crate::connect::describe;
 use anyhow::{anyhow, bail, Context};
 use futures::StreamExt;
-use guest_chat_emulator::{AgentMode, Emulator};
+use guest_chat_emulator::{AgentMode, Emulator, EmulatorHandle};
 use hdrhistogram::Histogram;
 use purecloud_guest_chat_client::model::Role;
 use purecloud_guest_chat_client::session::{ChatOptions, GuestChat, SessionEvent, SessionEvents};
@@ -18,9 +20,11 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::net::{Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
@@ -53,7 +57,7 @@ pub struct LoadArgs {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub duration_secs: u64,
     /// An emulator's base URL (http://127.0.0.1:PORT). Default: an embedded emulator on a
-    /// free loopback port.
+    /// free loopback port (in this process, or in a child process; see --emulator-process).
     #[arg(long, short = 'e', value_name = "URL")]
     pub environment: Option<String>,
     /// Allow an --environment that is not a loopback address (only point this at an emulator
@@ -70,6 +74,11 @@ pub struct LoadArgs {
     /// Keep every chat open until all chats have started, so all are open at the same time.
     #[arg(long)]
     pub hold: bool,
+    /// Run the emulator as a child process (`guest-chat emulator`) instead of in this one, so
+    /// this process's open-file budget goes to the chats alone. Chosen by itself when the
+    /// in-process emulator's sockets would not fit the open-file limit.
+    #[arg(long, conflicts_with = "environment")]
+    pub emulator_process: bool,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -327,16 +336,17 @@ async fn one_chat(ctx: Arc<Ctx>, n: usize) -> Result<(), Failure> {
 
 /// Peak resident set size of this process (VmHWM), in bytes; Linux only.
 fn peak_rss() -> Option<u64> {
-    proc_status_kib("VmHWM:").map(|k| k * 1024)
+    proc_status_kib("self", "VmHWM:").map(|k| k * 1024)
 }
 
 /// Current resident set size (VmRSS), in bytes; Linux only.
 fn current_rss() -> Option<u64> {
-    proc_status_kib("VmRSS:").map(|k| k * 1024)
+    proc_status_kib("self", "VmRSS:").map(|k| k * 1024)
 }
 
-fn proc_status_kib(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// A `/proc/<process>/status` value in KiB (`process` is a pid or `self`).
+fn proc_status_kib(process: &str, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(key))?;
     line[key.len()..]
         .trim()
@@ -422,17 +432,105 @@ fn latency_json(h: &Histogram<u64>) -> Value {
     })
 }
 
+/// Where the emulator of a run lives.
+enum Peer {
+    /// One the user runs (`--environment`).
+    External,
+    /// In this process.
+    InProcess(EmulatorHandle),
+    /// A child `guest-chat emulator` process.
+    Child(EmulatorProcess),
+}
+
+/// A `guest-chat emulator` child process; killed when dropped.
+struct EmulatorProcess {
+    child: tokio::process::Child,
+    pid: Option<u32>,
+}
+
+impl EmulatorProcess {
+    /// Starts `guest-chat emulator` on a free loopback port with the load's agent settings;
+    /// returns it and its base URL.
+    async fn start(agent_delay_ms: u64) -> anyhow::Result<(EmulatorProcess, String)> {
+        let exe = std::env::current_exe()
+            .context("cannot find this program to start the emulator process")?;
+        let delay = agent_delay_ms.to_string();
+        let mut child = tokio::process::Command::new(exe)
+            .args(["emulator", "--port", "0", "--agent", "echo"])
+            .args(["--agent-delay-ms", delay.as_str()])
+            // A load run measures the SDK, not the real service's per-JWT limit.
+            .args(["--rate-limit", "1000000/1"])
+            // Its stdin is a pipe only this process holds: however this process ends, the
+            // pipe closes and the emulator stops with it.
+            .arg("--exit-on-stdin-close")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start the emulator process")?;
+        let pid = child.id();
+        let stdout = child
+            .stdout
+            .take()
+            .context("the emulator process has no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(15), lines.next_line())
+            .await
+            .map_err(|_| anyhow!("the emulator process did not start within 15 s"))?
+            .context("cannot read the emulator process's output")?
+            .ok_or_else(|| anyhow!("the emulator process exited before listening"))?;
+        let url = first
+            .strip_prefix("guest-chat emulator listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .ok_or_else(|| anyhow!("unexpected first line from the emulator process: {first}"))?
+            .to_owned();
+        // Keep reading, so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok((EmulatorProcess { child, pid }, url))
+    }
+
+    /// The child's peak resident set size, in bytes; Linux only.
+    fn peak_rss(&self) -> Option<u64> {
+        let pid = self.pid?.to_string();
+        proc_status_kib(&pid, "VmHWM:").map(|k| k * 1024)
+    }
+
+    async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// Descriptors a run needs: two per open chat with the emulator in this process (both ends
+/// of every socket), one otherwise, plus pooled REST connections and a margin.
+fn descriptors_needed(at_once: usize, concurrency: usize, per_chat: usize) -> usize {
+    (at_once + concurrency) * per_chat + 64
+}
+
 /// Runs the load and prints the summary.
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let chats = usize::try_from(args.chats).unwrap_or(MAX_CHATS);
     let concurrency = usize::try_from(args.concurrency).unwrap_or(usize::MAX);
     let nofile = raise_nofile();
 
-    let (emulator, base_url) = match &args.environment {
+    // With --hold every chat is open at once; otherwise at least `concurrency` are.
+    let at_once = if args.hold {
+        chats
+    } else {
+        chats.min(concurrency)
+    };
+    let in_process_fits = nofile.is_none_or(|limit| {
+        usize::try_from(limit).unwrap_or(usize::MAX) >= descriptors_needed(at_once, concurrency, 2)
+    });
+    let (peer, base_url) = match &args.environment {
         Some(env) => {
             let url = check_environment(env, args.allow_remote)?;
             preflight(&url).await?;
-            (None, env.clone())
+            (Peer::External, env.clone())
+        }
+        None if args.emulator_process || !in_process_fits => {
+            let (child, url) = EmulatorProcess::start(args.agent_delay_ms).await?;
+            (Peer::Child(child), url)
         }
         None => {
             let emu = Emulator::builder()
@@ -445,22 +543,24 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow!("cannot start the embedded emulator: {e}"))?;
             let url = emu.base_url().to_string();
-            (Some(emu), url)
+            (Peer::InProcess(emu), url)
         }
     };
-    let target = match &emulator {
-        Some(_) => format!("embedded emulator {base_url}"),
-        None => base_url.clone(),
+    let target = match &peer {
+        Peer::InProcess(_) => format!("embedded emulator {base_url}"),
+        Peer::Child(child) => match child.pid {
+            Some(pid) => format!("emulator process {base_url} (pid {pid})"),
+            None => format!("emulator process {base_url}"),
+        },
+        Peer::External => base_url.clone(),
     };
     // Sockets per open chat: the WebSocket, twice when the emulator is in this process.
-    let per_chat = if emulator.is_some() { 2 } else { 1 };
-    // With --hold every chat is open at once; otherwise at least `concurrency` are.
-    let at_once = if args.hold {
-        chats
+    let per_chat = if matches!(peer, Peer::InProcess(_)) {
+        2
     } else {
-        chats.min(concurrency)
+        1
     };
-    let want_fds = (at_once + concurrency) * per_chat + 64;
+    let want_fds = descriptors_needed(at_once, concurrency, per_chat);
     let fd_note = match nofile {
         Some(limit) if (limit as usize) < want_fds => Some(format!(
             "open-file limit {limit} is below the ~{want_fds} descriptors {at_once} open chats need ({per_chat} per chat plus pooled REST connections); raise the hard limit (ulimit -Hn)"
@@ -571,9 +671,18 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         );
     }
     let peak = peak_rss();
-    if let Some(emu) = &emulator {
-        emu.shutdown().await;
-    }
+    let emulator_peak = match peer {
+        Peer::InProcess(emu) => {
+            emu.shutdown().await;
+            None
+        }
+        Peer::Child(child) => {
+            let peak = child.peak_rss();
+            child.stop().await;
+            peak
+        }
+        Peer::External => None,
+    };
 
     let c = &ctx.counters;
     let completed = c.completed.load(Ordering::Relaxed);
@@ -611,6 +720,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         "reconnects": rec.reconnects,
         "peakConcurrentChats": peak_open,
         "peakRssBytes": peak,
+        "emulatorProcessPeakRssBytes": emulator_peak,
         "rssPerChatBytes": rss_per_chat,
         "openFileLimit": nofile,
         "note": fd_note,
@@ -712,6 +822,12 @@ fn print_table(s: &Value, rec: &Recorder) {
     }
     if rec.warnings > 0 || rec.reconnects > 0 {
         println!("  warnings {}  reconnects {}", rec.warnings, rec.reconnects);
+    }
+    if s["emulatorProcessPeakRssBytes"].is_u64() {
+        println!(
+            "  emulator process peak RSS {}",
+            mib(&s["emulatorProcessPeakRssBytes"])
+        );
     }
     if let Some(note) = s["note"].as_str() {
         println!("  note: {note}");

@@ -60,7 +60,8 @@ const LOAD_HELP: &str = "\
 Each virtual guest starts a chat, waits for the echo agent's greeting, sends its messages
 (each awaiting the agent's `You said:` reply), leaves and waits for the end. Without
 --environment the target is an embedded emulator on a free loopback port with a high rate
-limit; --environment takes an emulator's base URL on a loopback address. Every run stops by
+limit (run as a child process when the open-file limit needs it, or with --emulator-process);
+--environment takes an emulator's base URL on a loopback address. Every run stops by
 itself: after all chats, or after --duration-secs. The exit status is 0 when every chat
 completed.
 
@@ -68,6 +69,7 @@ Examples:
   guest-chat load
   guest-chat load --chats 10000 --concurrency 1000 --messages 2
   guest-chat load --chats 2000 --hold --json
+  guest-chat load --chats 10000 --hold --concurrency 1000 --messages 2
   guest-chat load --environment http://127.0.0.1:8080 --chats 500";
 
 const CHAT_HELP: &str = "\

@@ -389,6 +389,31 @@ fn emulator_subcommand_prints_its_base_url() {
     );
 }
 
+#[test]
+fn emulator_exits_when_its_stdin_closes_with_the_flag() {
+    let mut child = Command::new(BIN)
+        .args(["emulator", "--port", "0", "--exit-on-stdin-close"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("listening line");
+    assert!(
+        line.starts_with("guest-chat emulator listening on "),
+        "{line}"
+    );
+    // Still serving while its stdin is open...
+    assert!(child.try_wait().expect("try_wait").is_none());
+    // ...and gone, cleanly, once it closes (as when the program running it exits).
+    drop(child.stdin.take());
+    let status = wait_with_limit(&mut child, LIMIT);
+    assert!(status.success(), "{status:?}");
+}
+
 /// `guest-chat emulator` with these flags, and its stdout lines as they come.
 fn spawn_emulator(flags: &[&str]) -> (Child, mpsc::Receiver<String>) {
     let mut child = Command::new(BIN)

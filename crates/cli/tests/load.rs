@@ -11,8 +11,12 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs the binary to completion, killing it after `LIMIT`; returns (status, stdout, stderr).
 fn run(args: &[&str]) -> (ExitStatus, String, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
+    run_command(Command::new(BIN).args(args))
+}
+
+/// Runs the command to completion, killing it after `LIMIT`; returns (status, stdout, stderr).
+fn run_command(command: &mut Command) -> (ExitStatus, String, String) {
+    let mut child = command
         .env("HOME", std::env::temp_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -87,6 +91,79 @@ fn small_run_completes_every_chat_and_reports_latencies() {
     if cfg!(target_os = "linux") {
         positive(&v["peakRssBytes"], "peakRssBytes");
     }
+}
+
+/// The summary of a successful `--json` run of `chats` chats with one message each, whose
+/// emulator ran as a child process that is gone once the run has ended.
+fn check_child_emulator_run(out: &str, err: &str, chats: u64) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(out.trim())
+        .unwrap_or_else(|e| panic!("JSON summary ({e}): {out}\nstderr: {err}"));
+    assert_eq!(v["completed"], chats, "{v}\nstderr: {err}");
+    assert_eq!(v["errorTotal"], 0, "{v}");
+    let target = v["target"].as_str().expect("target");
+    assert!(
+        target.starts_with("emulator process http://127.0.0.1:"),
+        "{target}"
+    );
+    let pid = target
+        .rsplit_once("(pid ")
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .expect("the child's pid in the target");
+    if cfg!(target_os = "linux") {
+        positive(
+            &v["emulatorProcessPeakRssBytes"],
+            "emulatorProcessPeakRssBytes",
+        );
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "the emulator process {pid} outlived the run"
+        );
+    }
+    v
+}
+
+#[test]
+fn emulator_process_runs_the_emulator_in_a_child_that_ends_with_the_run() {
+    let (status, out, err) = run(&[
+        "load",
+        "--emulator-process",
+        "--chats",
+        "20",
+        "--messages",
+        "1",
+        "--json",
+    ]);
+    assert!(status.success(), "exit {status:?}\nstderr: {err}");
+    check_child_emulator_run(&out, &err, 20);
+}
+
+/// 150 chats held open need about 300 descriptors with the emulator in the same process
+/// (both ends of every socket): more than a limit of 256. The run moves the emulator to a
+/// child process by itself, and every chat completes.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_low_open_file_limit_moves_the_emulator_to_a_child_process() {
+    let (status, out, err) = run_command(Command::new("prlimit").args([
+        "--nofile=256:256",
+        BIN,
+        "load",
+        "--chats",
+        "150",
+        "--hold",
+        "--concurrency",
+        "20",
+        "--messages",
+        "1",
+        "--json",
+    ]));
+    assert!(
+        status.success(),
+        "exit {status:?} (prlimit is util-linux's)\nstdout: {out}\nstderr: {err}"
+    );
+    let v = check_child_emulator_run(&out, &err, 150);
+    assert_eq!(v["openFileLimit"], 256, "{v}");
+    assert_eq!(v["peakConcurrentChats"], 150, "{v}");
+    assert!(v["note"].is_null(), "the child-process run fits: {v}");
 }
 
 #[test]

@@ -46,6 +46,10 @@ pub struct EmulatorArgs {
     /// Route conversations at create, without waiting for the event stream.
     #[arg(long)]
     pub activate_without_stream: bool,
+    /// Also stop when standard input closes: for running under another program, whose exit
+    /// (however it ends) then stops the emulator too.
+    #[arg(long)]
+    pub exit_on_stdin_close: bool,
     /// End a chat whose guest sent no message or typing indicator for this many seconds
     /// (default: never; the real service reportedly used 900).
     #[arg(long)]
@@ -164,6 +168,21 @@ async fn terminated() {
     }
 }
 
+/// Resolves when standard input reaches its end (never when `watch` is false). The read runs
+/// on a plain thread, which the process's exit ends (a runtime's blocking pool would wait for
+/// it instead).
+async fn stdin_closed(watch: bool) {
+    if !watch {
+        return std::future::pending().await;
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
+}
+
 /// Starts the emulator, prints `guest-chat emulator listening on http://HOST:PORT` (`https`
 /// with TLS, then a line naming the certificate file to trust), and serves until Ctrl-C or
 /// SIGTERM.
@@ -187,7 +206,10 @@ pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    terminated().await;
+    tokio::select! {
+        _ = terminated() => {}
+        _ = stdin_closed(args.exit_on_stdin_close) => {}
+    }
     handle.shutdown().await;
     if let Some(file) = cert_file.filter(|f| f.remove_at_exit) {
         let _ = std::fs::remove_file(file.path);
