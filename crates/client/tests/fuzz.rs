@@ -7,13 +7,6 @@ use purecloud_guest_chat_client::error::MAX_RETRY_AFTER_HINT;
 use purecloud_guest_chat_client::{ApiError, Environment, Region};
 use std::path::Path;
 
-fn cfg(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
-
 /// Environment-like strings: schemes, hosts, ports, paths and noise.
 fn arb_environment() -> impl Strategy<Value = String> {
     let scheme = prop_oneof![
@@ -49,7 +42,7 @@ fn arb_environment() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(cfg(3000))]
+    #![proptest_config(ProptestConfig::with_cases(3000))]
 
     #[test]
     fn environment_parse_never_panics_and_its_base_url_re_parses(s in arb_environment()) {
@@ -210,7 +203,7 @@ fn arb_wait_header() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(cfg(3000))]
+    #![proptest_config(ProptestConfig::with_cases(3000))]
 
     #[test]
     fn error_responses_never_panic_and_waits_stay_bounded(

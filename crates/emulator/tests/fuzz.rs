@@ -9,13 +9,6 @@ use guest_chat_emulator::{parse_script, Emulator, EmulatorConfig, EmulatorHandle
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
-fn cfg(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
-
 /// Script-like text: real step words with arguments of every shape, and noise.
 fn script_text() -> impl Strategy<Value = String> {
     let word = prop_oneof![
@@ -113,7 +106,7 @@ fn emulator() -> &'static (tokio::runtime::Runtime, EmulatorHandle) {
 }
 
 proptest! {
-    #![proptest_config(cfg(2000))]
+    #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
     fn scripts_parse_or_fail_with_an_error(text in script_text()) {
@@ -150,7 +143,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(cfg(300))]
+    #![proptest_config(ProptestConfig::with_cases(300))]
 
     /// Whatever the token, the answer is a 401 with a Genesys `ErrorBody`, never a 5xx.
     #[test]

@@ -148,13 +148,6 @@ fn arb_object() -> impl Strategy<Value = Value> {
         .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
 }
 
-fn cfg(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
-
 /// Decodes `v` as `T`; when it decodes, its serialisation decodes to an equal value.
 fn model_round_trip<T>(v: &Value) -> Result<(), TestCaseError>
 where
@@ -240,7 +233,7 @@ fn assert_body_path(e: &FrameError) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(cfg(2000))]
+    #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
     fn frames_from_arbitrary_text_never_panic(s in "\\PC{0,64}") {
@@ -443,7 +436,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(cfg(600))]
+    #![proptest_config(ProptestConfig::with_cases(600))]
 
     #[test]
     fn every_model_decodes_arbitrary_objects_and_round_trips(v in arb_object()) {
