@@ -147,24 +147,56 @@ impl EmulatorArgs {
     }
 }
 
-async fn terminated() {
+/// Ctrl-C and SIGTERM, listened for from creation on: a signal that arrives right after the
+/// listening line is printed (a script stopping the emulator at once) is then caught and ends
+/// it cleanly, instead of killing it with the default action before anything listens.
+struct Termination {
     #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Termination {
+    fn listen() -> Termination {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Termination {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        {
+            Termination {}
+        }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            async fn recv(signal: Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            if self.interrupt.is_none() && self.terminate.is_none() {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+            tokio::select! {
+                _ = recv(self.interrupt) => {}
+                _ = recv(self.terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -187,6 +219,7 @@ async fn stdin_closed(watch: bool) {
 /// with TLS, then a line naming the certificate file to trust), and serves until Ctrl-C or
 /// SIGTERM.
 pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
+    let termination = Termination::listen();
     let handle = args.to_builder()?.start().await?;
     // The certificate file is written before the URL is printed, so a script that waits for
     // the first line can read it at once.
@@ -207,7 +240,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     tokio::select! {
-        _ = terminated() => {}
+        _ = termination.wait() => {}
         _ = stdin_closed(args.exit_on_stdin_close) => {}
     }
     handle.shutdown().await;
