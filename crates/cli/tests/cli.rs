@@ -389,10 +389,12 @@ fn emulator_subcommand_prints_its_base_url() {
     );
 }
 
-#[test]
-fn emulator_exits_when_its_stdin_closes_with_the_flag() {
+/// `guest-chat emulator --port 0` with these flags (stdin a pipe the test holds), once it has
+/// printed its listening line.
+fn listening_emulator(flags: &[&str]) -> Child {
     let mut child = Command::new(BIN)
-        .args(["emulator", "--port", "0", "--exit-on-stdin-close"])
+        .args(["emulator", "--port", "0"])
+        .args(flags)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -406,6 +408,12 @@ fn emulator_exits_when_its_stdin_closes_with_the_flag() {
         line.starts_with("guest-chat emulator listening on "),
         "{line}"
     );
+    child
+}
+
+#[test]
+fn emulator_exits_when_its_stdin_closes_with_the_flag() {
+    let mut child = listening_emulator(&["--exit-on-stdin-close"]);
     // Still serving while its stdin is open...
     assert!(child.try_wait().expect("try_wait").is_none());
     // ...and gone, cleanly, once it closes (as when the program running it exits).
@@ -530,20 +538,7 @@ fn emulator_tls_certificate_defaults_to_a_temporary_file_removed_at_exit() {
 #[test]
 fn sigterm_right_after_the_listening_line_stops_the_emulator_cleanly() {
     for _ in 0..20 {
-        let mut child = Command::new(BIN)
-            .args(["emulator", "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("listening line");
-        assert!(
-            line.starts_with("guest-chat emulator listening on "),
-            "{line}"
-        );
+        let mut child = listening_emulator(&[]);
         let term = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status()
