@@ -3,7 +3,8 @@
 use base64::Engine;
 use futures::{SinkExt, StreamExt};
 use guest_chat_emulator::{
-    AgentMode, ConversationState, DropMode, Emulator, EmulatorConfig, EmulatorHandle, Faults,
+    AgentMode, ConversationState, DropMode, Emulator, EmulatorBuilder, EmulatorConfig,
+    EmulatorHandle, Faults,
 };
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -17,13 +18,15 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const T: Duration = Duration::from_secs(5);
 const BASE: &str = "/api/v2/webchat/guest/conversations";
 
-async fn manual() -> EmulatorHandle {
+/// The manual agent with a short delay, for tests that add settings of their own.
+fn manual_builder() -> EmulatorBuilder {
     Emulator::builder()
         .agent(AgentMode::Manual)
         .agent_delay(Duration::from_millis(5))
-        .start()
-        .await
-        .unwrap()
+}
+
+async fn manual() -> EmulatorHandle {
+    manual_builder().start().await.unwrap()
 }
 
 async fn echo() -> EmulatorHandle {
@@ -1314,9 +1317,7 @@ async fn a_forgotten_conversation_closes_sockets_with_4100_and_answers_404() {
 
 #[tokio::test]
 async fn conversations_are_forgotten_once_their_jwt_expired() {
-    let emu = Emulator::builder()
-        .agent(AgentMode::Manual)
-        .agent_delay(Duration::from_millis(5))
+    let emu = manual_builder()
         .jwt_lifetime(Duration::from_secs(2))
         .start()
         .await
@@ -1446,9 +1447,7 @@ async fn a_workflow_member_greets_before_the_agent_is_offered() {
 
 #[tokio::test]
 async fn an_inactive_guest_is_disconnected_after_the_timeout() {
-    let emu = Emulator::builder()
-        .agent(AgentMode::Manual)
-        .agent_delay(Duration::from_millis(5))
+    let emu = manual_builder()
         .inactivity_timeout(Duration::from_millis(1500))
         .start()
         .await
