@@ -367,20 +367,8 @@ fn help_has_examples() {
 
 #[test]
 fn emulator_subcommand_prints_its_base_url() {
-    let mut child = Command::new(BIN)
-        .args(["emulator", "--port", "0", "--heartbeat-secs", "5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(LIMIT).unwrap_or_default();
+    let (mut child, lines) = spawn_emulator(&["--port", "0", "--heartbeat-secs", "5"]);
+    let line = lines.recv_timeout(LIMIT).unwrap_or_default();
     let _ = child.kill();
     let _ = child.wait();
     assert!(
@@ -389,21 +377,15 @@ fn emulator_subcommand_prints_its_base_url() {
     );
 }
 
-/// `guest-chat emulator --port 0` with these flags (stdin a pipe the test holds), once it has
-/// printed its listening line.
+/// `guest-chat emulator --port 0` with these flags, once it has printed its listening line.
 fn listening_emulator(flags: &[&str]) -> Child {
-    let mut child = Command::new(BIN)
-        .args(["emulator", "--port", "0"])
-        .args(flags)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("listening line");
+    let mut argv = vec!["--port", "0"];
+    argv.extend(flags);
+    let (mut child, lines) = spawn_emulator(&argv);
+    let line = lines.recv_timeout(LIMIT).unwrap_or_else(|_| {
+        let _ = child.kill();
+        panic!("the emulator printed no line within {LIMIT:?}");
+    });
     assert!(
         line.starts_with("guest-chat emulator listening on "),
         "{line}"
@@ -422,11 +404,13 @@ fn emulator_exits_when_its_stdin_closes_with_the_flag() {
     assert!(status.success(), "{status:?}");
 }
 
-/// `guest-chat emulator` with these flags, and its stdout lines as they come.
+/// `guest-chat emulator` with these flags, and its stdout lines as they come. Its stdin is a
+/// pipe the test holds (for `--exit-on-stdin-close`).
 fn spawn_emulator(flags: &[&str]) -> (Child, mpsc::Receiver<String>) {
     let mut child = Command::new(BIN)
         .arg("emulator")
         .args(flags)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
