@@ -168,21 +168,13 @@ impl Driver {
                 Ok(Err(ConnectError::ProxyAuth(message))) => {
                     // Retrying with the same credentials cannot succeed.
                     tracing::debug!(%message, "event stream: proxy authentication failed");
-                    let _ = self.emit(Err(Error::EventStream(message))).await;
-                    self.close(CloseReason::GaveUp {
-                        attempts: attempt + 1,
-                    })
-                    .await;
+                    self.give_up(Error::EventStream(message), attempt + 1).await;
                     return;
                 }
                 Ok(Err(ConnectError::Tls(message))) => {
                     // The same roots meet the same certificate on every retry.
                     tracing::debug!(%message, "event stream: TLS handshake failed");
-                    let _ = self.emit(Err(Error::Tls(message))).await;
-                    self.close(CloseReason::GaveUp {
-                        attempts: attempt + 1,
-                    })
-                    .await;
+                    self.give_up(Error::Tls(message), attempt + 1).await;
                     return;
                 }
                 Ok(Err(ConnectError::Other(message))) => format!("connect failed: {message}"),
@@ -209,12 +201,10 @@ impl Driver {
             attempt += 1;
             if let Some(max) = self.options.max_reconnect_attempts {
                 if attempt > max {
-                    let _ = self
-                        .emit(Err(Error::EventStream(format!(
-                            "gave up reconnecting after {max} attempts: {reason}"
-                        ))))
-                        .await;
-                    self.close(CloseReason::GaveUp { attempts: max }).await;
+                    let error = Error::EventStream(format!(
+                        "gave up reconnecting after {max} attempts: {reason}"
+                    ));
+                    self.give_up(error, max).await;
                     return;
                 }
             }
@@ -235,6 +225,12 @@ impl Driver {
                 _ = sleep(delay) => {}
             }
         }
+    }
+
+    /// Reports why the stream stops retrying, then closes it as given up.
+    async fn give_up(&self, error: Error, attempts: u32) {
+        let _ = self.emit(Err(error)).await;
+        self.close(CloseReason::GaveUp { attempts }).await;
     }
 
     /// Opens the socket, through the client's proxy when one applies (the whole of it,
