@@ -150,6 +150,10 @@ fn main() -> ExitCode {
                 "error: {}",
                 line.split_whitespace().collect::<Vec<_>>().join(" ")
             );
+            if e.is::<load::Interrupted>() {
+                // 128 + SIGINT, as a shell reports a process ended by Ctrl-C.
+                return ExitCode::from(130);
+            }
             ExitCode::FAILURE
         }
     }
