@@ -62,15 +62,19 @@ Each virtual guest starts a chat, waits for the echo agent's greeting, sends its
 --environment the target is an embedded emulator on a free loopback port with a high rate
 limit (run as a child process when the open-file limit needs it, or with --emulator-process);
 --environment takes an emulator's base URL on a loopback address. Every run stops by
-itself: after all chats, or after --duration-secs. The exit status is 0 when every chat
-completed.
+itself: after all chats, or after --duration-secs. Every reply is checked to arrive exactly
+once and in order; a send that fails ambiguously (5xx, timeout) is looked up in the history
+before it is sent again. The exit status is 0 when every chat completed with no violation,
+130 after Ctrl-C (the partial report is printed). docs/load.md has the details.
 
 Examples:
   guest-chat load
   guest-chat load --chats 10000 --concurrency 1000 --messages 2
   guest-chat load --chats 2000 --hold --json
   guest-chat load --chats 10000 --hold --concurrency 1000 --messages 2
-  guest-chat load --environment http://127.0.0.1:8080 --chats 500";
+  guest-chat load --environment http://127.0.0.1:8080 --chats 500
+  guest-chat load --plot latency.svg --hdr-out run1.hdr
+  guest-chat load report run1.hdr run2.hdr";
 
 const CHAT_HELP: &str = "\
 Without --environment an embedded emulator with an echo agent is started, so

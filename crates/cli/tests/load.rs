@@ -72,6 +72,10 @@ fn small_run_completes_every_chat_and_reports_latencies() {
     assert_eq!(v["errorTotal"], 0, "{v}");
     assert_eq!(v["errors"], serde_json::json!({}), "{v}");
     assert_eq!(v["timedOut"], false);
+    // stderr is not a terminal here: no progress bar, nothing else either.
+    assert_eq!(err, "", "stderr");
+    assert_eq!(v["violationTotal"], 0, "{v}");
+    assert_eq!(v["sendRecovery"]["ambiguous"], 0, "{v}");
     for name in ["chatStart", "roundTrip", "send"] {
         let h = &v["latencyMs"][name];
         let count = if name == "chatStart" { 20 } else { 40 };
@@ -393,6 +397,42 @@ fn hdr_logs_of_two_runs_merge_into_one_report_whose_totals_add_up() {
     let (status, _, err) = run(&["load", "report", junk.to_str().expect("utf-8")]);
     assert!(!status.success());
     assert!(err.contains("junk.txt"), "{err}");
+}
+
+/// On a terminal (util-linux's `script` gives the run a pseudo-terminal) the progress bar is
+/// drawn on stderr and erased before the report: no bar line is left behind.
+#[cfg(target_os = "linux")]
+#[test]
+fn progress_bar_is_drawn_on_a_terminal_and_cleared_before_the_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let typescript = dir.path().join("typescript");
+    let command =
+        format!("{BIN} load --chats 6 --messages 20 --message-interval-ms 20 --concurrency 2");
+    let (status, _, err) = run_command(
+        Command::new("script")
+            .args(["-qec", &command])
+            .arg(&typescript),
+    );
+    assert!(
+        status.success(),
+        "exit {status:?} (script is util-linux's)\n{err}"
+    );
+    let screen = std::fs::read_to_string(&typescript).expect("typescript");
+    let bar = screen
+        .find("/6 chats")
+        .unwrap_or_else(|| panic!("no bar:\n{screen}"));
+    let report = screen
+        .find("guest-chat load against")
+        .unwrap_or_else(|| panic!("no report:\n{screen}"));
+    assert!(bar < report, "{screen}");
+    // The last thing before the report erases the line the bar was on.
+    let before = &screen[..report];
+    assert!(before.ends_with("\r\u{1b}[2K"), "{before:?}");
+    assert!(
+        before.contains("msg/s") && before.contains("ETA"),
+        "{before:?}"
+    );
+    assert!(!screen[report..].contains("/6 chats"), "{screen}");
 }
 
 #[test]

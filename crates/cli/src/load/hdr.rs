@@ -7,7 +7,7 @@ use super::record::{Series, SERIES};
 use anyhow::Context;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
-use std::io::{BufWriter, Write};
+use std::io::{LineWriter, Write};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
@@ -24,7 +24,8 @@ enum Entry {
     Comment(String),
 }
 
-/// A log being written by its own thread.
+/// A log being written by its own thread, line by line (a run killed outright leaves the
+/// intervals written so far).
 pub(super) struct HdrLog {
     tx: mpsc::Sender<Entry>,
     writer: std::thread::JoinHandle<std::io::Result<()>>,
@@ -38,7 +39,7 @@ impl HdrLog {
         let (tx, rx) = mpsc::channel();
         let writer = std::thread::Builder::new()
             .name("hdr-out".into())
-            .spawn(move || write_log(BufWriter::new(file), &rx, start))
+            .spawn(move || write_log(LineWriter::new(file), &rx, start))
             .context("cannot start the --hdr-out writer")?;
         Ok(HdrLog { tx, writer })
     }
