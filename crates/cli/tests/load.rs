@@ -646,9 +646,12 @@ mod against_a_live_emulator {
         assert!(status.success(), "{v}\nstderr: {err}");
         assert_eq!(v["completed"], chats, "{v}");
         assert_eq!(v["violationTotal"], 0, "{v}");
+        // Today every such failure reaches load, which resolves it (on the code before, a
+        // single one failed the chat). Should `GuestChat::send` resolve them itself, these
+        // counts drop to 0 while the properties below still hold.
         let r = &v["sendRecovery"];
-        assert!(r["foundInHistory"].as_u64() > Some(0), "{v}");
-        assert!(r["resent"].as_u64() > Some(0), "{v}");
+        let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("{k}: {v}"));
+        assert_eq!(n("ambiguous"), n("foundInHistory") + n("resent"), "{v}");
         // The service has every guest message exactly once, in order.
         for snap in emu.conversations() {
             let sent: Vec<String> = history(&emu, &snap.id)

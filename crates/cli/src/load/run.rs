@@ -175,7 +175,8 @@ pub(super) async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let want_fds = target::descriptors_needed(at_once, concurrency, target.per_chat());
     let fd_note = match nofile {
         Some(limit) if (limit as usize) < want_fds => Some(format!(
-            "open-file limit {limit} is below the ~{want_fds} descriptors {at_once} open chats need ({} per chat plus pooled REST connections); raise the hard limit (ulimit -Hn)",
+            "open-file limit {limit} is below the ~{want_fds} descriptors {} need ({} per chat plus pooled REST connections); raise the hard limit (ulimit -Hn)",
+            report::count(at_once as u64, "open chat", "open chats"),
             target.per_chat()
         )),
         _ => None,
