@@ -3,11 +3,14 @@
 //! One `tokio::select!` loop over the terminal's events, the chat's events, the results of
 //! background REST calls and a redraw tick, so a slow request never freezes the screen.
 
-use crate::connect::{describe, start_chat, Target};
+use crate::connect::{
+    config_warnings, describe, leave_quietly, signals, start_chat, Target, LEAVE_LIMIT,
+};
 use crate::format;
 use anyhow::{anyhow, Context};
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use futures::StreamExt;
+use purecloud_guest_chat_client::events::CloseReason;
 use purecloud_guest_chat_client::model::{BodyType, MemberState, Role};
 use purecloud_guest_chat_client::session::{ChatState, EndedBy, GuestChat, Member, SessionEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -24,8 +27,6 @@ const TYPING_EVERY: Duration = Duration::from_secs(3);
 const TICK: Duration = Duration::from_millis(250);
 /// Width of the member pane.
 const MEMBERS_WIDTH: u16 = 26;
-/// How long `/quit` waits for the leave request of a chat still going on.
-const QUIT_LEAVE_LIMIT: Duration = Duration::from_secs(3);
 
 /// Restores the terminal when dropped (every exit path, including `?` and unwinding).
 struct RestoreGuard;
@@ -52,9 +53,9 @@ pub async fn run(target: Target) -> anyhow::Result<()> {
     let result = session(&mut terminal, &target).await;
     drop(guard);
     target.shutdown().await;
-    let summary = result?;
+    let (summary, outcome) = result?;
     println!("{summary}");
-    Ok(())
+    outcome
 }
 
 /// What a key press asks for.
@@ -116,6 +117,8 @@ struct App {
     leaving: bool,
     /// Who ended the chat, read from the session when it ends.
     ended_by: Option<EndedBy>,
+    /// How the chat ended (for the exit status); `None` while it goes on.
+    close: Option<(CloseReason, Option<EndedBy>)>,
     quit: bool,
 }
 
@@ -136,6 +139,7 @@ impl App {
             last_typing: None,
             leaving: false,
             ended_by: None,
+            close: None,
             quit: false,
         }
     }
@@ -181,7 +185,8 @@ impl App {
             } => {
                 self.typing.retain(|m| m.id != sender.id);
                 let time = format::clock(message.timestamp.as_ref());
-                let body = message.body.clone().unwrap_or_default();
+                let body =
+                    format::visible(message.body.as_deref().unwrap_or_default(), true).into_owned();
                 match message.body_type.as_ref() {
                     Some(BodyType::MemberJoin) | Some(BodyType::MemberLeave) => {}
                     Some(BodyType::MediaRequest) => {
@@ -223,6 +228,7 @@ impl App {
                     .as_ref()
                     .map(format::member_verb)
                     .unwrap_or_else(|| "changed".into());
+                let verb = format::visible(&verb, false).into_owned();
                 let who = self.who(&member);
                 self.system(format!("{who} {verb}"));
             }
@@ -238,11 +244,16 @@ impl App {
             }
             SessionEvent::Resynced { missed } => {
                 self.conn = Conn::Resynced(missed);
-                self.system(format!("reconnected; {missed} missed message(s) recovered"));
+                let missed = format::count(missed, "missed message");
+                self.system(format!("reconnected; {missed} recovered"));
             }
-            SessionEvent::Warning(e) => self.warn(format!("warning: {}", describe(&e))),
+            SessionEvent::Warning(e) => {
+                let text = format::visible(&describe(&e), false).into_owned();
+                self.warn(format!("warning: {text}"));
+            }
             SessionEvent::Ended(reason) => {
                 self.end(format::close_text(&reason, self.ended_by));
+                self.close = Some((reason, self.ended_by));
             }
             _ => {}
         }
@@ -263,7 +274,11 @@ impl App {
         match event {
             Event::Key(key) if key.kind == KeyEventKind::Press => self.on_key(key),
             Event::Paste(text) if self.ended.is_none() => {
-                self.input.push_str(&text.replace(['\r', '\n'], " "));
+                let flat: String = text
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
+                self.input.push_str(&flat);
                 Action::None
             }
             _ => Action::None,
@@ -497,7 +512,8 @@ impl App {
                 Some(MemberState::Disconnected) => ("○", Color::DarkGray),
                 _ => ("?", Color::Gray),
             };
-            let name = m.display_name.clone().unwrap_or_else(|| m.label());
+            let name = format::visible(&m.display_name.clone().unwrap_or_else(|| m.label()), false)
+                .into_owned();
             let name = if m.id == self.own_id {
                 format!("{name} (you)")
             } else {
@@ -513,13 +529,15 @@ impl App {
             let role = m
                 .role
                 .as_ref()
-                .map(|r| r.to_string().to_lowercase())
+                .map(|r| format::visible(&r.to_string().to_lowercase(), false).into_owned())
                 .unwrap_or_else(|| "?".into());
             let state = match &m.state {
                 Some(MemberState::Connected) => "connected".to_owned(),
                 Some(MemberState::Disconnected) => "left".to_owned(),
                 Some(MemberState::Alerting) => "offered".to_owned(),
-                Some(other) => other.to_string().to_lowercase(),
+                Some(other) => {
+                    format::visible(&other.to_string().to_lowercase(), false).into_owned()
+                }
                 None => "?".to_owned(),
             };
             lines.push(Line::from(Span::styled(
@@ -544,7 +562,7 @@ impl App {
             .members
             .iter()
             .filter(|m| m.role == Some(Role::Agent))
-            .map(|m| m.label())
+            .map(|m| format::visible(&m.label(), false).into_owned())
             .collect();
         let with = if agents.is_empty() {
             String::new()
@@ -557,7 +575,7 @@ impl App {
                 Style::new().add_modifier(Modifier::BOLD),
             )),
             Line::from(reason.to_owned()),
-            Line::from(format!("{} messages{with}", self.messages)),
+            Line::from(format!("{}{with}", format::count(self.messages, "message"))),
             Line::from(Span::styled(
                 "Press q, Esc or Enter to quit",
                 Style::new().fg(Color::Yellow),
@@ -663,28 +681,6 @@ fn entry_lines(e: &Entry, width: usize) -> Vec<Line<'static>> {
     out
 }
 
-/// Resolves on SIGTERM or SIGHUP, so a killed or closed terminal still gets restored.
-async fn terminated() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) {
-            (Ok(mut term), Ok(mut hup)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = hup.recv() => {}
-                }
-            }
-            _ => std::future::pending().await,
-        }
-    }
-    #[cfg(not(unix))]
-    std::future::pending::<()>().await
-}
-
 /// Performs the chat's REST calls in order, reporting failures back to the UI.
 async fn worker(
     chat: GuestChat,
@@ -708,31 +704,84 @@ async fn worker(
     }
 }
 
-async fn session(terminal: &mut DefaultTerminal, target: &Target) -> anyhow::Result<String> {
+/// The chat's end as an exit: Ok when the guest left or the agent ended it.
+type Outcome = anyhow::Result<()>;
+
+/// Runs the UI until the user quits; the summary line and the outcome for the exit status.
+/// A chat still going on is left on every way out.
+async fn session(
+    terminal: &mut DefaultTerminal,
+    target: &Target,
+) -> anyhow::Result<(String, Outcome)> {
     let mut app = App::new(target.describe());
     let mut keys = EventStream::new();
+    let mut signals = signals();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     app.system(format!("connecting to {}...", target.describe()));
+    if let Some(e) = target.client.config().last_error() {
+        app.warn(crate::connect::config_warning(&e));
+    }
 
     let start = start_chat(target);
     tokio::pin!(start);
-    let chat = loop {
+    let quit_early = loop {
         terminal.draw(|f| app.draw(f))?;
         tokio::select! {
-            r = &mut start => break r?,
+            r = &mut start => break r.map(Some),
             key = keys.next() => match key {
                 Some(Ok(ev)) => {
                     if app.on_terminal(ev) == Action::Quit {
-                        return Ok("guest-chat: quit before the chat started".into());
+                        break Ok(None);
                     }
                 }
-                Some(Err(e)) => return Err(anyhow!("cannot read the terminal: {e}")),
-                None => return Err(anyhow!("the terminal closed")),
+                Some(Err(e)) => break Err(anyhow!("cannot read the terminal: {e}")),
+                None => break Err(anyhow!("the terminal closed")),
             },
+            Some(_) = signals.recv() => break Ok(None),
             _ = tick.tick() => {}
         }
     };
+    let chat = match quit_early {
+        Ok(Some(chat)) => chat,
+        other => {
+            // The create may already be on the server: finish it (bounded) and leave.
+            if let Ok(Ok(chat)) = tokio::time::timeout(LEAVE_LIMIT, start).await {
+                leave_quietly(&chat).await;
+            }
+            return other.map(|_| ("guest-chat: quit before the chat started".into(), Ok(())));
+        }
+    };
+    let result = live(terminal, &mut app, &chat, &mut keys, &mut signals).await;
+    leave_quietly(&chat).await;
+    result?;
+    let ended = match &app.ended {
+        Some(reason) => format!("chat ended ({reason})"),
+        None => "left the chat".to_owned(),
+    };
+    let summary = format!(
+        "guest-chat: {ended}; {} in conversation {}",
+        format::count(app.messages, "message"),
+        chat.conversation_id()
+    );
+    let outcome = match &app.close {
+        Some((reason, by)) => crate::plain::outcome(reason, *by),
+        None if app.ended.is_some() => {
+            Err(anyhow!("the event stream stopped before the chat ended"))
+        }
+        None => Ok(()),
+    };
+    Ok((summary, outcome))
+}
+
+/// The UI loop of a started chat, until the user quits.
+async fn live(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    chat: &GuestChat,
+    keys: &mut EventStream,
+    signals: &mut mpsc::UnboundedReceiver<&'static str>,
+) -> anyhow::Result<()> {
     app.own_id = chat.member_id().to_owned();
     app.conn = Conn::Live;
     app.system(format!(
@@ -741,9 +790,13 @@ async fn session(terminal: &mut DefaultTerminal, target: &Target) -> anyhow::Res
     ));
 
     let mut events = chat.events();
+    let mut warnings = config_warnings(chat.api().client());
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (report_tx, mut report_rx) = mpsc::unbounded_channel();
     let worker = tokio::spawn(worker(chat.clone(), cmd_rx, report_tx));
+    let _abort = AbortOnDrop(worker);
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut events_done = false;
 
     while !app.quit {
@@ -779,25 +832,21 @@ async fn session(terminal: &mut DefaultTerminal, target: &Target) -> anyhow::Res
                 }
                 app.warn(report);
             }
-            _ = terminated() => app.quit = true,
+            Some(w) = warnings.recv() => app.warn(w),
+            Some(_) = signals.recv() => app.quit = true,
             _ = tick.tick() => {}
         }
     }
-    drop(cmd_tx);
-    if app.ended.is_none() {
-        // Quitting a live chat leaves it, so the agent is not left waiting.
-        worker.abort();
-        let _ = tokio::time::timeout(QUIT_LEAVE_LIMIT, chat.leave()).await;
+    Ok(())
+}
+
+/// Aborts the task when dropped (the worker must not outlive the UI loop).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
-    let ended = match &app.ended {
-        Some(reason) => format!("chat ended ({reason})"),
-        None => "left the chat".to_owned(),
-    };
-    Ok(format!(
-        "guest-chat: {ended}; {} messages in conversation {}",
-        app.messages,
-        chat.conversation_id()
-    ))
 }
 
 #[cfg(test)]
