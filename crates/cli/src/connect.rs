@@ -341,19 +341,23 @@ pub fn describe(e: &Error) -> String {
 
 /// What to do about a TLS failure, read from the handshake error's text.
 fn tls_hint(message: &str) -> &'static str {
-    if message.contains("NotValidForName") {
+    let m = message.to_ascii_lowercase();
+    if m.contains("not valid for name") || m.contains("notvalidforname") {
         "; the server's certificate is not valid for this host name: connect with a name \
          the certificate lists (the emulator's own: localhost, 127.0.0.1 or ::1)"
-    } else if message.contains("Expired") || message.contains("NotValidYet") {
+    } else if m.contains("certificate expired")
+        || m.contains("not valid yet")
+        || m.contains("notvalidyet")
+    {
         "; the server's certificate is outside its validity period (expired, or not yet \
          valid): renew it, or check this machine's clock"
-    } else if message.contains("InvalidContentType")
-        || message.contains("corrupt message")
-        || message.contains("InvalidMessage")
+    } else if m.contains("invalidcontenttype")
+        || m.contains("corrupt message")
+        || m.contains("invalidmessage")
     {
         "; the server did not answer in TLS: is it a plain-http port? try http:// instead \
          of https://"
-    } else if message.contains("UnknownIssuer") || message.contains("invalid peer certificate") {
+    } else if m.contains("unknownissuer") || m.contains("unknown issuer") {
         "; to trust the server's certificate, pass it (or its issuer's) with --root-cert FILE"
     } else {
         ""
