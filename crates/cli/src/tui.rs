@@ -921,6 +921,33 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_in_remote_text_are_made_visible() {
+        use purecloud_guest_chat_client::model::WebChatMessage;
+        let mut app = App::new("x".into());
+        app.own_id = "g".into();
+        let evil = member("a", "Eve\u{1b}[31m", Role::Agent, MemberState::Connected);
+        app.on_event(SessionEvent::MemberChanged {
+            member: evil.clone(),
+            previous: None,
+        });
+        let mut message: WebChatMessage =
+            serde_json::from_value(serde_json::json!({"id": "m", "bodyType": "standard"}))
+                .expect("message");
+        message.body = Some("\u{1b}]0;title\u{7}\u{1b}[2J\r".into());
+        app.on_event(SessionEvent::Message {
+            message,
+            sender: evil,
+            own: false,
+        });
+        let s = screen(&app, 100, 24);
+        for c in ['\u{1b}', '\u{7}', '\r'] {
+            assert!(!s.contains(c), "{c:?} on screen:\n{s}");
+        }
+        assert!(s.contains("\\u{1b}]0;title\\u{7}\\u{1b}[2J\\u{d}"), "{s}");
+        assert!(s.contains("Eve\\u{1b}[31m"), "{s}");
+    }
+
+    #[test]
     fn typing_is_throttled_and_commands_parse() {
         let mut app = App::new("x".into());
         app.conn = Conn::Live;
