@@ -118,24 +118,21 @@ impl SdkArgs {
 
 /// One warning line for a configuration file that was not applied.
 pub fn config_warning(e: &ConfigError) -> String {
-    let text = match e {
-        // The logger's error names the log file but not where the file sets it.
-        ConfigError::Logger { path, source } => {
-            let line = std::fs::read_to_string(path).ok().and_then(|t| {
-                t.lines()
-                    .position(|l| l.contains("log_file_path"))
-                    .map(|n| n + 1)
-            });
-            match line {
-                Some(n) => format!(
-                    "configuration file {}, line {n}: log_file_path: {source}",
-                    path.display()
-                ),
-                None => e.to_string(),
+    let mut text = e.to_string();
+    // A logger error may not say where the file sets the log file: find the line.
+    if let ConfigError::Logger { path, .. } = e {
+        let line = std::fs::read_to_string(path).ok().and_then(|t| {
+            t.lines()
+                .position(|l| l.trim_start().starts_with("log_file_path"))
+                .map(|n| n + 1)
+        });
+        let prefix = format!("configuration file {}", path.display());
+        if let (Some(n), Some(rest)) = (line, text.strip_prefix(&prefix)) {
+            if !rest.starts_with(", line ") {
+                text = format!("{prefix}, line {n}{rest}");
             }
         }
-        other => other.to_string(),
-    };
+    }
     let one = text.split_whitespace().collect::<Vec<_>>().join(" ");
     format!(
         "warning: {}; keeping the last good settings",
