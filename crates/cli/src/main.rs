@@ -146,6 +146,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The error's chain as text, masked like the SDK's log, with no control characters.
+fn error_line(e: &anyhow::Error) -> String {
+    let line = format!("{e:#}");
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let masked = purecloud_guest_chat_client::secret::redact(&line, None);
+    format::visible(&masked, false).into_owned()
+}
+
 /// True when both stdin and stdout are terminals (the terminal UI needs both).
 fn terminal_on_both_ends() -> bool {
     use std::io::IsTerminal;
@@ -170,11 +178,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line, masked like the SDK's log, with no control characters.
-            let line = format!("{e:#}");
-            let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-            let line = purecloud_guest_chat_client::secret::redact(&line, None);
-            eprintln!("error: {}", format::visible(&line, false));
+            let line = error_line(&e);
+            eprintln!(
+                "error: {}",
+                line.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
             ExitCode::FAILURE
         }
     }
