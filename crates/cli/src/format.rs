@@ -104,7 +104,11 @@ pub fn close_text(reason: &CloseReason, by: Option<EndedBy>) -> String {
         },
         CloseReason::Unauthorized => "the guest token is no longer accepted".to_owned(),
         CloseReason::GaveUp { attempts } => {
-            format!("the connection was lost and {attempts} reconnection attempts failed")
+            let n = usize::try_from(*attempts).unwrap_or(usize::MAX);
+            format!(
+                "the connection was lost and {} failed",
+                count(n, "reconnection attempt")
+            )
         }
         other => format!("{other:?}"),
     }
