@@ -1126,3 +1126,31 @@ fn tls_failures_get_accurate_hints() {
     assert!(err.contains("http://"), "{err}");
     assert!(!err.contains("--root-cert"), "{err}");
 }
+
+/// Issue 9: at the end of input --plain waits for the reply still due (here 2 s late), and
+/// `--linger-secs 0` leaves at once without it.
+#[test]
+fn end_of_input_lingers_for_the_reply_unless_told_not_to() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("agent.txt");
+    std::fs::write(&script, "await-message\nwait 2s\nsay a late reply\n").expect("script");
+    let agent = format!("script:{}", script.display());
+    let (mut emulator, url) = emulator_url(&["--agent-delay-ms", "20", "--agent", &agent]);
+    for (linger, expect_reply) in [("10", true), ("0", false)] {
+        let mut argv = vec!["chat", "--plain", "--linger-secs", linger];
+        argv.extend(deployment(&url, "Support"));
+        let mut chat = Plain::spawn_with(&argv, &std::env::temp_dir());
+        chat.write("hello");
+        drop(chat.child.stdin.take());
+        let (status, lines, err) = chat.finish();
+        assert!(status.success(), "{status:?} {err}\n{lines:#?}");
+        assert!(
+            lines.iter().any(|l| l.contains("Ada (you): hello")),
+            "{lines:#?}"
+        );
+        let replied = lines.iter().any(|l| l.contains("a late reply"));
+        assert_eq!(replied, expect_reply, "--linger-secs {linger}:\n{lines:#?}");
+    }
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+}
