@@ -3,7 +3,7 @@
 //! One `tokio::select!` loop over the terminal's events, the chat's events, the results of
 //! background REST calls and a redraw tick, so a slow request never freezes the screen.
 //!
-//! [`app`] holds the state, [`view`] draws it, [`worker`] makes the chat's REST calls.
+//! [`app`] holds the state, [`view`] draws it, [`worker`](mod@worker) makes the chat's REST calls.
 
 mod app;
 mod view;
