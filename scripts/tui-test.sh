@@ -23,16 +23,20 @@ if [ ! -x "$BIN" ]; then
   exit 1
 fi
 
+# A tmux server of our own: another user's sessions (or their server exiting) cannot race ours.
+SOCKET="guest-chat-tui-test-$$"
+tm() { tmux -L "$SOCKET" "$@"; }
+
 WORK="$(mktemp -d)"
 EMULATOR_PID=""
 cleanup() {
-  tmux kill-session -t "$SESSION" 2>/dev/null || true
+  tm kill-server 2>/dev/null || true
   if [ -n "$EMULATOR_PID" ]; then kill "$EMULATOR_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-screen() { tmux capture-pane -p -t "$SESSION" 2>/dev/null || true; }
+screen() { tm capture-pane -p -t "$SESSION" 2>/dev/null || true; }
 
 pass() { echo "PASS: $*"; }
 fail() {
@@ -54,7 +58,7 @@ wait_for() {
 }
 
 # The pane runs the chat, then prints the exit status and waits, so we can read both.
-tmux new-session -d -s "$SESSION" -x 80 -y 24 \
+tm new-session -d -s "$SESSION" -x 80 -y 24 \
   "$BIN chat; echo \"guest-chat exited with status \$?\"; sleep 60"
 
 wait_for "chat connected to an agent" || fail "the chat did not connect to the agent"
@@ -62,8 +66,8 @@ pass "chat started and the agent joined"
 wait_for "Hello Ada" || fail "no greeting from the agent"
 pass "agent greeting shown"
 
-tmux send-keys -t "$SESSION" -l "$MESSAGE"
-tmux send-keys -t "$SESSION" Enter
+tm send-keys -t "$SESSION" -l "$MESSAGE"
+tm send-keys -t "$SESSION" Enter
 wait_for "You said: $MESSAGE" || fail "no echo reply 'You said: $MESSAGE'"
 pass "message sent and the agent's reply 'You said: $MESSAGE' shown (80x24)"
 
@@ -71,7 +75,7 @@ screen | grep -qF "Members" || fail "member list not shown"
 screen | grep -qF "agent · connected" || fail "agent state not shown in the member list"
 pass "member list shows the connected agent"
 
-tmux resize-window -t "$SESSION" -x 100 -y 30
+tm resize-window -t "$SESSION" -x 100 -y 30
 sleep 0.5
 rows=$(screen | wc -l)
 [ "$rows" -ge 30 ] || fail "window did not resize (rows: $rows)"
@@ -79,13 +83,13 @@ wait_for "You said: $MESSAGE" || fail "transcript lost after resize"
 screen | grep -qF "Transcript" || fail "transcript pane missing after resize"
 pass "resized to 100x30, transcript still shown"
 
-tmux send-keys -t "$SESSION" -l "/leave"
-tmux send-keys -t "$SESSION" Enter
+tm send-keys -t "$SESSION" -l "/leave"
+tm send-keys -t "$SESSION" Enter
 wait_for "Chat ended" || fail "no end-of-chat screen after /leave"
 wait_for "Press q" || fail "end-of-chat screen does not say how to quit"
 pass "end-of-chat screen shown after /leave"
 
-tmux send-keys -t "$SESSION" q
+tm send-keys -t "$SESSION" q
 wait_for "guest-chat exited with status 0" || fail "guest-chat did not exit with status 0 after q"
 pass "q on the end screen exits with status 0"
 screen | grep -qF "guest-chat: chat ended" || fail "no summary line after exit"
@@ -113,8 +117,8 @@ stop_emulator() {
 
 # `guest-chat chat` against the standalone emulator in a fresh tmux session.
 chat_against_emulator() {
-  tmux kill-session -t "$SESSION" 2>/dev/null || true
-  tmux new-session -d -s "$SESSION" -x 80 -y 24 \
+  tm kill-session -t "$SESSION" 2>/dev/null || true
+  tm new-session -d -s "$SESSION" -x 80 -y 24 \
     "$BIN chat -e $EMULATOR_URL --organization-id o --deployment-id d --queue Support; echo \"guest-chat exited with status \$?\"; sleep 60"
 }
 
@@ -132,7 +136,7 @@ printf 'say that is all from me\nend\n' >"$WORK/agent.txt"
 start_emulator --agent "script:$WORK/agent.txt"
 chat_against_emulator
 wait_for "the agent ended the chat" || fail "no end screen when the agent ended the chat"
-tmux send-keys -t "$SESSION" q
+tm send-keys -t "$SESSION" q
 wait_for "guest-chat exited with status 0" || fail "the agent ended the chat, but the exit status is not 0"
 pass "the agent ended the chat: exit status 0"
 stop_emulator
@@ -144,7 +148,7 @@ cid="$(control GET "$EMULATOR_URL/emulator/conversations" | sed -n 's/.*"id":"\(
 [ -n "$cid" ] || fail "no conversation listed by the emulator"
 control DELETE "$EMULATOR_URL/emulator/conversations/$cid" >/dev/null
 wait_for "Chat ended" || fail "no end screen when the service ended the chat"
-tmux send-keys -t "$SESSION" q
+tm send-keys -t "$SESSION" q
 wait_for "guest-chat exited with status 1" || fail "the service ended the chat, but the exit status is not 1"
 screen | grep -qF "error: " || fail "no error line after the service ended the chat"
 pass "the service ended the chat: exit status 1 with an error line"
@@ -154,7 +158,7 @@ start_emulator
 chat_against_emulator
 wait_for "Hello Ada" || fail "no greeting from the standalone emulator's agent"
 cid="$(control GET "$EMULATOR_URL/emulator/conversations" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')"
-tmux send-keys -t "$SESSION" C-c
+tm send-keys -t "$SESSION" C-c
 wait_for "guest-chat exited with status 0" || fail "Ctrl-C in a live chat did not exit with status 0"
 guest_state="$(control GET "$EMULATOR_URL/emulator/conversations/$cid" | python3 -c '
 import json, sys

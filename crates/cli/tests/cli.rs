@@ -823,10 +823,17 @@ fn failed_sends_are_reported_and_the_chat_goes_on() {
     assert!(!err.contains("error: "), "{err}");
 }
 
-/// Issue 10 F3: SIGTERM (as a closed terminal or a `kill` sends) leaves the chat, exit 0.
-/// Before: the default action killed the process and the chat stayed open.
+/// Issue 10 F3: SIGTERM (as `kill` sends), SIGINT (Ctrl-C) and SIGHUP (a closed terminal)
+/// leave the chat, exit 0. Before: SIGTERM and SIGHUP killed the process by their default
+/// action and the chat stayed open.
 #[test]
-fn sigterm_leaves_the_chat() {
+fn signals_leave_the_chat() {
+    for signal in ["-TERM", "-INT", "-HUP"] {
+        signal_leaves_the_chat(signal);
+    }
+}
+
+fn signal_leaves_the_chat(signal: &str) {
     let (mut emulator, url) = emulator_url(&["--agent-delay-ms", "20"]);
     let mut argv = vec!["chat", "--plain", "--json"];
     argv.extend(deployment(&url, "Support"));
@@ -836,16 +843,16 @@ fn sigterm_leaves_the_chat() {
     let cid = started["conversationId"].as_str().expect("id").to_owned();
     chat.wait_for("the greeting", |l| l.contains("How can I help"));
     let term = Command::new("kill")
-        .args(["-TERM", &chat.child.id().to_string()])
+        .args([signal, &chat.child.id().to_string()])
         .status()
-        .expect("kill -TERM");
+        .expect("kill");
     assert!(term.success());
     let (status, lines, err) = chat.finish();
     let state = guest_state(&url, &cid);
     let _ = emulator.kill();
     let _ = emulator.wait();
-    assert!(status.success(), "{status:?} {err}\n{lines:#?}");
-    assert_eq!(state, "DISCONNECTED", "the guest did not leave");
+    assert!(status.success(), "{signal}: {status:?} {err}\n{lines:#?}");
+    assert_eq!(state, "DISCONNECTED", "{signal}: the guest did not leave");
 }
 
 /// Issue 10 F6: ESC, BEL and CR in an agent's text (and name) reach the terminal as visible
