@@ -14,6 +14,13 @@ fn bin() -> String {
 }
 const LIMIT: Duration = Duration::from_secs(30);
 
+/// A HOME with no configuration file in it (the temporary directory might have one).
+fn empty_home() -> &'static std::path::Path {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().expect("tempdir"))
+        .path()
+}
+
 /// Waits for the child to exit, killing it after `limit`.
 fn wait_with_limit(child: &mut Child, limit: Duration) -> ExitStatus {
     let deadline = Instant::now() + limit;
@@ -33,7 +40,7 @@ fn wait_with_limit(child: &mut Child, limit: Duration) -> ExitStatus {
 fn run(args: &[&str]) -> (ExitStatus, String, String) {
     let mut child = Command::new(bin())
         .args(args)
-        .env("HOME", std::env::temp_dir()) // no user config file
+        .env("HOME", empty_home()) // no user config file
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -84,7 +91,7 @@ impl Plain {
     fn spawn(extra: &[&str]) -> Plain {
         let mut argv = vec!["chat", "--plain", "--agent-delay-ms", "100"];
         argv.extend(extra);
-        Plain::spawn_with(&argv, std::env::temp_dir().as_path())
+        Plain::spawn_with(&argv, empty_home())
     }
 
     /// `guest-chat ARGV` with this HOME, stdin, stdout and stderr piped.
@@ -674,7 +681,7 @@ fn set_faults(url: &str, faults: serde_json::Value) {
 fn chat_in_a_pipe_switches_to_plain_and_shows_the_reply() {
     let mut child = Command::new(bin())
         .args(["chat"])
-        .env("HOME", std::env::temp_dir())
+        .env("HOME", empty_home())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -712,7 +719,7 @@ fn plain_pipe_waits_for_the_agent_and_its_reply() {
     for _ in 0..2 {
         let mut chat = Plain::spawn_with(
             &["chat", "--plain", "--agent-delay-ms", "600"],
-            &std::env::temp_dir(),
+            empty_home(),
         );
         chat.write("hello");
         drop(chat.child.stdin.take());
@@ -737,7 +744,7 @@ fn plain_exits_1_when_the_service_ends_the_chat() {
     let (mut emulator, url) = emulator_url(&["--agent-delay-ms", "20"]);
     let mut argv = vec!["chat", "--plain", "--json"];
     argv.extend(deployment(&url, "Support"));
-    let mut chat = Plain::spawn_with(&argv, &std::env::temp_dir());
+    let mut chat = Plain::spawn_with(&argv, empty_home());
     let started = chat.wait_for("the started object", |l| l.contains("\"started\""));
     let started: serde_json::Value = serde_json::from_str(&started).expect("JSON");
     let cid = started["conversationId"].as_str().expect("id").to_owned();
@@ -763,7 +770,7 @@ fn failed_sends_are_reported_and_the_chat_goes_on() {
     let (mut emulator, url) = emulator_url(&["--agent-delay-ms", "20"]);
     let mut argv = vec!["chat", "--plain", "--json"];
     argv.extend(deployment(&url, "Support"));
-    let mut chat = Plain::spawn_with(&argv, &std::env::temp_dir());
+    let mut chat = Plain::spawn_with(&argv, empty_home());
     let started = chat.wait_for("the started object", |l| l.contains("\"started\""));
     let started: serde_json::Value = serde_json::from_str(&started).expect("JSON");
     let cid = started["conversationId"].as_str().expect("id").to_owned();
@@ -837,7 +844,7 @@ fn signal_leaves_the_chat(signal: &str) {
     let (mut emulator, url) = emulator_url(&["--agent-delay-ms", "20"]);
     let mut argv = vec!["chat", "--plain", "--json"];
     argv.extend(deployment(&url, "Support"));
-    let mut chat = Plain::spawn_with(&argv, &std::env::temp_dir());
+    let mut chat = Plain::spawn_with(&argv, empty_home());
     let started = chat.wait_for("the started object", |l| l.contains("\"started\""));
     let started: serde_json::Value = serde_json::from_str(&started).expect("JSON");
     let cid = started["conversationId"].as_str().expect("id").to_owned();
@@ -880,7 +887,7 @@ fn control_characters_from_the_agent_are_made_visible() {
     ]);
     let mut argv = vec!["chat", "--plain"];
     argv.extend(deployment(&url, "Support"));
-    let chat = Plain::spawn_with(&argv, &std::env::temp_dir());
+    let chat = Plain::spawn_with(&argv, empty_home());
     let (status, lines, err) = chat.finish();
     let _ = emulator.kill();
     let _ = emulator.wait();
@@ -1146,7 +1153,7 @@ fn end_of_input_lingers_for_the_reply_unless_told_not_to() {
     for (linger, expect_reply) in [("10", true), ("0", false)] {
         let mut argv = vec!["chat", "--plain", "--linger-secs", linger];
         argv.extend(deployment(&url, "Support"));
-        let mut chat = Plain::spawn_with(&argv, &std::env::temp_dir());
+        let mut chat = Plain::spawn_with(&argv, empty_home());
         chat.write("hello");
         drop(chat.child.stdin.take());
         let (status, lines, err) = chat.finish();
