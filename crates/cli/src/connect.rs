@@ -1,12 +1,18 @@
 //! Where a chat goes: a real deployment (`--environment ...`) or an embedded emulator.
 
+use crate::format;
 use anyhow::{anyhow, Context};
 use guest_chat_emulator::{AgentMode, Emulator, EmulatorHandle};
-use purecloud_guest_chat_client::session::{ChatOptions, GuestChat};
-use purecloud_guest_chat_client::{ApiClient, CreateWebChatConversationRequest, Error};
+use purecloud_guest_chat_client::config::ConfigError;
+use purecloud_guest_chat_client::secret::redact;
+use purecloud_guest_chat_client::session::{ChatOptions, ChatState, GuestChat};
+use purecloud_guest_chat_client::{
+    ApiClient, ApiClientBuilder, CreateWebChatConversationRequest, Error, LogLevel,
+};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 /// Flags that say which chat to open.
 #[derive(Debug, Clone, clap::Args)]
@@ -51,12 +57,152 @@ pub struct ConnectArgs {
     /// `guest-chat emulator --tls --tls-cert-out FILE`.
     #[arg(long, value_name = "FILE", requires = "environment")]
     pub root_cert: Option<PathBuf>,
-    /// SDK configuration file (default ~/.genesyscloudrust-guest/config, when it exists).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub sdk: SdkArgs,
     /// Embedded emulator only: the agent's pause between steps, in milliseconds.
     #[arg(long, default_value_t = 300, value_name = "MS")]
     pub agent_delay_ms: u64,
+}
+
+/// The SDK settings flags shared by `chat` and `demo`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SdkArgs {
+    /// SDK configuration file (default ~/.genesyscloudrust-guest/config, when it exists).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// SDK log level (trace, debug, error, none); overrides the configuration file's at start.
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<LogLevel>,
+}
+
+impl SdkArgs {
+    /// Points the builder at `--config` (checked to be a file) or at the default file.
+    pub fn apply(&self, builder: ApiClientBuilder) -> anyhow::Result<ApiClientBuilder> {
+        let Some(path) = &self.config else {
+            return Ok(builder);
+        };
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => Err(anyhow!(
+                "--config {} is a directory, not a configuration file",
+                path.display()
+            )),
+            Ok(_) => Ok(builder.config_file(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(anyhow!(
+                "configuration file {} does not exist",
+                path.display()
+            )),
+            Err(e) => Err(anyhow!(
+                "cannot read the configuration file {}: {e}",
+                path.display()
+            )),
+        }
+    }
+
+    /// After the client is built: `--log-level`, and the configuration file's problem (if
+    /// any) as one warning line on stderr.
+    pub fn after_build(&self, client: &ApiClient) -> anyhow::Result<()> {
+        if let Some(e) = client.config().last_error() {
+            eprintln!("{}", config_warning(&e));
+        }
+        if let Some(level) = self.log_level {
+            let mut settings = client.config().logger_settings();
+            settings.log_level = level;
+            client
+                .config()
+                .set_logger(settings)
+                .map_err(|e| anyhow!("cannot apply --log-level: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// One warning line for a configuration file that was not applied.
+pub fn config_warning(e: &ConfigError) -> String {
+    let mut text = e.to_string();
+    // A logger error may not say where the file sets the log file: find the line.
+    if let ConfigError::Logger { path, .. } = e {
+        let line = std::fs::read_to_string(path).ok().and_then(|t| {
+            t.lines()
+                .position(|l| l.trim_start().starts_with("log_file_path"))
+                .map(|n| n + 1)
+        });
+        let prefix = format!("configuration file {}", path.display());
+        if let (Some(n), Some(rest)) = (line, text.strip_prefix(&prefix)) {
+            if !rest.starts_with(", line ") {
+                text = format!("{prefix}, line {n}{rest}");
+            }
+        }
+    }
+    let one = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!(
+        "warning: {}; keeping the last good settings",
+        format::visible(&redact(&one, None), false)
+    )
+}
+
+/// The warning line of every failed reload of the configuration file, as it happens.
+pub fn config_warnings(client: &ApiClient) -> mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let config = client.config_arc();
+    let mut reloads = config.subscribe_reloads();
+    reloads.borrow_and_update();
+    tokio::spawn(async move {
+        while reloads.changed().await.is_ok() {
+            if let Some(e) = config.last_error() {
+                if tx.send(config_warning(&e)).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// Resolves with the signal's name on Ctrl-C (SIGINT), SIGTERM or SIGHUP. Listening starts
+/// when this is called, so call it early.
+pub fn signals() -> mpsc::UnboundedReceiver<&'static str> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        for (kind, name) in [
+            (SignalKind::interrupt(), "SIGINT"),
+            (SignalKind::terminate(), "SIGTERM"),
+            (SignalKind::hangup(), "SIGHUP"),
+        ] {
+            if let Ok(mut s) = signal(kind) {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    while s.recv().await.is_some() {
+                        if tx.send(name).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if tx.send("Ctrl-C").is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// How long an exit path waits for the leave request of a chat still going on.
+pub const LEAVE_LIMIT: Duration = Duration::from_secs(5);
+
+/// Leaves the chat on an exit path, best effort: bounded by [`LEAVE_LIMIT`], errors ignored
+/// (the caller is already reporting why it stops).
+pub async fn leave_quietly(chat: &GuestChat) {
+    if chat.ended_by().is_some() || chat.state() == ChatState::Ended {
+        return;
+    }
+    let _ = tokio::time::timeout(LEAVE_LIMIT, chat.leave()).await;
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -107,16 +253,7 @@ pub async fn start_emulator(agent_delay: Duration) -> anyhow::Result<EmulatorHan
 impl ConnectArgs {
     /// Builds the client and the request, starting the emulator when no environment is given.
     pub async fn target(&self) -> anyhow::Result<Target> {
-        let mut builder = ApiClient::builder();
-        if let Some(path) = &self.config {
-            if !path.is_file() {
-                return Err(anyhow!(
-                    "configuration file {} does not exist",
-                    path.display()
-                ));
-            }
-            builder = builder.config_file(path);
-        }
+        let mut builder = self.sdk.apply(ApiClient::builder())?;
         if let Some(path) = &self.root_cert {
             let pem = std::fs::read(path)
                 .with_context(|| format!("cannot read --root-cert {}", path.display()))?;
@@ -154,6 +291,7 @@ impl ConnectArgs {
                 (client, req, Some(emu))
             }
         };
+        self.sdk.after_build(&client)?;
         let mut request = request;
         if let Some(info) = request.member_info.as_mut() {
             info.email = self.email.clone();
@@ -181,16 +319,44 @@ pub async fn start_chat(target: &Target) -> anyhow::Result<GuestChat> {
         .with_context(|| format!("cannot start the chat on {}", target.describe()))
 }
 
-/// One line for an SDK error: its Display plus the correlation id when the server sent one.
+/// One line for an SDK error: its Display plus the correlation id when the server sent one,
+/// with a hint for TLS failures. Masked as the SDK masks its log (a server may echo a token
+/// in any header or body), whitespace folded to single spaces.
 pub fn describe(e: &Error) -> String {
     let mut s = e.to_string();
     if e.is_tls() {
-        s.push_str("; to trust a certificate, pass it with --root-cert FILE");
+        s.push_str(tls_hint(&s));
     }
     if let Some(id) = e.correlation_id() {
         if !s.contains(id) {
             s.push_str(&format!(" (correlation id {id})"));
         }
     }
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    redact(&one_line, None).into_owned()
+}
+
+/// What to do about a TLS failure, read from the handshake error's text.
+fn tls_hint(message: &str) -> &'static str {
+    let m = message.to_ascii_lowercase();
+    if m.contains("not valid for name") || m.contains("notvalidforname") {
+        "; the server's certificate is not valid for this host name: connect with a name \
+         the certificate lists (the emulator's own: localhost, 127.0.0.1 or ::1)"
+    } else if m.contains("certificate expired")
+        || m.contains("not valid yet")
+        || m.contains("notvalidyet")
+    {
+        "; the server's certificate is outside its validity period (expired, or not yet \
+         valid): renew it, or check this machine's clock"
+    } else if m.contains("invalidcontenttype")
+        || m.contains("corrupt message")
+        || m.contains("invalidmessage")
+    {
+        "; the server did not answer in TLS: is it a plain-http port? try http:// instead \
+         of https://"
+    } else if m.contains("unknownissuer") || m.contains("unknown issuer") {
+        "; to trust the server's certificate, pass it (or its issuer's) with --root-cert FILE"
+    } else {
+        ""
+    }
 }

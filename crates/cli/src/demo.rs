@@ -1,6 +1,6 @@
 //! `guest-chat demo`: a whole guest chat with the emulator's echo agent, in a few seconds.
 
-use crate::connect::{describe, start_chat, start_emulator, Target};
+use crate::connect::{describe, start_chat, start_emulator, SdkArgs, Target};
 use crate::format;
 use anyhow::anyhow;
 use futures::StreamExt;
@@ -32,6 +32,8 @@ pub struct DemoArgs {
     /// Give up when the demo has not finished after this many seconds.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub timeout_secs: u64,
+    #[command(flatten)]
+    pub sdk: SdkArgs,
 }
 
 fn say(line: &str) {
@@ -43,11 +45,16 @@ fn say(line: &str) {
 /// Runs the demo and prints its summary line.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let emulator = start_emulator(Duration::from_millis(args.agent_delay_ms)).await?;
-    let client = ApiClient::builder()
+    // Only --config is read: the demo must look the same whatever the default file says.
+    let builder = match &args.sdk.config {
+        Some(_) => args.sdk.apply(ApiClient::builder())?,
+        None => ApiClient::builder().no_config_file(),
+    };
+    let client = builder
         .environment(emulator.base_url().as_str())
-        .no_config_file()
         .build()
         .map_err(|e| anyhow!(describe(&e)))?;
+    args.sdk.after_build(&client)?;
     let target = Target {
         client,
         request: CreateWebChatConversationRequest::new(
@@ -142,8 +149,9 @@ async fn converse(target: &Target, args: &DemoArgs) -> anyhow::Result<String> {
                     .ended_by()
                     .map_or_else(|| "unknown".to_owned(), |b| b.to_string());
                 return Ok(format!(
-                    "demo finished: {messages} messages, {} members, chat ended by {by} in {:.1} s",
-                    people.len(),
+                    "demo finished: {}, {}, chat ended by {by} in {:.1} s",
+                    format::count(messages, "message"),
+                    format::count(people.len(), "member"),
                     started.elapsed().as_secs_f64()
                 ));
             }

@@ -5,17 +5,50 @@ use purecloud_guest_chat_client::events::CloseReason;
 use purecloud_guest_chat_client::model::{BodyType, MemberState, Role, Timestamp};
 use purecloud_guest_chat_client::session::{ChatState, EndedBy, Member, SessionEvent};
 use serde_json::{json, Value};
+use std::borrow::Cow;
+
+/// `1 message`, `2 messages`: `n` and the noun, plural unless `n == 1`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Remote text made safe for a terminal: every control character (C0, DEL, C1; ESC, BEL and
+/// CR among them) becomes visible as `\u{..}`, so a peer cannot move the cursor, retitle
+/// the window or overwrite a line. `keep_newlines` keeps `\n` (the terminal UI wraps at
+/// it); otherwise it is shown as `\n` too, so one event stays one line. Tabs become a space.
+pub fn visible(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && !(keep_newlines && c == '\n');
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\t' => out.push(' '),
+            '\n' if keep_newlines => out.push('\n'),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// `Alex (agent)`, `Ada (you)`, `queue (acd)`.
 pub fn who(member: &Member, own_id: &str) -> String {
     let name = member
         .display_name
-        .clone()
+        .as_deref()
+        .map(|n| visible(n, false).into_owned())
         .unwrap_or_else(|| match &member.role {
             Some(Role::Acd) => "queue".to_owned(),
             Some(Role::Workflow) => "flow".to_owned(),
             Some(role) => role.to_string().to_lowercase(),
-            None => short_id(&member.id),
+            None => visible(&short_id(&member.id), false).into_owned(),
         });
     if member.id == own_id {
         return format!("{name} (you)");
@@ -71,7 +104,11 @@ pub fn close_text(reason: &CloseReason, by: Option<EndedBy>) -> String {
         },
         CloseReason::Unauthorized => "the guest token is no longer accepted".to_owned(),
         CloseReason::GaveUp { attempts } => {
-            format!("the connection was lost and {attempts} reconnection attempts failed")
+            let n = usize::try_from(*attempts).unwrap_or(usize::MAX);
+            format!(
+                "the connection was lost and {} failed",
+                count(n, "reconnection attempt")
+            )
         }
         other => format!("{other:?}"),
     }
@@ -111,7 +148,7 @@ pub fn text(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Op
         SessionEvent::Message {
             message, sender, ..
         } => {
-            let body = message.body.clone().unwrap_or_default();
+            let body = visible(message.body.as_deref().unwrap_or_default(), false);
             match message.body_type.as_ref() {
                 None | Some(BodyType::Standard) => format!("{}: {body}", who(sender, own_id)),
                 Some(BodyType::Notice) => format!("{} [notice]: {body}", who(sender, own_id)),
@@ -120,7 +157,11 @@ pub fn text(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Op
                 Some(BodyType::MediaRequest) => {
                     format!("{} sent a media request {body}", who(sender, own_id))
                 }
-                Some(other) => format!("{} [{other}]: {body}", who(sender, own_id)),
+                Some(other) => format!(
+                    "{} [{}]: {body}",
+                    who(sender, own_id),
+                    visible(&other.to_string(), false)
+                ),
             }
         }
         SessionEvent::TypingStarted(m) if m.id != own_id => {
@@ -133,7 +174,7 @@ pub fn text(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Op
                 .as_ref()
                 .map(member_verb)
                 .unwrap_or_else(|| "changed".to_owned());
-            format!("{} {verb}", who(member, own_id))
+            format!("{} {}", who(member, own_id), visible(&verb, false))
         }
         // The Ended event says it better.
         SessionEvent::StateChanged(ChatState::Ended) => return None,
@@ -142,9 +183,14 @@ pub fn text(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Op
             format!("connection lost, reconnecting (attempt {attempt})...")
         }
         SessionEvent::Resynced { missed } => {
-            format!("reconnected; {missed} missed message(s) recovered")
+            format!(
+                "reconnected; {} recovered",
+                count(*missed, "missed message")
+            )
         }
-        SessionEvent::Warning(e) => format!("warning: {}", crate::connect::describe(e)),
+        SessionEvent::Warning(e) => {
+            format!("warning: {}", visible(&crate::connect::describe(e), false))
+        }
         SessionEvent::Other(_) => return None,
         SessionEvent::Ended(reason) => format!("chat ended: {}", close_text(reason, ended_by)),
         _ => return None,
@@ -222,4 +268,30 @@ pub fn json(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Op
         }),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_with_plurals() {
+        assert_eq!(count(0, "message"), "0 messages");
+        assert_eq!(count(1, "message"), "1 message");
+        assert_eq!(count(2, "member"), "2 members");
+    }
+
+    #[test]
+    fn control_characters_become_visible() {
+        assert_eq!(
+            visible("\u{1b}]0;title\u{7}", false),
+            "\\u{1b}]0;title\\u{7}"
+        );
+        assert_eq!(visible("a\u{1b}[2Jb\rc", false), "a\\u{1b}[2Jb\\u{d}c");
+        assert_eq!(visible("\u{9b}31m", false), "\\u{9b}31m");
+        assert_eq!(visible("one\ntwo", false), "one\\ntwo");
+        assert_eq!(visible("one\ntwo", true), "one\ntwo");
+        assert_eq!(visible("a\tb", true), "a b");
+        assert!(matches!(visible("plain é ✓", false), Cow::Borrowed(_)));
+    }
 }

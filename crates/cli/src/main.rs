@@ -81,9 +81,17 @@ Without --environment an embedded emulator with an echo agent is started, so
 `guest-chat chat` works offline. In the terminal UI: Enter sends, /leave ends the chat,
 /quit (or Ctrl-C) leaves and exits, PgUp/PgDn scroll, /help lists the commands.
 
-With --plain every stdin line is sent as a message; /leave (or end of input) leaves the
-chat and waits for its end; events are printed one per line (--json: one JSON object per
-line). The exit status is 0 when the chat ended normally.
+With --plain (chosen by itself when stdin or stdout is not a terminal) every stdin line is
+sent as a message, once an agent has joined; /leave or end of input waits up to
+--linger-secs for the replies still due, then leaves the chat and waits for its end. A
+message that cannot be sent is reported on stderr and the chat goes on. Events are printed
+one per line (--json: one JSON object per line). Whatever ends the program (an error,
+Ctrl-C, SIGTERM, end of input) leaves a chat still going on.
+
+Exit status (terminal UI and --plain):
+  0  the guest left (/leave, /quit, Ctrl-C, end of input) or the agent ended the chat
+  1  an error, or the service ended the chat
+  2  usage: bad flags
 
 Examples:
   guest-chat chat
@@ -111,15 +119,26 @@ struct ChatArgs {
     /// With --plain: print one JSON object per event.
     #[arg(long, requires = "plain")]
     json: bool,
+    /// With --plain: after /leave or end of input, wait up to this many seconds for the
+    /// replies still due before leaving (0 leaves at once).
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    linger_secs: u64,
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(args).await,
         Command::Chat(args) => {
+            let plain = args.plain || !terminal_on_both_ends();
+            if !args.plain && plain {
+                eprintln!(
+                    "note: stdin or stdout is not a terminal; chatting line by line (--plain)"
+                );
+            }
             let target = args.connect.target().await?;
-            if args.plain {
-                plain::run(target, args.json).await
+            if plain {
+                let linger = std::time::Duration::from_secs(args.linger_secs);
+                plain::run(target, args.json, linger).await
             } else {
                 tui::run(target).await
             }
@@ -129,6 +148,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}")),
     }
+}
+
+/// The error's chain as text, masked like the SDK's log, with no control characters.
+fn error_line(e: &anyhow::Error) -> String {
+    let line = format!("{e:#}");
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let masked = purecloud_guest_chat_client::secret::redact(&line, None);
+    format::visible(&masked, false).into_owned()
+}
+
+/// True when both stdin and stdout are terminals (the terminal UI needs both).
+fn terminal_on_both_ends() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
 fn main() -> ExitCode {
@@ -149,7 +182,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let line = format!("{e:#}");
+            let line = error_line(&e);
             eprintln!(
                 "error: {}",
                 line.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -1,18 +1,29 @@
 //! `guest-chat chat --plain`: line-based chat over stdin/stdout, for pipes and scripts.
+//!
+//! Input lines are queued until an agent is in the chat, then sent in order. `/leave` or the
+//! end of input waits (up to the linger time) for the replies still due, then leaves. A send
+//! that fails is reported on stderr and the chat goes on; whatever ends the program leaves a
+//! chat still going on (best effort, bounded).
 
-use crate::connect::{describe, start_chat, Target};
+use crate::connect::{config_warnings, describe, leave_quietly, signals, start_chat, Target};
 use crate::format;
 use anyhow::anyhow;
 use futures::StreamExt;
 use purecloud_guest_chat_client::events::CloseReason;
-use purecloud_guest_chat_client::session::SessionEvent;
+use purecloud_guest_chat_client::model::{BodyType, Role};
+use purecloud_guest_chat_client::session::{ChatState, EndedBy, GuestChat, SessionEvent};
 use serde_json::json;
+use std::collections::VecDeque;
 use std::io::Write;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// How long to wait for the end of the chat after leaving.
 const LEAVE_GRACE: Duration = Duration::from_secs(10);
+/// Input lines read ahead of the chat (the reader waits when this many are queued).
+const READ_AHEAD: usize = 64;
 
 fn emit(line: &str) {
     let mut out = std::io::stdout().lock();
@@ -21,101 +32,297 @@ fn emit(line: &str) {
     let _ = out.flush();
 }
 
-/// Runs the line-based chat; Ok when the chat ended normally.
-pub async fn run(target: Target, as_json: bool) -> anyhow::Result<()> {
-    let result = chat(&target, as_json).await;
+/// Runs the line-based chat; Ok when the guest left or the agent ended the chat.
+pub async fn run(target: Target, as_json: bool, linger: Duration) -> anyhow::Result<()> {
+    let mut signals = signals();
+    let warnings = config_warnings(&target.client);
+    let start = start_chat(&target);
+    tokio::pin!(start);
+    let result = tokio::select! {
+        started = &mut start => match started {
+            Ok(chat) => {
+                let mut session = Session::new(&chat, &target, as_json, linger);
+                let result = session.run(&mut signals, warnings).await;
+                leave_quietly(&chat).await;
+                result
+            }
+            Err(e) => Err(e),
+        },
+        _ = signals.recv() => {
+            // The create may already be on the server: finish it (bounded) and leave.
+            if let Ok(Ok(chat)) = tokio::time::timeout(crate::connect::LEAVE_LIMIT, start).await {
+                leave_quietly(&chat).await;
+            }
+            Ok(())
+        }
+    };
     target.shutdown().await;
     result
 }
 
-async fn chat(target: &Target, as_json: bool) -> anyhow::Result<()> {
-    let chat = start_chat(target).await?;
-    let own = chat.member_id().to_owned();
-    let mut events = chat.events();
-    if as_json {
-        emit(
-            &json!({
-                "type": "started",
-                "conversationId": chat.conversation_id(),
-                "memberId": own,
-                "environment": target.describe(),
-            })
-            .to_string(),
-        );
-    } else {
-        emit(&format!(
-            "{}  chat started on {} (conversation {}); type a line to send it, /leave to leave",
-            format::clock(None),
-            target.describe(),
-            chat.conversation_id()
-        ));
+/// One item of input, in order.
+enum Input {
+    Line(String),
+    Invalid { line: usize },
+    Leave,
+    Typing,
+    End,
+    Failed(String),
+}
+
+/// Reads stdin in its own task: one [`Input`] per line, then [`Input::End`].
+fn read_stdin() -> mpsc::Receiver<Input> {
+    let (tx, rx) = mpsc::channel(READ_AHEAD);
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(tokio::io::stdin());
+        let mut buf = Vec::new();
+        let mut n = 0usize;
+        loop {
+            buf.clear();
+            let input = match reader.read_until(b'\n', &mut buf).await {
+                Ok(0) => Input::End,
+                Ok(_) => {
+                    n += 1;
+                    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                        buf.pop();
+                    }
+                    match std::str::from_utf8(&buf) {
+                        Ok(text) => match text.trim() {
+                            "/leave" | "/quit" => Input::Leave,
+                            "/typing" => Input::Typing,
+                            _ => Input::Line(text.to_owned()),
+                        },
+                        Err(_) => Input::Invalid { line: n },
+                    }
+                }
+                Err(e) => Input::Failed(e.to_string()),
+            };
+            let last = matches!(input, Input::End | Input::Failed(_));
+            if tx.send(input).await.is_err() || last {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+struct Session<'a> {
+    chat: &'a GuestChat,
+    target: &'a Target,
+    as_json: bool,
+    linger: Duration,
+    own: String,
+    pending: VecDeque<Input>,
+    input_open: bool,
+    /// Messages posted successfully, and those of them seen back on the event stream.
+    sent: usize,
+    own_seen: usize,
+    /// Own messages (seen on the stream) not yet followed by an agent message.
+    unanswered: usize,
+    /// When the replies still due stop being waited for (set by /leave or end of input).
+    linger_until: Option<Instant>,
+    /// When the leave request went out.
+    left_at: Option<Instant>,
+}
+
+impl<'a> Session<'a> {
+    fn new(chat: &'a GuestChat, target: &'a Target, as_json: bool, linger: Duration) -> Self {
+        Session {
+            chat,
+            target,
+            as_json,
+            linger,
+            own: chat.member_id().to_owned(),
+            pending: VecDeque::new(),
+            input_open: true,
+            sent: 0,
+            own_seen: 0,
+            unanswered: 0,
+            linger_until: None,
+            left_at: None,
+        }
     }
 
-    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
-    let mut stdin_open = true;
-    let mut leaving: Option<tokio::time::Instant> = None;
+    fn started_line(&self) {
+        let chat = self.chat;
+        if self.as_json {
+            emit(
+                &json!({
+                    "type": "started",
+                    "conversationId": chat.conversation_id(),
+                    "memberId": self.own,
+                    "environment": self.target.describe(),
+                })
+                .to_string(),
+            );
+        } else {
+            emit(&format!(
+                "{}  chat started on {} (conversation {}); type a line to send it, /leave to leave",
+                format::clock(None),
+                self.target.describe(),
+                chat.conversation_id()
+            ));
+        }
+    }
 
-    loop {
-        let deadline = leaving.map(|at| at + LEAVE_GRACE);
-        tokio::select! {
-            event = events.next() => {
-                let Some(event) = event else {
-                    return Err(anyhow!("the event stream stopped before the chat ended"));
-                };
-                let by = chat.ended_by();
-                if as_json {
-                    if let Some(v) = format::json(&event, &own, by) {
-                        emit(&v.to_string());
-                    }
-                } else if let Some(t) = format::text(&event, &own, by) {
-                    emit(&format!("{}  {t}", format::event_clock(&event)));
-                }
-                if let SessionEvent::Ended(reason) = event {
-                    return match reason {
-                        CloseReason::ChatEnded => Ok(()),
-                        other => Err(anyhow!("chat ended abnormally: {}", format::close_text(&other, by))),
+    async fn run(
+        &mut self,
+        signals: &mut mpsc::UnboundedReceiver<&'static str>,
+        mut warnings: mpsc::UnboundedReceiver<String>,
+    ) -> anyhow::Result<()> {
+        self.started_line();
+        let mut events = self.chat.events();
+        let mut stdin = read_stdin();
+        loop {
+            self.advance().await?;
+            let wake = self.wake_at();
+            tokio::select! {
+                event = events.next() => {
+                    let Some(event) = event else {
+                        return Err(anyhow!("the event stream stopped before the chat ended"));
                     };
-                }
-            }
-            line = stdin.next_line(), if stdin_open && leaving.is_none() => {
-                let line = match line {
-                    Ok(Some(l)) => l,
-                    Ok(None) => {
-                        stdin_open = false;
-                        leave(&chat).await?;
-                        leaving = Some(tokio::time::Instant::now());
-                        continue;
-                    }
-                    Err(e) => return Err(anyhow!("cannot read stdin: {e}")),
-                };
-                let text = line.trim_end_matches(['\r', '\n']);
-                match text.trim() {
-                    "" => {}
-                    "/leave" | "/quit" => {
-                        leave(&chat).await?;
-                        leaving = Some(tokio::time::Instant::now());
-                    }
-                    "/typing" => {
-                        chat.typing().await.map_err(|e| anyhow!("cannot send typing: {}", describe(&e)))?;
-                    }
-                    _ => {
-                        chat.send(text).await.map_err(|e| anyhow!("cannot send the message: {}", describe(&e)))?;
+                    if let Some(done) = self.on_event(event) {
+                        return done;
                     }
                 }
+                input = stdin.recv(), if self.input_open && self.pending.len() < READ_AHEAD => {
+                    let input = input.unwrap_or(Input::End);
+                    if matches!(input, Input::End | Input::Failed(_) | Input::Leave) {
+                        self.input_open = false;
+                    }
+                    self.pending.push_back(input);
+                }
+                Some(w) = warnings.recv() => eprintln!("{w}"),
+                Some(_) = signals.recv() => {
+                    if self.left_at.is_some() {
+                        return Err(anyhow!("interrupted while waiting for the end of the chat"));
+                    }
+                    self.pending.clear();
+                    self.input_open = false;
+                    self.leave().await?;
+                }
+                _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
+                    if self.left_at.is_some_and(|at| at.elapsed() >= LEAVE_GRACE) {
+                        return Err(anyhow!(
+                            "left the chat, but it did not end within {} s",
+                            LEAVE_GRACE.as_secs()
+                        ));
+                    }
+                }
             }
-            _ = tokio::signal::ctrl_c(), if leaving.is_none() => {
-                leave(&chat).await?;
-                leaving = Some(tokio::time::Instant::now());
+        }
+    }
+
+    /// The next deadline: the end of the linger time, or of the wait for the end.
+    fn wake_at(&self) -> Option<Instant> {
+        match (self.left_at, self.linger_until) {
+            (Some(at), _) => Some(at + LEAVE_GRACE),
+            (None, until) => until,
+        }
+    }
+
+    fn agent_present(&self) -> bool {
+        self.chat.state() == ChatState::Connected
+    }
+
+    fn replies_due(&self) -> bool {
+        self.sent > self.own_seen || self.unanswered > 0
+    }
+
+    /// Works through the queued input as far as the chat allows.
+    async fn advance(&mut self) -> anyhow::Result<()> {
+        while self.left_at.is_none() {
+            match self.pending.front() {
+                None => return Ok(()),
+                Some(Input::Line(_) | Input::Typing) if !self.agent_present() => return Ok(()),
+                Some(Input::Leave | Input::End) => {
+                    let until = *self
+                        .linger_until
+                        .get_or_insert_with(|| Instant::now() + self.linger);
+                    if self.replies_due() && Instant::now() < until {
+                        return Ok(());
+                    }
+                    self.pending.clear();
+                    return self.leave().await;
+                }
+                Some(_) => {}
             }
-            _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
-                return Err(anyhow!("left the chat, but it did not end within {} s", LEAVE_GRACE.as_secs()));
+            match self.pending.pop_front() {
+                Some(Input::Line(text)) if text.trim().is_empty() => {}
+                Some(Input::Line(text)) => match self.chat.send(&text).await {
+                    Ok(_) => self.sent += 1,
+                    Err(e) => eprintln!("warning: message not sent: {}", describe(&e)),
+                },
+                Some(Input::Typing) => {
+                    if let Err(e) = self.chat.typing().await {
+                        eprintln!("warning: typing indicator not sent: {}", describe(&e));
+                    }
+                }
+                Some(Input::Invalid { line }) => {
+                    eprintln!("warning: input line {line} is not valid UTF-8; not sent");
+                }
+                Some(Input::Failed(e)) => {
+                    eprintln!("warning: cannot read stdin: {e}; leaving the chat");
+                    self.pending.push_front(Input::End);
+                }
+                _ => {}
             }
+        }
+        Ok(())
+    }
+
+    async fn leave(&mut self) -> anyhow::Result<()> {
+        if self.left_at.is_some() {
+            return Ok(());
+        }
+        self.chat
+            .leave()
+            .await
+            .map_err(|e| anyhow!("cannot leave the chat: {}", describe(&e)))?;
+        self.left_at = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Prints the event and keeps count; `Some` when the chat is over.
+    fn on_event(&mut self, event: SessionEvent) -> Option<anyhow::Result<()>> {
+        let by = self.chat.ended_by();
+        if self.as_json {
+            if let Some(v) = format::json(&event, &self.own, by) {
+                emit(&v.to_string());
+            }
+        } else if let Some(t) = format::text(&event, &self.own, by) {
+            emit(&format!("{}  {t}", format::event_clock(&event)));
+        }
+        match event {
+            SessionEvent::Message {
+                message,
+                sender,
+                own,
+            } if matches!(message.body_type, None | Some(BodyType::Standard)) => {
+                if own || sender.id == self.own {
+                    self.own_seen += 1;
+                    self.unanswered += 1;
+                } else if sender.role == Some(Role::Agent) {
+                    self.unanswered = self.unanswered.saturating_sub(1);
+                }
+                None
+            }
+            SessionEvent::Ended(reason) => Some(outcome(&reason, by)),
+            _ => None,
         }
     }
 }
 
-async fn leave(chat: &purecloud_guest_chat_client::session::GuestChat) -> anyhow::Result<()> {
-    chat.leave()
-        .await
-        .map_err(|e| anyhow!("cannot leave the chat: {}", describe(&e)))
+/// The exit of a chat that ended: Ok when the guest left or the agent ended it.
+pub fn outcome(reason: &CloseReason, by: Option<EndedBy>) -> anyhow::Result<()> {
+    match (reason, by) {
+        (CloseReason::ChatEnded, Some(EndedBy::Service)) => {
+            Err(anyhow!("the service ended the chat"))
+        }
+        (CloseReason::ChatEnded, _) => Ok(()),
+        (other, by) => Err(anyhow!(
+            "chat ended abnormally: {}",
+            format::close_text(other, by)
+        )),
+    }
 }

@@ -330,7 +330,16 @@ pub(crate) fn rustls_cause<'a>(
 
 /// What to add to a TLS failure's message so that its reader knows what to do.
 pub(crate) fn tls_hint(cause: &rustls::Error) -> &'static str {
+    use rustls::CertificateError as C;
     match cause {
+        // A trusted certificate for another name, or out of its dates: trusting it more
+        // would not help.
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => " (the certificate does not list this host name)",
+        rustls::Error::InvalidCertificate(
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. },
+        ) => " (the certificate is outside its validity period, or this machine's clock is wrong)",
         rustls::Error::InvalidCertificate(_) => {
             " (the server's certificate is not trusted: add the certificate of its issuer, or \
              the self-signed certificate itself, with ApiClientBuilder::add_root_certificate_pem)"
