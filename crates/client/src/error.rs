@@ -71,6 +71,20 @@ pub enum Error {
     /// The event stream could not continue, or skipped an undecodable frame (JWT masked).
     #[error("event stream: {}", mask_jwts(.0))]
     EventStream(String),
+    /// A message send whose outcome could not be settled: a POST failed ambiguously (its
+    /// answer was lost: timeout, 5xx, broken connection) and the conversation's history, where
+    /// [`GuestChat::send`](crate::session::GuestChat::send) looks for the message before
+    /// sending it again, could not be read or did not settle it. The message may or may not
+    /// have been delivered; sending it again may duplicate it.
+    #[error("the message may or may not have been delivered (after {attempts} attempt(s), {why}): {last}")]
+    DeliveryUnknown {
+        /// How many POSTs were made.
+        attempts: u32,
+        /// Why the history did not settle it.
+        why: String,
+        /// The last POST's error.
+        last: Box<Error>,
+    },
 }
 
 impl fmt::Debug for Error {
@@ -107,6 +121,16 @@ impl fmt::Debug for Error {
             Error::Tls(m) => f.debug_tuple("Tls").field(&mask_jwts(m)).finish(),
             Error::Transport(m) => f.debug_tuple("Transport").field(&mask_jwts(m)).finish(),
             Error::EventStream(m) => f.debug_tuple("EventStream").field(&mask_jwts(m)).finish(),
+            Error::DeliveryUnknown {
+                attempts,
+                why,
+                last,
+            } => f
+                .debug_struct("DeliveryUnknown")
+                .field("attempts", attempts)
+                .field("why", &mask_jwts(why))
+                .field("last", last)
+                .finish(),
         }
     }
 }

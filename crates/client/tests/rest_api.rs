@@ -833,10 +833,22 @@ async fn message_length_counts_utf16_code_units() {
             .send()
     };
     let resp = raw(&over).await.unwrap();
-    assert_eq!(resp.status().as_u16(), 400, "the emulator refuses 2,001 emoji");
-    let e = ApiError::from_response(resp.status(), resp.headers().clone(), &resp.bytes().await.unwrap());
+    assert_eq!(
+        resp.status().as_u16(),
+        400,
+        "the emulator refuses 2,001 emoji"
+    );
+    let e = ApiError::from_response(
+        resp.status(),
+        resp.headers().clone(),
+        &resp.bytes().await.unwrap(),
+    );
     assert_eq!(e.code(), Some("constraint.validation"));
     let resp = raw(&fits).await.unwrap();
-    assert_eq!(resp.status().as_u16(), 200, "the emulator accepts 2,000 emoji");
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "the emulator accepts 2,000 emoji"
+    );
     c.emu.shutdown().await;
 }
