@@ -6,7 +6,7 @@
 
 use crate::client::ApiClient;
 use crate::error::Error;
-use crate::secret::mask_jwts;
+use crate::secret::mask_secrets;
 use bytes::Bytes;
 use guest_chat_model::*;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -432,8 +432,8 @@ impl<T: fmt::Debug> fmt::Debug for ApiResponse<T> {
             .field("status", &self.status)
             .field("status_text", &self.status_text)
             .field("headers", &self.headers)
-            .field("body", &format_args!("{}", mask_jwts(&body)))
-            .field("text", &mask_jwts(&self.text))
+            .field("body", &format_args!("{}", mask_secrets(&body)))
+            .field("text", &mask_secrets(&self.text))
             .finish()
     }
 }
@@ -473,8 +473,8 @@ impl WebChatApi {
         let decode_error = |path: String, message: String| Error::Decode {
             status,
             path,
-            message: mask_jwts(&message).into_owned(),
-            body: mask_jwts(&String::from_utf8_lossy(&raw.body)).into_owned(),
+            message: mask_secrets(&message).into_owned(),
+            body: mask_secrets(&String::from_utf8_lossy(&raw.body)).into_owned(),
         };
         let mut de = serde_json::Deserializer::from_slice(&raw.body);
         let value: T = serde_path_to_error::deserialize(&mut de)

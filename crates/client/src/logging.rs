@@ -354,7 +354,7 @@ impl SdkLogger {
             method = exchange.method,
             url = %secret::redact(exchange.url, exchange.jwt),
             status = exchange.status,
-            correlation_id = exchange.correlation_id,
+            correlation_id = exchange.correlation_id.map(|c| secret::redact(c, exchange.jwt).into_owned()),
             error = exchange.error.map(|e| secret::redact(e, exchange.jwt).into_owned()),
             "HTTP exchange"
         );
@@ -380,6 +380,8 @@ impl SdkLogger {
                 LogFormat::Text => view.text(kind, &date, &settings),
                 LogFormat::Json => view.json(kind, &date, &settings),
             };
+            // The boundary: the whole entry once more, whatever its fields missed.
+            let text = secret::mask_secrets(&text).into_owned();
             self.enqueue(Entry {
                 text,
                 format: settings.log_format,
