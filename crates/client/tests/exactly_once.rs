@@ -6,8 +6,8 @@
 use guest_chat_emulator::{AgentMode, Emulator, EmulatorHandle, Faults};
 use purecloud_guest_chat_client::session::GuestChat;
 use purecloud_guest_chat_client::{
-    ApiClient, BodyType, CreateWebChatConversationRequest, Error, GetMessagesOptions, RetryPolicy,
-    SortOrder,
+    ApiClient, BodyType, CreateWebChatConversationRequest, Error, GetMessagesOptions, LogFormat,
+    LogLevel, LoggerSettings, RetryPolicy, SortOrder,
 };
 use std::time::Duration;
 
@@ -105,6 +105,20 @@ async fn identical_texts_each_arrive_once() {
 async fn refused_before_storing_is_sent_again_a_bounded_number_of_times() {
     let emu = emulator().await;
     let chat = start(&emu).await;
+    // The SDK log (JSON, one line per failed call) counts the POSTs.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("sdk.log");
+    let config = chat.api().client().config();
+    config
+        .set_logger(LoggerSettings {
+            log_level: LogLevel::Error,
+            log_format: LogFormat::Json,
+            log_to_console: false,
+            log_file_path: Some(log.clone()),
+            log_request_body: false,
+            log_response_body: false,
+        })
+        .unwrap();
     emu.set_faults(Faults {
         message_error_rate: 1.0,
         ..Faults::default()
@@ -112,6 +126,15 @@ async fn refused_before_storing_is_sent_again_a_bounded_number_of_times() {
     .unwrap();
     let e = chat.send("never stored").await.unwrap_err();
     assert_eq!(e.status(), Some(503), "{e}");
+    assert!(config.logger().flush(Duration::from_secs(10)));
+    let posts = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["method"] == "POST" && v["url"].as_str().unwrap().ends_with("/messages"))
+        .count();
+    let retries = RetryPolicy::default().max_retries;
+    assert_eq!(posts, 1 + retries as usize, "first POST and {retries} more");
     assert!(transcript(&emu, &chat).await.is_empty());
     emu.shutdown().await;
 }
