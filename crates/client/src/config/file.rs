@@ -342,7 +342,7 @@ mod tests {
         assert_eq!(s.log_request_body, Some(false));
         assert_eq!(s.log_response_body, Some(false));
         assert_eq!(s.live_reload_config, Some(true));
-        assert_eq!(s.host, Some(("http://127.0.0.1:9".into(), None)));
+        assert_eq!(s.host, Some(("http://127.0.0.1:9".into(), Some(3))));
     }
 
     #[test]
