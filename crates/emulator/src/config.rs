@@ -72,6 +72,11 @@ pub struct Faults {
     pub non_json_rate: f64,
     /// Drop (abruptly) every attached socket every N seconds.
     pub drop_sockets_secs: Option<u64>,
+    /// Fraction (0..=1) of guest message POSTs refused with 503 before the message is stored.
+    pub message_error_rate: f64,
+    /// Fraction (0..=1) of guest message POSTs that store the message, then answer 503 (the
+    /// answer of a processed request lost on the way: what exactly-once sends must resolve).
+    pub message_lost_answer_rate: f64,
     /// Seed of the fault RNG (reproducible runs); random when absent.
     pub seed: Option<u64>,
 }
@@ -86,6 +91,10 @@ impl Faults {
         match k.trim() {
             "error-rate" => self.error_rate = parse_rate(v).map_err(|e| bad(&e))?,
             "non-json-rate" => self.non_json_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "message-error-rate" => self.message_error_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "message-lost-answer-rate" => {
+                self.message_lost_answer_rate = parse_rate(v).map_err(|e| bad(&e))?
+            }
             "latency-ms" => self.latency_ms = v.trim().parse().map_err(|e| bad(&e))?,
             "drop-sockets-secs" => {
                 let n: u64 = v.trim().parse().map_err(|e| bad(&e))?;
@@ -94,7 +103,7 @@ impl Faults {
             "seed" => self.seed = Some(v.trim().parse().map_err(|e| bad(&e))?),
             other => {
                 return Err(EmulatorError::Config(format!(
-                    "--fault {other}: unknown fault (error-rate, latency-ms, non-json-rate, drop-sockets-secs, seed)"
+                    "--fault {other}: unknown fault (error-rate, latency-ms, non-json-rate, drop-sockets-secs, message-error-rate, message-lost-answer-rate, seed)"
                 )))
             }
         }
@@ -105,6 +114,8 @@ impl Faults {
         for (name, r) in [
             ("errorRate", self.error_rate),
             ("nonJsonRate", self.non_json_rate),
+            ("messageErrorRate", self.message_error_rate),
+            ("messageLostAnswerRate", self.message_lost_answer_rate),
         ] {
             if !(0.0..=1.0).contains(&r) {
                 return Err(EmulatorError::Config(format!(

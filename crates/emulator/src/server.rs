@@ -524,7 +524,15 @@ async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Nex
     if shared.roll(faults.error_rate) {
         return ApiError::service_unavailable().into_response();
     }
+    // A guest message POST: `.../members/{mid}/messages`.
+    let message_post = req.method() == Method::POST && req.uri().path().ends_with("/messages");
+    if message_post && shared.roll(faults.message_error_rate) {
+        return ApiError::service_unavailable().into_response();
+    }
     let resp = next.run(req).await;
+    if message_post && resp.status().is_success() && shared.roll(faults.message_lost_answer_rate) {
+        return ApiError::service_unavailable().into_response();
+    }
     if resp.status() == http::StatusCode::OK && shared.roll(faults.non_json_rate) {
         let (mut parts, _) = resp.into_parts();
         parts.headers.remove(http::header::CONTENT_LENGTH);
