@@ -26,7 +26,10 @@ struct ContractOp {
 }
 
 fn ref_name(schema: &Value) -> Option<String> {
-    schema.get("model").and_then(Value::as_str).map(str::to_owned)
+    schema
+        .get("model")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 fn contract_ops(sw: &Value) -> Vec<ContractOp> {
@@ -44,10 +47,7 @@ fn contract_ops(sw: &Value) -> Vec<ContractOp> {
         let mut path_params = names("path");
         // template order
         path_params.sort_by_key(|n| path.find(&format!("{{{n}}}")).unwrap_or(usize::MAX));
-        let body = params
-            .iter()
-            .find(|p| p["in"] == "body")
-            .and_then(ref_name);
+        let body = params.iter().find(|p| p["in"] == "body").and_then(ref_name);
         let response = op["responses"]
             .as_object()
             .and_then(|r| {
