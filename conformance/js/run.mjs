@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { emulatorBin, missingEmulatorMessage } from './lib/harness.mjs';
-import { swaggerPath } from './lib/schema.mjs';
+import { contractPath } from './lib/schema.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -18,8 +18,8 @@ function finish(passed, failed, code) {
 
 // Preconditions, with clear messages.
 const problems = [];
-if (!existsSync(swaggerPath()))
-  problems.push(`swagger.json not found at ${swaggerPath()}; set SWAGGER_PATH=/path/to/shared/reference/swagger.json (default: ../../../shared/reference/swagger.json relative to conformance/js).`);
+if (!existsSync(contractPath()))
+  problems.push(`the REST contract is not at ${contractPath()}; it is committed as crates/client/tests/data/rest-contract.json (CONTRACT_PATH points elsewhere).`);
 if (!existsSync(emulatorBin())) problems.push(missingEmulatorMessage());
 if (problems.length) {
   for (const p of problems) console.log(`conformance/js: ${p}`);

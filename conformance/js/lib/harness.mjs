@@ -1,5 +1,5 @@
 // Harness: spawns the emulator, builds independent SDK clients pinned to loopback, wraps SDK calls so that
-// every returned body is validated against swagger.json, talks to the /emulator control API, and opens the
+// every returned body is validated against the REST contract (rest-contract.json), talks to the /emulator control API, and opens the
 // event stream the way the SDK README does.
 import { spawn } from 'node:child_process';
 import { existsSync, unwatchFile } from 'node:fs';
@@ -147,7 +147,7 @@ export function makeClient(base, { patched = true, extended = true } = {}) {
 }
 
 // 401 credentials.expired is listed only on some operations by the contract, but applies to every JWT call
-// (PROTOCOL.md section 4); accept it on all of them.
+// (docs/protocol.md section 4); accept it on all of them.
 const CONTRACT_GAPS = { 401: ['credentials.expired'] };
 
 function lowerHeaders(h) {
@@ -169,12 +169,12 @@ export function contractViolations(operationId, res) {
     if (res.body !== '' && res.body !== undefined && res.body !== null) v.push(`204 with a body ${JSON.stringify(res.body)}`);
     return v;
   }
-  if (!spec.schema) return v;
+  if (!spec.model) return v;
   if (typeof res.body !== 'object' || res.body === null) {
     v.push(`HTTP ${res.status}: body is not JSON: ${JSON.stringify(res.body)}`);
     return v;
   }
-  v.push(...validate(res.body, spec.schema));
+  v.push(...validate(res.body, spec.model));
   if (res.status >= 400) {
     const b = res.body;
     const corr = res.headers['inin-correlation-id'];
@@ -185,7 +185,7 @@ export function contractViolations(operationId, res) {
     if (!Array.isArray(b.errors)) v.push('error body has no errors array');
     if (!corr) v.push('no ININ-Correlation-Id header on an error response');
     else if (b.contextId !== corr) v.push(`contextId ${b.contextId} != ININ-Correlation-Id ${corr}`);
-    const codes = Object.keys(spec['x-inin-error-codes'] || {});
+    const codes = spec.errorCodes || [];
     if (codes.length && typeof b.code === 'string' && !codes.includes(b.code) && !(CONTRACT_GAPS[res.status] || []).includes(b.code))
       v.push(`code ${b.code} is not a documented ${res.status} code of ${operationId} (${codes.join(', ')})`);
   }
@@ -194,7 +194,7 @@ export function contractViolations(operationId, res) {
 
 /**
  * Call an SDK operation (client must be extended) and return {status, headers, body}; resolves for errors too.
- * Every body is validated against swagger.json and the test fails on any violation.
+ * Every body is validated against the REST contract and the test fails on any violation.
  */
 export async function call(api, operationId, ...args) {
   let res;

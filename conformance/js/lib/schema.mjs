@@ -1,35 +1,36 @@
-// A small Swagger 2.0 schema validator for the guest chat contract.
+// A small schema validator for the guest chat REST contract: the facts extracted from the official SDK's
+// swagger.json into crates/client/tests/data/rest-contract.json (by scripts/gen-contract.py).
 //
 // Policy (see README.md "Schema validation"):
-//  * `$ref` (#/definitions/...), object `properties`, `additionalProperties` (maps), arrays/`items`,
+//  * `model` references, object `properties`, `additionalProperties` (maps), arrays/`items`,
 //    `type` (string, integer, number, boolean, object, array), `enum` (case-SENSITIVE: the emulator must
 //    emit the canonical wire values, e.g. "CONNECTED", "standard"), integer `format` int32/int64 ranges,
 //    string `format` date-time (ISO-8601 / RFC 3339 with a zone) and uri (an absolute URI or a
 //    path-absolute reference such as the real service's "/api/v2/..." selfUris).
 //  * `required` is NOT enforced on responses: the real service omits "required" fields freely
-//    (PROTOCOL.md section 5). Pass {enforceRequired: true} to enforce it (used for request bodies).
+//    (docs/protocol.md section 5). Pass {enforceRequired: true} to enforce it (used for request bodies).
 //  * Properties not declared by the schema are violations (the emulator should emit only contract fields).
-//  * `null` is a violation: the service omits absent fields instead of sending null (PROTOCOL.md section 2).
+//  * `null` is a violation: the service omits absent fields instead of sending null (docs/protocol.md section 2).
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_SWAGGER_PATH = resolve(here, '../../../../shared/reference/swagger.json');
+export const DEFAULT_CONTRACT_PATH = resolve(here, '../../../crates/client/tests/data/rest-contract.json');
 
-export function swaggerPath() {
-  return process.env.SWAGGER_PATH || DEFAULT_SWAGGER_PATH;
+export function contractPath() {
+  return process.env.CONTRACT_PATH || DEFAULT_CONTRACT_PATH;
 }
 
 let cached;
-export function loadSwagger() {
+/** The contract: {operations: [{operationId, method, path, auth, parameters, responses}], models: {Name: {...}}}. */
+export function loadContract() {
   if (cached) return cached;
-  const p = swaggerPath();
+  const p = contractPath();
   if (!existsSync(p)) {
     throw new Error(
-      `swagger.json not found at ${p}. The suite validates every body against the REST contract; ` +
-        `point it at the file with SWAGGER_PATH=/path/to/shared/reference/swagger.json ` +
-        `(by default it is read from ../../../shared/reference/swagger.json relative to conformance/js, i.e. shared/ beside the checkout).`,
+      `the REST contract is not at ${p}. The suite validates every body against it; it is committed in the ` +
+        `repository (crates/client/tests/data/rest-contract.json); CONTRACT_PATH=/path/to/rest-contract.json points elsewhere.`,
     );
   }
   cached = JSON.parse(readFileSync(p, 'utf8'));
@@ -55,17 +56,16 @@ function typeOf(v) {
   return typeof v;
 }
 
-export function resolveRef(ref) {
-  const sw = loadSwagger();
-  const m = /^#\/definitions\/(.+)$/.exec(ref);
-  if (!m || !sw.definitions[m[1]]) throw new Error(`unresolvable $ref ${ref}`);
-  return sw.definitions[m[1]];
+export function resolveModel(name) {
+  const model = loadContract().models[name];
+  if (!model) throw new Error(`unknown model ${name}`);
+  return model;
 }
 
-/** Validate `value` against `schema` (a schema object, a definition name, or {$ref}). Returns a list of violations. */
+/** Validate `value` against `schema` (a schema object, a model name, or {model}). Returns a list of violations. */
 export function validate(value, schema, opts = {}, path = '$', errors = []) {
-  if (typeof schema === 'string') schema = { $ref: `#/definitions/${schema}` };
-  if (schema.$ref) return validate(value, resolveRef(schema.$ref), opts, path, errors);
+  if (typeof schema === 'string') schema = { model: schema };
+  if (schema.model) return validate(value, resolveModel(schema.model), opts, path, errors);
   const t = typeOf(value);
   if (t === 'null') {
     errors.push(`${path}: null (absent fields must be omitted, not null)`);
@@ -126,24 +126,23 @@ export function validate(value, schema, opts = {}, path = '$', errors = []) {
   return errors;
 }
 
-/** Find the swagger operation object by operationId. */
+/** Find the contract's operation by operationId: {path, method, op}. */
 export function operation(operationId) {
-  const sw = loadSwagger();
-  for (const [path, item] of Object.entries(sw.paths))
-    for (const [method, op] of Object.entries(item)) if (op.operationId === operationId) return { path, method, op };
-  throw new Error(`operation ${operationId} not in swagger`);
+  const op = loadContract().operations.find((o) => o.operationId === operationId);
+  if (!op) throw new Error(`operation ${operationId} not in the contract`);
+  return { path: op.path, method: op.method.toLowerCase(), op };
 }
 
-// Extra schemas for event-stream bodies (not swagger models, but built from them; PROTOCOL.md section 7.4).
+// Extra schemas for event-stream bodies (not contract models, but built from them; docs/protocol.md section 7.4).
 export const eventSchemas = {
   'member-change': {
     type: 'object',
     properties: {
-      conversation: { $ref: '#/definitions/WebChatConversation' },
-      member: { $ref: '#/definitions/WebChatMemberInfo' },
+      conversation: { model: 'WebChatConversation' },
+      member: { model: 'WebChatMemberInfo' },
       timestamp: { type: 'string', format: 'date-time' },
     },
   },
-  message: { $ref: '#/definitions/WebChatMessage' },
-  'typing-indicator': { $ref: '#/definitions/WebChatTyping' },
+  message: { model: 'WebChatMessage' },
+  'typing-indicator': { model: 'WebChatTyping' },
 };

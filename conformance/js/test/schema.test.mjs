@@ -1,14 +1,14 @@
-// Self-test of the swagger validator on real captured payloads (PROTOCOL.md) and on known-bad ones,
+// Self-test of the contract validator on real captured payloads (docs/protocol.md) and on known-bad ones,
 // so a failure elsewhere can be trusted to be the emulator's and not the validator's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validate, loadSwagger } from '../lib/schema.mjs';
+import { validate, loadContract } from '../lib/schema.mjs';
 import { contractViolations } from '../lib/harness.mjs';
 
-test('swagger.json loads and has the 11 guest operations', () => {
-  const sw = loadSwagger();
-  const ops = Object.values(sw.paths).flatMap((p) => Object.values(p).map((o) => o.operationId));
-  assert.equal(ops.length, 11);
+test('the REST contract loads and has the 11 guest operations and 21 models', () => {
+  const contract = loadContract();
+  assert.equal(new Set(contract.operations.map((o) => o.operationId)).size, 11);
+  assert.equal(Object.keys(contract.models).length, 21);
 });
 
 test('validator accepts real captured responses (omitted "required" fields, relative selfUris)', () => {

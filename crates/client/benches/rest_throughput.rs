@@ -1,5 +1,5 @@
 //! REST throughput of the SDK against a trivial local server (a fixed 200 JSON reply), the
-//! setup `js-sdk-behaviour.md` section 11 used for the official JavaScript SDK (about 2.0-2.8k
+//! setup used to measure the official JavaScript SDK (about 2.0-2.8k
 //! calls/s sequentially and 2.5-4.1k calls/s with 50 in flight on this kind of machine).
 //!
 //! `cargo bench -p purecloud-guest-chat-client --bench rest_throughput`

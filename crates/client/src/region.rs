@@ -1,4 +1,4 @@
-//! The 17 Genesys Cloud regions and environment-string normalisation (PROTOCOL.md 1.1, 1.2).
+//! The 17 Genesys Cloud regions and environment-string normalisation (docs/protocol.md 1.1, 1.2).
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! Bounded, jittered retries (DESIGN.md rule 5).
+//! Bounded, jittered retries: capped, randomised waits; nothing possibly processed is replayed.
 //!
 //! What is retried:
 //!

@@ -3,10 +3,10 @@
 //!
 //! What it does that every app otherwise hand-writes:
 //! - waits for the guest's own CONNECTED before `start` returns (sending earlier fails on
-//!   the real service: PROTOCOL.md 7.1);
+//!   the real service: docs/protocol.md 7.1);
 //! - resolves members (role, name) with `GET .../members/{id}`, once per member;
 //! - filters the echo of the guest's own messages and typing (configurable);
-//! - suppresses duplicate member-changes whose state did not change (PROTOCOL.md 7.5);
+//! - suppresses duplicate member-changes whose state did not change (docs/protocol.md 7.5);
 //! - expires typing indicators after 4 s, or at the sender's next message;
 //! - tracks the chat state (waiting, connected, transferred, ended).
 
@@ -134,7 +134,7 @@ impl fmt::Display for ChatState {
 pub enum EndedBy {
     /// This guest left ([`GuestChat::leave`]).
     Guest,
-    /// The agent ended it: the agent was DISCONNECTED before the guest was (PROTOCOL.md 7.9).
+    /// The agent ended it: the agent was DISCONNECTED before the guest was (docs/protocol.md 7.9).
     Agent,
     /// Anything else: the service (an inactivity timeout, a forgotten conversation, an
     /// expired JWT) or another client using this guest's JWT.
@@ -935,7 +935,7 @@ impl SessionTask {
             match state {
                 MemberState::Connected => self.set_state(ChatState::Connected),
                 MemberState::Disconnected => {
-                    // Agent gone: a transfer, unless the chat itself ended (PROTOCOL.md 7.5, 7.9).
+                    // Agent gone: a transfer, unless the chat itself ended (docs/protocol.md 7.5, 7.9).
                     let own = self
                         .api
                         .get_webchat_guest_conversation_member(

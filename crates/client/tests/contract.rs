@@ -1,32 +1,20 @@
-//! Contract test: the SDK's operation table, the models and the emulator router against
-//! `swagger.json`.
+//! Contract test: the SDK's operation table, the models and the emulator router against the
+//! REST contract of the guest chat API.
 //!
-//! The swagger is read from `$GUEST_CHAT_SWAGGER`, else from
-//! `$CARGO_MANIFEST_DIR/../../../shared/reference/swagger.json`.
+//! The contract is `tests/data/rest-contract.json`: the facts (operations, parameters,
+//! responses, models, fields, types, enum values) that `scripts/gen-contract.py` extracts from
+//! the official JavaScript SDK's swagger.json. It is committed, so the test needs nothing outside
+//! the repository; CI regenerates it when the swagger is at hand and fails if it changed.
 
 use purecloud_guest_chat_client::*;
 use serde_json::{json, Map, Value};
-use std::path::PathBuf;
 
-fn swagger() -> Value {
-    let path = std::env::var_os("GUEST_CHAT_SWAGGER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/swagger.json")
-        });
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read the swagger contract at {}: {e}\n\
-             Point the test at it with GUEST_CHAT_SWAGGER=/path/to/swagger.json \
-             (the file is swagger.json of MyPureCloud/purecloud-guest-chat-client-javascript; \
-             by default it is expected at ../shared/reference/swagger.json next to the repository).",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("swagger.json is JSON")
+fn contract() -> Value {
+    serde_json::from_str(include_str!("data/rest-contract.json"))
+        .expect("tests/data/rest-contract.json is JSON")
 }
 
-struct SwaggerOp {
+struct ContractOp {
     method: String,
     path: String,
     operation_id: String,
@@ -39,61 +27,53 @@ struct SwaggerOp {
 
 fn ref_name(schema: &Value) -> Option<String> {
     schema
-        .get("$ref")
+        .get("model")
         .and_then(Value::as_str)
-        .map(|r| r.rsplit('/').next().unwrap_or(r).to_owned())
+        .map(str::to_owned)
 }
 
-fn swagger_ops(sw: &Value) -> Vec<SwaggerOp> {
+fn contract_ops(sw: &Value) -> Vec<ContractOp> {
     let mut out = Vec::new();
-    for (path, methods) in sw["paths"].as_object().expect("paths") {
-        for (method, op) in methods.as_object().expect("methods") {
-            let params = op["parameters"].as_array().cloned().unwrap_or_default();
-            let names = |kind: &str| -> Vec<String> {
-                params
-                    .iter()
-                    .filter(|p| p["in"] == kind)
-                    .map(|p| p["name"].as_str().unwrap().to_owned())
-                    .collect()
-            };
-            let mut path_params = names("path");
-            // template order
-            path_params.sort_by_key(|n| path.find(&format!("{{{n}}}")).unwrap_or(usize::MAX));
-            let body = params
+    for op in sw["operations"].as_array().expect("operations") {
+        let path = op["path"].as_str().expect("path").to_owned();
+        let params = op["parameters"].as_array().cloned().unwrap_or_default();
+        let names = |kind: &str| -> Vec<String> {
+            params
                 .iter()
-                .find(|p| p["in"] == "body")
-                .and_then(|p| ref_name(&p["schema"]));
-            let response = op["responses"]
-                .as_object()
-                .and_then(|r| {
-                    r.iter()
-                        .find(|(code, _)| code.starts_with('2'))
-                        .map(|(_, v)| v.clone())
-                })
-                .and_then(|r| ref_name(&r["schema"]));
-            let secured = op
-                .get("security")
-                .and_then(Value::as_array)
-                .is_some_and(|s| !s.is_empty());
-            out.push(SwaggerOp {
-                method: method.to_uppercase(),
-                path: path.clone(),
-                operation_id: op["operationId"].as_str().unwrap().to_owned(),
-                path_params,
-                query_params: names("query"),
-                body,
-                response,
-                secured,
-            });
-        }
+                .filter(|p| p["in"] == kind)
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let mut path_params = names("path");
+        // template order
+        path_params.sort_by_key(|n| path.find(&format!("{{{n}}}")).unwrap_or(usize::MAX));
+        let body = params.iter().find(|p| p["in"] == "body").and_then(ref_name);
+        let response = op["responses"]
+            .as_object()
+            .and_then(|r| {
+                r.iter()
+                    .find(|(code, _)| code.starts_with('2'))
+                    .map(|(_, v)| v.clone())
+            })
+            .and_then(|r| ref_name(&r));
+        out.push(ContractOp {
+            method: op["method"].as_str().expect("method").to_owned(),
+            path,
+            operation_id: op["operationId"].as_str().unwrap().to_owned(),
+            path_params,
+            query_params: names("query"),
+            body,
+            response,
+            secured: op["auth"].as_bool().expect("auth"),
+        });
     }
     out
 }
 
 #[test]
-fn sdk_operation_table_matches_the_swagger() {
-    let sw = swagger();
-    let ops = swagger_ops(&sw);
+fn sdk_operation_table_matches_the_contract() {
+    let sw = contract();
+    let ops = contract_ops(&sw);
     assert_eq!(ops.len(), 11, "the contract has 11 operations");
     let mut problems = Vec::new();
     for op in &ops {
@@ -107,7 +87,7 @@ fn sdk_operation_table_matches_the_swagger() {
         let mut check = |what: &str, sdk: String, sw: String| {
             if sdk != sw {
                 problems.push(format!(
-                    "{}: {what}: SDK {sdk} vs swagger {sw}",
+                    "{}: {what}: SDK {sdk} vs contract {sw}",
                     op.operation_id
                 ));
             }
@@ -135,7 +115,7 @@ fn sdk_operation_table_matches_the_swagger() {
     for sdk in OPERATIONS {
         if !ops.iter().any(|o| o.operation_id == sdk.operation_id) {
             problems.push(format!(
-                "{}: in the SDK but not in the swagger",
+                "{}: in the SDK but not in the contract",
                 sdk.operation_id
             ));
         }
@@ -170,7 +150,7 @@ fn sample(sw: &Value, schema: &Value, depth: usize) -> Option<Value> {
 }
 
 fn sample_model(sw: &Value, name: &str, depth: usize) -> Value {
-    let def = &sw["definitions"][name];
+    let def = &sw["models"][name];
     let mut out = Map::new();
     for (prop, schema) in def["properties"].as_object().expect("properties") {
         if let Some(v) = sample(sw, schema, depth) {
@@ -235,15 +215,15 @@ fn missing_keys(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
                 missing_keys(&format!("{path}[{i}]"), wv, gv, out);
             }
         }
-        (w, g) if w != g => out.push(format!("{path}: swagger sample {w} came back as {g}")),
+        (w, g) if w != g => out.push(format!("{path}: contract sample {w} came back as {g}")),
         _ => {}
     }
 }
 
 #[test]
 fn every_model_field_is_in_the_sdk() {
-    let sw = swagger();
-    let defs = sw["definitions"].as_object().expect("definitions");
+    let sw = contract();
+    let defs = sw["models"].as_object().expect("models");
     assert_eq!(defs.len(), 21, "the contract has 21 models");
     let mut problems = Vec::new();
     for name in defs.keys() {
@@ -254,7 +234,7 @@ fn every_model_field_is_in_the_sdk() {
                 let mut missing = Vec::new();
                 missing_keys(name, &full, &back, &mut missing);
                 problems.extend(missing);
-                // and nothing the swagger does not know
+                // and nothing the contract does not know
                 let mut extra = Vec::new();
                 missing_keys(name, &back, &full, &mut extra);
                 problems.extend(extra.into_iter().map(|e| format!("extra: {e}")));
@@ -266,7 +246,7 @@ fn every_model_field_is_in_the_sdk() {
 
 #[tokio::test]
 async fn emulator_routes_every_operation() {
-    let sw = swagger();
+    let sw = contract();
     let emu = guest_chat_emulator::Emulator::builder()
         .start()
         .await
@@ -287,7 +267,7 @@ async fn emulator_routes_every_operation() {
     assert_eq!(r.status(), 404);
 
     let mut problems = Vec::new();
-    for op in swagger_ops(&sw) {
+    for op in contract_ops(&sw) {
         let mut path = op.path.clone();
         for p in &op.path_params {
             path = path.replace(&format!("{{{p}}}"), "00000000-0000-0000-0000-000000000001");

@@ -1,6 +1,8 @@
-//! The examples run, to the end, as their doc comments say: `chat` and `events` bring their own
-//! emulator; `rest` is pointed at one this test starts. Examples that stop working fail here,
-//! not in a user's first five minutes.
+//! The examples run, to the end, as their doc comments say: `chat`, `events`, `emulator` and
+//! `emulator_tls` bring their own emulator; `quickstart` (the README's SDK example) and `rest`
+//! (the REST walkthrough of docs/sdk.md) are given the base URL of one this test starts, as
+//! their first argument. Examples that stop working fail here, not in a user's first five
+//! minutes. (`tests/docs_examples.rs` checks that the docs show these files byte for byte.)
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -89,34 +91,61 @@ fn the_events_example_resyncs_and_ends() {
     assert!(out.trim_end().ends_with("closed: ChatEnded"), "{out}");
 }
 
-/// The rest example against an emulator this test starts; its stdout.
-fn run_rest(activate_without_stream: bool) -> String {
+/// Runs `name` with the base URL of an emulator this test starts (echo agent, defaults);
+/// asserts it exited 0 within `LIMIT` and returns its stdout.
+fn run_against_emulator(name: &str) -> String {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let emu = rt
-        .block_on(
-            guest_chat_emulator::Emulator::builder()
-                .activate_without_stream(activate_without_stream)
-                .start(),
-        )
+        .block_on(guest_chat_emulator::Emulator::builder().start())
         .expect("emulator");
     let url = emu.base_url();
-    let (ok, out, err) = run("rest", &[url.as_str()]);
+    let (ok, out, err) = run(name, &[url.as_str()]);
     rt.block_on(emu.shutdown());
-    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
-    assert!(out.starts_with("created conversation "), "{out}");
-    assert!(out.trim_end().ends_with("left the chat"), "{out}");
+    assert!(
+        ok,
+        "{name} did not exit 0 within {LIMIT:?}\nstdout:\n{out}\nstderr:\n{err}"
+    );
     out
 }
 
 #[test]
-fn the_rest_example_shows_the_not_routed_error_and_carries_on() {
-    let out = run_rest(false);
-    assert!(out.contains("chat.error.conversation.state"), "{out}");
+fn the_readme_quickstart_greets_the_agent_and_leaves_after_its_reply() {
+    let out = run_against_emulator("quickstart");
+    // The echo agent greets, then answers the guest's message.
+    assert!(out.contains("Riley: Hello Ada"), "{out}");
+    assert!(
+        out.contains("Riley: You said: Hello! Where is my order?"),
+        "{out}"
+    );
+    // Member-join/leave notices are messages with an empty body: none is printed.
+    let empty: Vec<&str> = out.lines().filter(|l| l.ends_with(": ")).collect();
+    assert!(empty.is_empty(), "empty message lines {empty:?} in\n{out}");
+    assert!(out.trim_end().ends_with("chat over: ChatEnded"), "{out}");
 }
 
 #[test]
-fn the_rest_example_sends_and_reads_the_history_when_routed() {
-    let out = run_rest(true);
+fn the_rest_walkthrough_opens_the_stream_before_sending() {
+    let out = run_against_emulator("rest");
+    assert!(out.starts_with("created conversation "), "{out}");
+    assert!(out.contains("\nconnected\n"), "{out}");
     assert!(out.contains("sent message "), "{out}");
     assert!(out.contains("[standard] Hello from Rust"), "{out}");
+    assert!(!out.contains("chat.error.conversation.state"), "{out}");
+    assert!(out.trim_end().ends_with("left the chat"), "{out}");
+}
+
+#[test]
+fn the_emulator_library_example_drives_a_manual_agent() {
+    let (ok, out, err) = run("emulator", &[]);
+    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains(": Hello from the manual agent"), "{out}");
+    assert!(out.trim_end().ends_with("chat over: ChatEnded"), "{out}");
+}
+
+#[test]
+fn the_emulator_tls_example_chats_over_https_and_wss() {
+    let (ok, out, err) = run("emulator_tls", &[]);
+    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.starts_with("emulator on https://127.0.0.1:"), "{out}");
+    assert!(out.contains("connected over TLS to chat "), "{out}");
 }

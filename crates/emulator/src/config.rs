@@ -30,7 +30,7 @@ pub struct EmulatorConfig {
     pub agent_name: Option<String>,
     /// When set, an Architect inbound flow (a `WORKFLOW` member named `Inbound chat flow`)
     /// joins each chat, posts this standard message and leaves before the agent is offered
-    /// (PROTOCOL.md 7.8 step 3).
+    /// (docs/protocol.md 7.8 step 3).
     pub workflow_message: Option<String>,
 }
 

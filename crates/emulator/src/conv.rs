@@ -278,12 +278,12 @@ impl Conversation {
     }
 
     pub fn broadcast(&self, cmd: SocketCmd) {
-        // No receiver = no socket attached: events are not buffered (PROTOCOL.md 7.1).
+        // No receiver = no socket attached: events are not buffered (docs/protocol.md 7.1).
         let _ = self.events.send(cmd);
     }
 
     /// The conversation is gone (forgotten, or its JWT expired): attached sockets are closed
-    /// with 4100 as the real service closed failed connections (PROTOCOL.md 7.9), and its
+    /// with 4100 as the real service closed failed connections (docs/protocol.md 7.9), and its
     /// agent stops.
     pub fn vanish(&self) {
         self.broadcast(SocketCmd::Close {
@@ -293,7 +293,7 @@ impl Conversation {
         self.cancel.cancel();
     }
 
-    /// Announces a maintenance close (`v2.system.socket_closing`, PROTOCOL.md 7.11) to the
+    /// Announces a maintenance close (`v2.system.socket_closing`, docs/protocol.md 7.11) to the
     /// attached sockets; they are closed with 1001 after `grace` unless their clients
     /// reconnect first.
     pub fn announce_socket_closing(&self, grace: Duration) {
@@ -526,7 +526,7 @@ impl Conversation {
         Ok(id)
     }
 
-    /// An Architect inbound flow (a WORKFLOW member, PROTOCOL.md 7.8 step 3) joins, posts a
+    /// An Architect inbound flow (a WORKFLOW member, docs/protocol.md 7.8 step 3) joins, posts a
     /// standard message and leaves before an agent is offered.
     pub fn workflow_says(&self, name: &str, text: String) -> Result<String, EmulatorError> {
         let mut inner = self.lock();
@@ -632,7 +632,7 @@ impl Conversation {
         self.cancel.cancel();
     }
 
-    /// The agent ends the chat (PROTOCOL.md 7.9 sequence).
+    /// The agent ends the chat (docs/protocol.md 7.9 sequence).
     pub fn end_by_agent(&self) -> Result<(), EmulatorError> {
         let mut inner = self.lock();
         if inner.state == ConversationState::Ended {
@@ -755,7 +755,7 @@ impl Conversation {
 /// The close reason for ended conversations.
 pub(crate) const ENDED_REASON: &str = "The conversation is ended";
 
-/// The close code of a failed connection to a conversation (PROTOCOL.md 7.9).
+/// The close code of a failed connection to a conversation (docs/protocol.md 7.9).
 pub(crate) const CONNECT_ERROR_CODE: u16 = 4100;
 
 /// The close reason that goes with [`CONNECT_ERROR_CODE`].

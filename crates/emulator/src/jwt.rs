@@ -1,4 +1,4 @@
-//! RS256 guest JWTs with the real claim layout (PROTOCOL.md 3.2).
+//! RS256 guest JWTs with the real claim layout (docs/protocol.md 3.2).
 
 use crate::error::EmulatorError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -296,8 +296,8 @@ impl EmulatorBuilder {
     /// Ends a chat whose guest sent no message and no typing indicator for `d` (default: never).
     ///
     /// One public client reports a 15-minute inactivity timeout on the real service
-    /// (PROTOCOL.md 7.10, weak evidence), so it is off unless asked for. The chat ends like an
-    /// agent-ended one (PROTOCOL.md 7.9). Heartbeats and agent activity do not count.
+    /// (docs/protocol.md 7.10, weak evidence), so it is off unless asked for. The chat ends like an
+    /// agent-ended one (docs/protocol.md 7.9). Heartbeats and agent activity do not count.
     pub fn inactivity_timeout(mut self, d: Duration) -> Self {
         self.settings.inactivity_timeout = Some(d);
         self
@@ -713,7 +713,7 @@ impl EmulatorHandle {
         self.shared.forget(cid)
     }
 
-    /// Sends `v2.system.socket_closing` (PROTOCOL.md 7.11) to the conversation's sockets
+    /// Sends `v2.system.socket_closing` (docs/protocol.md 7.11) to the conversation's sockets
     /// (`None`: to every socket), then closes them with 1001 after `grace`, as the platform
     /// does before maintenance. Clients that reconnect at once lose nothing.
     pub fn announce_socket_closing(

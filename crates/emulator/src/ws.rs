@@ -52,7 +52,7 @@ async fn upgrade(
     };
     let Some(conv) = conv else {
         // A valid JWT of a conversation the service no longer knows: the real service
-        // accepted the socket and closed it with 4100 (PROTOCOL.md 7.9).
+        // accepted the socket and closed it with 4100 (docs/protocol.md 7.9).
         let reason = connect_error_reason(&claims.data.conv);
         return ws
             .read_buffer_size(WS_READ_BUFFER)

@@ -1,4 +1,4 @@
-//! Event-stream frames (PROTOCOL.md section 7) and the typed [`ChatEvent`].
+//! Event-stream frames (docs/protocol.md section 7) and the typed [`ChatEvent`].
 
 use crate::enums::MemberState;
 use crate::models::{WebChatMessage, WebChatTyping};
@@ -17,7 +17,7 @@ pub const TYPE_TYPING: &str = "typing-indicator";
 /// `metadata.type` of a member-change frame.
 pub const TYPE_MEMBER_CHANGE: &str = "member-change";
 /// Topic of the platform's maintenance warning, sent about a minute before the service
-/// closes a socket (PROTOCOL.md 7.11). It decodes as [`ChatEvent::Unknown`]; the SDK's
+/// closes a socket (docs/protocol.md 7.11). It decodes as [`ChatEvent::Unknown`]; the SDK's
 /// event stream reconnects when it sees it.
 pub const SOCKET_CLOSING_TOPIC: &str = "v2.system.socket_closing";
 

@@ -1,7 +1,7 @@
 //! The 21 models of the REST contract (`swagger.json`), with the swagger names.
 //!
 //! Every field is optional: real responses omit fields the swagger marks required
-//! (PROTOCOL.md section 5). Unknown fields are ignored and absent fields are not serialised.
+//! (docs/protocol.md section 5). Unknown fields are ignored and absent fields are not serialised.
 
 use crate::enums::*;
 use crate::timestamp::Timestamp;

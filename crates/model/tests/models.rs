@@ -1,4 +1,4 @@
-//! Round-trips of every payload printed in PROTOCOL.md, tolerance rules, timestamps and
+//! Round-trips of real captured payloads (docs/protocol.md), tolerance rules, timestamps and
 //! the open enums' catch-alls.
 
 use guest_chat_model::*;

@@ -189,7 +189,7 @@ impl Driver {
                 self.close(CloseReason::ChatEnded).await;
                 return;
             }
-            // PROTOCOL.md 7.10: ask REST whether the chat is still on before reconnecting.
+            // docs/protocol.md 7.10: ask REST whether the chat is still on before reconnecting.
             let over = tokio::select! {
                 _ = self.cancel.cancelled() => return,
                 over = self.chat_over() => over,

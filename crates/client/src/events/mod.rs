@@ -11,7 +11,7 @@
 //! - on a `v2.system.socket_closing` frame (maintenance ahead) reconnects at once, without
 //!   backoff, and resyncs, instead of waiting for the service to cut the socket;
 //! - on an unexpected close asks REST whether the guest is still in the chat
-//!   (PROTOCOL.md 7.10); if not, it ends cleanly, otherwise it reconnects with jittered
+//!   (docs/protocol.md 7.10); if not, it ends cleanly, otherwise it reconnects with jittered
 //!   exponential backoff and resyncs over REST: missed messages (`GET .../messages?after=`,
 //!   paged) are delivered in order, anything already delivered is dropped, and member
 //!   states that changed while offline are reported as member-change events;
