@@ -32,6 +32,22 @@ pub struct EmulatorConfig {
     /// joins each chat, posts this standard message and leaves before the agent is offered
     /// (PROTOCOL.md 7.8 step 3).
     pub workflow_message: Option<String>,
+    /// Most TCP connections served at once (see `EmulatorBuilder::max_connections`).
+    pub max_connections: Option<usize>,
+    /// Seconds a new connection has to send its first request head.
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a connection with no request in flight stays open.
+    pub idle_timeout_secs: Option<u64>,
+    /// Creates allowed per client IP address per window.
+    pub create_rate_limit: Option<RateLimitConfig>,
+    /// Most conversations kept at once.
+    pub max_conversations: Option<usize>,
+    /// Seconds an ended conversation stays readable before it is forgotten.
+    pub ended_retention_secs: Option<u64>,
+    /// Seconds after which a conversation with no socket and no guest call is forgotten.
+    pub abandoned_after_secs: Option<u64>,
+    /// Token required on the control API (`Authorization: Bearer ...`).
+    pub control_token: Option<String>,
 }
 
 /// A fixed-window rate limit.
@@ -102,6 +118,11 @@ impl Faults {
     }
 
     pub(crate) fn validate(&self) -> Result<(), EmulatorError> {
+        if self.latency_ms > MAX_LATENCY_MS {
+            return Err(EmulatorError::Config(format!(
+                "latencyMs must be at most {MAX_LATENCY_MS} (every request would time out)"
+            )));
+        }
         for (name, r) in [
             ("errorRate", self.error_rate),
             ("nonJsonRate", self.non_json_rate),
@@ -115,6 +136,9 @@ impl Faults {
         Ok(())
     }
 }
+
+/// Added latency above ten minutes makes every request time out.
+const MAX_LATENCY_MS: u64 = 600_000;
 
 fn parse_rate(v: &str) -> Result<f64, String> {
     let r: f64 = v.trim().parse().map_err(|e| format!("{e}"))?;

@@ -36,6 +36,7 @@ fn channel_frame(message: &str) -> String {
 
 async fn upgrade(
     State(shared): State<Arc<Shared>>,
+    slot: Option<axum::Extension<Arc<crate::accept::ConnSlot>>>,
     Path(jwt): Path<String>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
@@ -63,8 +64,16 @@ async fn upgrade(
     // tungstenite zero-fills its whole read buffer (128 KiB by default) on every read, so
     // each socket kept 128 KiB resident and every frame cost a 128 KiB memset; event frames
     // are small and larger ones grow the buffer as needed.
+    // The socket keeps its connection slot (the cap counts it) until it ends, and is never
+    // closed to make room for new connections.
+    if let Some(axum::Extension(slot)) = &slot {
+        slot.mark_upgraded();
+    }
     ws.read_buffer_size(WS_READ_BUFFER)
-        .on_upgrade(move |socket| serve(shared, conv, socket))
+        .on_upgrade(move |socket| async move {
+            let _slot = slot;
+            serve(shared, conv, socket).await
+        })
 }
 
 /// Read buffer of a server-side socket (see `upgrade`).
