@@ -88,6 +88,23 @@ pub struct Faults {
     pub non_json_rate: f64,
     /// Drop (abruptly) every attached socket every N seconds.
     pub drop_sockets_secs: Option<u64>,
+    /// Fraction (0..=1) of `/api/v2` requests answered 429 `too.many.requests.retry.after`
+    /// (`Retry-After: 1`) without being processed.
+    pub rate_limited_rate: f64,
+    /// Fraction (0..=1) of `/api/v2` requests that are processed and then answered 503: the
+    /// ambiguous failure (the client cannot tell whether its message was stored).
+    pub late_error_rate: f64,
+    /// Fraction (0..=1) of event frames sent twice.
+    pub duplicate_frame_rate: f64,
+    /// Fraction (0..=1) of event frames before which the socket is dropped (TCP close, no
+    /// close frame; the frame is not sent on it).
+    pub drop_socket_rate: f64,
+    /// Fraction (0..=1) of event frames before which the socket stalls: it stays open but
+    /// sends nothing more (no frames, no heartbeats, no pongs) until the client closes it.
+    pub stall_rate: f64,
+    /// Exempt guest message POSTs from `errorRate`, `lateErrorRate` and `nonJsonRate` (for
+    /// clients without exactly-once sends; 429 still applies, as nothing was processed).
+    pub spare_sends: bool,
     /// Seed of the fault RNG (reproducible runs); random when absent.
     pub seed: Option<u64>,
 }
@@ -108,9 +125,17 @@ impl Faults {
                 self.drop_sockets_secs = (n > 0).then_some(n);
             }
             "seed" => self.seed = Some(v.trim().parse().map_err(|e| bad(&e))?),
+            "rate-limited-rate" => self.rate_limited_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "late-error-rate" => self.late_error_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "duplicate-frame-rate" => {
+                self.duplicate_frame_rate = parse_rate(v).map_err(|e| bad(&e))?
+            }
+            "drop-socket-rate" => self.drop_socket_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "stall-rate" => self.stall_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "spare-sends" => self.spare_sends = v.trim().parse().map_err(|e| bad(&e))?,
             other => {
                 return Err(EmulatorError::Config(format!(
-                    "--fault {other}: unknown fault (error-rate, latency-ms, non-json-rate, drop-sockets-secs, seed)"
+                    "--fault {other}: unknown fault (error-rate, latency-ms, non-json-rate, drop-sockets-secs, rate-limited-rate, late-error-rate, duplicate-frame-rate, drop-socket-rate, stall-rate, spare-sends, seed)"
                 )))
             }
         }
@@ -126,6 +151,11 @@ impl Faults {
         for (name, r) in [
             ("errorRate", self.error_rate),
             ("nonJsonRate", self.non_json_rate),
+            ("rateLimitedRate", self.rate_limited_rate),
+            ("lateErrorRate", self.late_error_rate),
+            ("duplicateFrameRate", self.duplicate_frame_rate),
+            ("dropSocketRate", self.drop_socket_rate),
+            ("stallRate", self.stall_rate),
         ] {
             if !(0.0..=1.0).contains(&r) {
                 return Err(EmulatorError::Config(format!(

@@ -193,7 +193,7 @@ impl Shared {
         self.faults.send_replace(faults);
     }
 
-    fn roll(&self, rate: f64) -> bool {
+    pub fn roll(&self, rate: f64) -> bool {
         if rate <= 0.0 {
             return false;
         }
@@ -708,14 +708,29 @@ async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Nex
         return next.run(req).await;
     }
     let faults = shared.faults.borrow().clone();
+    let spared = faults.spare_sends
+        && req.method() == Method::POST
+        && req.uri().path().ends_with("/messages");
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
-    if shared.roll(faults.error_rate) {
+    if shared.roll(faults.rate_limited_rate) {
+        return ApiError::new(
+            429,
+            "too.many.requests.retry.after",
+            "Rate limit exceeded the maximum. Retry the request in [1] seconds",
+        )
+        .header(http::header::RETRY_AFTER, HeaderValue::from(1u32))
+        .into_response();
+    }
+    if !spared && shared.roll(faults.error_rate) {
         return ApiError::service_unavailable().into_response();
     }
     let resp = next.run(req).await;
-    if resp.status() == http::StatusCode::OK && shared.roll(faults.non_json_rate) {
+    if !spared && resp.status().is_success() && shared.roll(faults.late_error_rate) {
+        return ApiError::service_unavailable().into_response();
+    }
+    if !spared && resp.status() == http::StatusCode::OK && shared.roll(faults.non_json_rate) {
         let (mut parts, _) = resp.into_parts();
         parts.headers.remove(http::header::CONTENT_LENGTH);
         parts.headers.insert(

@@ -136,8 +136,23 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
             }
             cmd = rx.recv() => match cmd {
                 Ok(SocketCmd::Frame(text)) => {
-                    if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
+                    let (drop_rate, stall_rate, dup_rate) = {
+                        let f = shared.faults.borrow();
+                        (f.drop_socket_rate, f.stall_rate, f.duplicate_frame_rate)
+                    };
+                    if shared.roll(drop_rate) {
                         return;
+                    }
+                    if shared.roll(stall_rate) {
+                        drop(rx);
+                        stall(&shared, socket).await;
+                        return;
+                    }
+                    let copies = if shared.roll(dup_rate) { 2 } else { 1 };
+                    for _ in 0..copies {
+                        if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
+                            return;
+                        }
                     }
                 }
                 Ok(SocketCmd::Close { code, reason }) => {
@@ -181,6 +196,20 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
                         return;
                     }
                 }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+/// The stall fault: the socket stays open and sends nothing (no frame, heartbeat or pong)
+/// until the client gives up on it, or the emulator stops.
+async fn stall(shared: &Shared, mut socket: WebSocket) {
+    loop {
+        tokio::select! {
+            _ = shared.cancel.cancelled() => return,
+            msg = socket.recv() => match msg {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },

@@ -421,3 +421,151 @@ async fn the_transcript_lists_every_stored_message_in_order() {
     );
     emu.shutdown().await;
 }
+
+async fn connected_chat(c: &Client, emu: &EmulatorHandle) -> (String, String, String, String) {
+    let v: Value = create(c, emu).await.json().await.unwrap();
+    let cid = v["id"].as_str().unwrap().to_owned();
+    (
+        cid,
+        v["jwt"].as_str().unwrap().to_owned(),
+        v["member"]["id"].as_str().unwrap().to_owned(),
+        v["eventStreamUri"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_chaos_fault_kinds_do_what_they_say() {
+    use futures::StreamExt;
+    let emu = Emulator::builder()
+        .agent(guest_chat_emulator::AgentMode::Manual)
+        .agent_delay(Duration::from_millis(5))
+        .heartbeat_interval(Duration::from_millis(200))
+        .start()
+        .await
+        .unwrap();
+    let c = Client::new();
+    let (cid, jwt, member, uri) = connected_chat(&c, &emu).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(uri.as_str())
+        .await
+        .unwrap();
+    emu.wait_for_state(&cid, guest_chat_emulator::ConversationState::Connected)
+        .await
+        .unwrap();
+    let send_url = format!("{}{BASE}/{cid}/members/{member}/messages", emu.base_url());
+    let send = |text: &'static str| {
+        c.post(&send_url)
+            .bearer_auth(&jwt)
+            .json(&json!({"body": text, "bodyType": "standard"}))
+            .send()
+    };
+    let guest_bodies = |emu: &EmulatorHandle| -> Vec<String> {
+        emu.transcript(&cid)
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.sender.as_ref().and_then(|s| s.id.as_deref()) == Some(member.as_str()))
+            .filter_map(|m| m.body)
+            .collect()
+    };
+
+    // 429 before processing: nothing stored.
+    emu.set_faults(Faults {
+        rate_limited_rate: 1.0,
+        ..Faults::default()
+    })
+    .unwrap();
+    let r = send("limited").await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert!(guest_bodies(&emu).is_empty());
+
+    // 503 after processing: stored although the client saw an error.
+    emu.set_faults(Faults {
+        late_error_rate: 1.0,
+        ..Faults::default()
+    })
+    .unwrap();
+    let r = send("late").await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(guest_bodies(&emu), ["late"]);
+
+    // spare_sends exempts message POSTs from the ambiguous faults.
+    emu.set_faults(Faults {
+        late_error_rate: 1.0,
+        error_rate: 1.0,
+        non_json_rate: 1.0,
+        spare_sends: true,
+        ..Faults::default()
+    })
+    .unwrap();
+    assert_eq!(send("spared").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(guest_bodies(&emu), ["late", "spared"]);
+
+    // Duplicated frames: one agent message arrives twice, identical.
+    emu.set_faults(Faults {
+        duplicate_frame_rate: 1.0,
+        ..Faults::default()
+    })
+    .unwrap();
+    let sent = emu.agent_say(&cid, "twice").unwrap();
+    let mut copies = Vec::new();
+    while copies.len() < 2 {
+        let msg = timeout(T, ws.next()).await.unwrap().unwrap().unwrap();
+        let text = msg.into_text().unwrap();
+        if text.contains(sent.id.as_deref().unwrap()) && text.contains("\"twice\"") {
+            copies.push(text.to_string());
+        }
+    }
+    assert_eq!(copies[0], copies[1]);
+
+    // A stall: the socket stays open and goes silent, heartbeats included.
+    emu.set_faults(Faults {
+        stall_rate: 1.0,
+        ..Faults::default()
+    })
+    .unwrap();
+    emu.agent_say(&cid, "never seen").unwrap();
+    let quiet = timeout(Duration::from_secs(2), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(m)) if m.is_close() => return "closed",
+                Some(Ok(m)) if m.to_string().contains("never seen") => return "frame",
+                Some(Ok(_)) => {} // frames queued before the stall
+                _ => return "closed",
+            }
+        }
+    })
+    .await;
+    assert!(
+        quiet.is_err(),
+        "the stalled socket sent something or closed: {quiet:?}"
+    );
+    assert_eq!(emu.conversation_snapshot(&cid).unwrap().sockets, 1);
+
+    // A drop: a new socket is closed without a close frame before the next frame.
+    emu.set_faults(Faults {
+        drop_socket_rate: 1.0,
+        ..Faults::default()
+    })
+    .unwrap();
+    drop(ws);
+    wait_until(|| emu.conversation_snapshot(&cid).unwrap().sockets == 0).await;
+    let (mut ws2, _) = tokio_tungstenite::connect_async(uri.as_str())
+        .await
+        .unwrap();
+    emu.wait_for_sockets(&cid, 1).await.unwrap();
+    emu.agent_say(&cid, "dropped").unwrap();
+    let end = timeout(T, async {
+        loop {
+            match ws2.next().await {
+                Some(Ok(m)) if m.is_close() => return "close frame",
+                Some(Ok(m)) if m.to_string().contains("dropped") => return "frame",
+                Some(Ok(_)) => {}
+                _ => return "dropped",
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(end, "dropped");
+    emu.shutdown().await;
+}
