@@ -6,7 +6,7 @@
 
 use crate::client::ApiClient;
 use crate::error::Error;
-use crate::secret::mask_jwts;
+use crate::secret::mask_secrets;
 use bytes::Bytes;
 use guest_chat_model::*;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -432,8 +432,8 @@ impl<T: fmt::Debug> fmt::Debug for ApiResponse<T> {
             .field("status", &self.status)
             .field("status_text", &self.status_text)
             .field("headers", &self.headers)
-            .field("body", &format_args!("{}", mask_jwts(&body)))
-            .field("text", &mask_jwts(&self.text))
+            .field("body", &format_args!("{}", mask_secrets(&body)))
+            .field("text", &mask_secrets(&self.text))
             .finish()
     }
 }
@@ -473,8 +473,8 @@ impl WebChatApi {
         let decode_error = |path: String, message: String| Error::Decode {
             status,
             path,
-            message: mask_jwts(&message).into_owned(),
-            body: mask_jwts(&String::from_utf8_lossy(&raw.body)).into_owned(),
+            message: mask_secrets(&message).into_owned(),
+            body: mask_secrets(&String::from_utf8_lossy(&raw.body)).into_owned(),
         };
         let mut de = serde_json::Deserializer::from_slice(&raw.body);
         let value: T = serde_path_to_error::deserialize(&mut de)
@@ -598,7 +598,8 @@ impl WebChatApi {
     /// Sends a message as the guest.
     ///
     /// Refused locally with [`Error::InvalidArgument`] (nothing is sent) when `body` is
-    /// missing or empty or longer than [`MAX_MESSAGE_CHARS`] characters: the emulator and
+    /// missing or empty or longer than [`MAX_MESSAGE_CHARS`] characters (UTF-16 code units,
+    /// as the service counts: see [`message_length`](crate::model::message_length)): the emulator and
     /// the service would answer 400 (`chat.error.notnull.createconversationmessagerequest.body`
     /// or `constraint.validation`).
     pub async fn post_webchat_guest_conversation_member_messages(
@@ -795,11 +796,14 @@ fn check_message(body: &CreateWebChatMessageRequest) -> Result<(), Error> {
             reason: "the message body is required and must not be empty".into(),
         });
     }
-    let chars = text.chars().count();
-    if chars > MAX_MESSAGE_CHARS {
+    let units = crate::model::message_length(text);
+    if units > MAX_MESSAGE_CHARS {
         return Err(Error::InvalidArgument {
             name: "body",
-            reason: format!("{chars} characters, the service accepts at most {MAX_MESSAGE_CHARS}"),
+            reason: format!(
+                "{units} characters (UTF-16 code units, as the service counts them: an emoji \
+                 counts 2), the service accepts at most {MAX_MESSAGE_CHARS}"
+            ),
         });
     }
     Ok(())
@@ -882,6 +886,11 @@ mod tests {
         let long = CreateWebChatMessageRequest::new("é".repeat(MAX_MESSAGE_CHARS + 1));
         assert!(check_message(&long).is_err());
         assert!(check_message(&CreateWebChatMessageRequest::default()).is_err());
+        // The service counts UTF-16 code units: an astral-plane emoji counts 2.
+        let emoji = CreateWebChatMessageRequest::new("😀".repeat(MAX_MESSAGE_CHARS / 2));
+        assert!(check_message(&emoji).is_ok());
+        let emoji = CreateWebChatMessageRequest::new("😀".repeat(MAX_MESSAGE_CHARS / 2 + 1));
+        assert!(check_message(&emoji).is_err());
         assert!(check_message(&CreateWebChatMessageRequest::new("")).is_err());
     }
 }

@@ -11,7 +11,7 @@ use crate::error::{header_str, ApiError, Error};
 use crate::logging::{HttpExchange, LogLevel};
 use crate::region::Environment;
 use crate::retry::RetryPolicy;
-use crate::secret::{mask_jwts, Jwt};
+use crate::secret::{mask_secrets, Jwt};
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -336,7 +336,7 @@ impl ApiClient {
             header_str(&response_headers, "inin-correlation-id").map(str::to_owned);
         span.record("status", status.as_u16());
         if let Some(c) = &correlation_id {
-            span.record("correlation_id", c.as_str());
+            span.record("correlation_id", mask_secrets(c).as_ref());
         }
         let answered = HttpExchange {
             status: Some(status.as_u16()),
@@ -372,11 +372,11 @@ impl ApiClient {
         url: &str,
         started: Instant,
     ) -> Error {
-        let mut msg = format!("{method} {}", mask_jwts(url));
+        let mut msg = format!("{method} {}", mask_secrets(url));
         let mut src: Option<&dyn std::error::Error> = Some(e);
         while let Some(s) = src {
             msg.push_str(": ");
-            msg.push_str(&mask_jwts(&s.to_string()));
+            msg.push_str(&mask_secrets(&s.to_string()));
             src = s.source();
         }
         if let Some(cause) = crate::error::rustls_cause(e) {
@@ -635,7 +635,7 @@ impl ApiClientBuilder {
                 let proxy =
                     reqwest::Proxy::all(url.as_str()).map_err(|e| Error::InvalidArgument {
                         name: "proxy",
-                        reason: mask_jwts(&e.to_string()).into_owned(),
+                        reason: mask_secrets(&e.to_string()).into_owned(),
                     })?;
                 http = http.proxy(proxy);
             }

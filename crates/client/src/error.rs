@@ -1,12 +1,12 @@
 //! The SDK's error type: what the server said (status, headers, Genesys `ErrorBody`, raw
 //! text, correlation id) or why no answer arrived, with the predicates retry code needs.
 //!
-//! No JWT ever appears in a `Display` or `Debug` of these types: every message that can
-//! carry text from elsewhere (reqwest errors, response bodies) goes through
-//! [`mask_jwts`](crate::secret::mask_jwts()).
+//! No JWT, nor a piece of a known one, ever appears in a `Display` or `Debug` of these
+//! types: each is formatted whole, then masked once by
+//! [`mask_secrets`](crate::secret::mask_secrets()) (the SDK's one masking boundary).
 
 use crate::region::InvalidEnvironment;
-use crate::secret::mask_jwts;
+use crate::secret::mask_secrets;
 use guest_chat_model::ErrorBody;
 use http::HeaderMap;
 use std::fmt;
@@ -16,23 +16,15 @@ use std::time::Duration;
 const DISPLAY_BODY_CHARS: usize = 200;
 
 /// Everything that can go wrong with a call.
-#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The server answered with a non-2xx status.
-    #[error("{0}")]
     Api(Box<ApiError>),
     /// No answer within the request timeout (the call may or may not have been processed).
-    #[error("request timed out: {0}")]
     Timeout(String),
     /// The connection could not be established (nothing was sent).
-    #[error("cannot connect: {0}")]
     Connect(String),
     /// A 2xx answer whose body is not the expected JSON.
-    #[error(
-        "cannot decode the HTTP {status} response at `{path}`: {message} (body: {})",
-        truncate(body)
-    )]
     Decode {
         /// HTTP status of the answer.
         status: u16,
@@ -44,7 +36,6 @@ pub enum Error {
         body: String,
     },
     /// A call was refused locally, before sending, because an argument is unusable.
-    #[error("invalid argument `{name}`: {reason}")]
     InvalidArgument {
         /// The parameter's name as the swagger spells it (`conversationId`, `body`).
         name: &'static str,
@@ -52,10 +43,8 @@ pub enum Error {
         reason: String,
     },
     /// The environment string could not be understood.
-    #[error("{}", mask_jwts(&.0.to_string()))]
-    InvalidEnvironment(#[from] InvalidEnvironment),
+    InvalidEnvironment(InvalidEnvironment),
     /// The operation needs the guest JWT and none is set (`set_jwt` / `with_jwt`).
-    #[error("{operation} needs the guest JWT, but none is set: call set_jwt() or with_jwt() with the jwt of the create-conversation response")]
     MissingJwt {
         /// The operation id.
         operation: &'static str,
@@ -63,22 +52,80 @@ pub enum Error {
     /// The TLS handshake failed: most often the server's certificate is not trusted (add its
     /// issuer with `ApiClientBuilder::add_root_certificate_pem`). Not retried: the same
     /// handshake fails the same way.
-    #[error("TLS handshake failed: {}", mask_jwts(.0))]
     Tls(String),
     /// Any other transport failure (protocol, body read, client construction).
-    #[error("transport error: {0}")]
     Transport(String),
     /// The event stream could not continue, or skipped an undecodable frame (JWT masked).
-    #[error("event stream: {}", mask_jwts(.0))]
     EventStream(String),
+    /// A message send whose outcome could not be settled: a POST failed ambiguously (its
+    /// answer was lost: timeout, 5xx, broken connection) and the conversation's history, where
+    /// [`GuestChat::send`](crate::session::GuestChat::send) looks for the message before
+    /// sending it again, could not be read or did not settle it. The message may or may not
+    /// have been delivered; sending it again may duplicate it.
+    DeliveryUnknown {
+        /// How many POSTs were made.
+        attempts: u32,
+        /// Why the history did not settle it.
+        why: String,
+        /// The last POST's error.
+        last: Box<Error>,
+    },
 }
 
-impl fmt::Debug for Error {
+/// The unmasked text of an error; only ever written through [`mask_secrets`].
+struct RawDisplay<'a>(&'a Error);
+
+impl fmt::Display for RawDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Api(e) => f.debug_tuple("Api").field(e).finish(),
-            Error::Timeout(m) => f.debug_tuple("Timeout").field(&mask_jwts(m)).finish(),
-            Error::Connect(m) => f.debug_tuple("Connect").field(&mask_jwts(m)).finish(),
+        match self.0 {
+            Error::Api(e) => write!(f, "{e}"),
+            Error::Timeout(m) => write!(f, "request timed out: {m}"),
+            Error::Connect(m) => write!(f, "cannot connect: {m}"),
+            Error::Decode {
+                status,
+                path,
+                message,
+                body,
+            } => write!(
+                f,
+                "cannot decode the HTTP {status} response at `{path}`: {message} (body: {})",
+                truncate(body)
+            ),
+            Error::InvalidArgument { name, reason } => {
+                write!(f, "invalid argument `{name}`: {reason}")
+            }
+            Error::InvalidEnvironment(e) => write!(f, "{e}"),
+            Error::MissingJwt { operation } => write!(
+                f,
+                "{operation} needs the guest JWT, but none is set: call set_jwt() or with_jwt() \
+                 with the jwt of the create-conversation response"
+            ),
+            Error::Tls(m) => write!(f, "TLS handshake failed: {m}"),
+            Error::Transport(m) => write!(f, "transport error: {m}"),
+            Error::EventStream(m) => write!(f, "event stream: {m}"),
+            Error::DeliveryUnknown {
+                attempts,
+                why,
+                last,
+            } => write!(
+                f,
+                "the message may or may not have been delivered (after {attempts} attempt(s), \
+                 {why}): {}",
+                RawDisplay(last)
+            ),
+        }
+    }
+}
+
+/// The unmasked `Debug` of an error; only ever written through [`mask_secrets`].
+struct RawDebug<'a>(&'a Error);
+
+impl fmt::Debug for RawDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Error::Api(e) => f.debug_tuple("Api").field(&RawApiDebug(e)).finish(),
+            Error::Timeout(m) => f.debug_tuple("Timeout").field(m).finish(),
+            Error::Connect(m) => f.debug_tuple("Connect").field(m).finish(),
             Error::Decode {
                 status,
                 path,
@@ -88,26 +135,70 @@ impl fmt::Debug for Error {
                 .debug_struct("Decode")
                 .field("status", status)
                 .field("path", path)
-                .field("message", &mask_jwts(message))
-                .field("body", &mask_jwts(body))
+                .field("message", message)
+                .field("body", body)
                 .finish(),
             Error::InvalidArgument { name, reason } => f
                 .debug_struct("InvalidArgument")
                 .field("name", name)
                 .field("reason", reason)
                 .finish(),
-            Error::InvalidEnvironment(e) => f
-                .debug_tuple("InvalidEnvironment")
-                .field(&mask_jwts(&format!("{e:?}")))
-                .finish(),
+            Error::InvalidEnvironment(e) => f.debug_tuple("InvalidEnvironment").field(e).finish(),
             Error::MissingJwt { operation } => f
                 .debug_struct("MissingJwt")
                 .field("operation", operation)
                 .finish(),
-            Error::Tls(m) => f.debug_tuple("Tls").field(&mask_jwts(m)).finish(),
-            Error::Transport(m) => f.debug_tuple("Transport").field(&mask_jwts(m)).finish(),
-            Error::EventStream(m) => f.debug_tuple("EventStream").field(&mask_jwts(m)).finish(),
+            Error::Tls(m) => f.debug_tuple("Tls").field(m).finish(),
+            Error::Transport(m) => f.debug_tuple("Transport").field(m).finish(),
+            Error::EventStream(m) => f.debug_tuple("EventStream").field(m).finish(),
+            Error::DeliveryUnknown {
+                attempts,
+                why,
+                last,
+            } => f
+                .debug_struct("DeliveryUnknown")
+                .field("attempts", attempts)
+                .field("why", why)
+                .field("last", &RawDebug(last))
+                .finish(),
         }
+    }
+}
+
+/// Formats `text` whole, then masks it once.
+fn write_masked(f: &mut fmt::Formatter<'_>, text: fmt::Arguments<'_>) -> fmt::Result {
+    let raw = fmt::format(text);
+    f.write_str(&mask_secrets(&raw))
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_masked(f, format_args!("{}", RawDisplay(self)))
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            write_masked(f, format_args!("{:#?}", RawDebug(self)))
+        } else {
+            write_masked(f, format_args!("{:?}", RawDebug(self)))
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::InvalidEnvironment(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<InvalidEnvironment> for Error {
+    fn from(e: InvalidEnvironment) -> Self {
+        Error::InvalidEnvironment(e)
     }
 }
 
@@ -251,57 +342,73 @@ impl ApiError {
     }
 }
 
-impl fmt::Display for ApiError {
+/// The unmasked text of an API error; only ever written through [`mask_secrets`].
+struct RawApiDisplay<'a>(&'a ApiError);
+
+impl fmt::Display for RawApiDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HTTP {}", self.status)?;
-        if !self.status_text.is_empty() {
-            write!(f, " {}", self.status_text)?;
+        let e = self.0;
+        write!(f, "HTTP {}", e.status)?;
+        if !e.status_text.is_empty() {
+            write!(f, " {}", e.status_text)?;
         }
-        match &self.body {
+        match &e.body {
             Some(b) => {
                 if let Some(code) = &b.code {
-                    write!(f, ": {}", mask_jwts(code))?;
+                    write!(f, ": {code}")?;
                 }
                 if let Some(msg) = &b.message {
-                    write!(f, ": {}", mask_jwts(msg))?;
+                    write!(f, ": {msg}")?;
                 }
                 if let Some(params) = b.message_params.as_ref().filter(|p| !p.is_empty()) {
-                    let joined: Vec<String> = params
-                        .iter()
-                        .map(|(k, v)| format!("{k}={}", mask_jwts(v)))
-                        .collect();
+                    let joined: Vec<String> =
+                        params.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     write!(f, " [{}]", joined.join(", "))?;
                 }
             }
-            None if !self.text.trim().is_empty() => {
-                write!(f, ": {}", truncate(&self.text))?;
+            None if !e.text.trim().is_empty() => {
+                write!(f, ": {}", truncate(&e.text))?;
             }
             None => {}
         }
-        if let Some(c) = &self.correlation_id {
+        if let Some(c) = &e.correlation_id {
             write!(f, " (correlation id {c})")?;
         }
         Ok(())
     }
 }
 
+/// The unmasked `Debug` of an API error; only ever written through [`mask_secrets`].
+struct RawApiDebug<'a>(&'a ApiError);
+
+impl fmt::Debug for RawApiDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = self.0;
+        f.debug_struct("ApiError")
+            .field("status", &e.status)
+            .field("status_text", &e.status_text)
+            .field("headers", &e.headers)
+            .field("body", &e.body)
+            .field("text", &e.text)
+            .field("correlation_id", &e.correlation_id)
+            .field("retry_after", &e.retry_after)
+            .finish()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_masked(f, format_args!("{}", RawApiDisplay(self)))
+    }
+}
+
 impl fmt::Debug for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiError")
-            .field("status", &self.status)
-            .field("status_text", &self.status_text)
-            .field("headers", &self.headers)
-            .field(
-                "body",
-                &self
-                    .body
-                    .as_ref()
-                    .map(|b| mask_jwts(&format!("{b:?}")).into_owned()),
-            )
-            .field("text", &mask_jwts(&self.text))
-            .field("correlation_id", &self.correlation_id)
-            .field("retry_after", &self.retry_after)
-            .finish()
+        if f.alternate() {
+            write_masked(f, format_args!("{:#?}", RawApiDebug(self)))
+        } else {
+            write_masked(f, format_args!("{:?}", RawApiDebug(self)))
+        }
     }
 }
 
@@ -386,9 +493,10 @@ pub(crate) fn retry_after(status: u16, headers: &HeaderMap) -> Option<Duration> 
     None
 }
 
-/// The first [`DISPLAY_BODY_CHARS`] characters of a body, JWTs masked, on one line.
+/// The first [`DISPLAY_BODY_CHARS`] characters of a body on one line, secrets masked first
+/// (a token cut in two would no longer look like one).
 fn truncate(body: &str) -> String {
-    let masked = mask_jwts(body);
+    let masked = mask_secrets(body);
     let one_line: String = masked
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

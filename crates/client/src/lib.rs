@@ -26,7 +26,7 @@ pub use events::{CloseReason, EventStream, EventStreamOptions, StreamEvent};
 pub use logging::{LogFormat, LogLevel, LoggerSettings};
 pub use region::{Environment, InvalidEnvironment, Region};
 pub use retry::RetryPolicy;
-pub use secret::Jwt;
+pub use secret::{mask_secrets, Jwt};
 pub use session::{
     ChatOptions, ChatState, EndedBy, GuestChat, Member, SessionEvent, SessionEvents,
 };

@@ -354,7 +354,7 @@ impl SdkLogger {
             method = exchange.method,
             url = %secret::redact(exchange.url, exchange.jwt),
             status = exchange.status,
-            correlation_id = exchange.correlation_id,
+            correlation_id = exchange.correlation_id.map(|c| secret::redact(c, exchange.jwt).into_owned()),
             error = exchange.error.map(|e| secret::redact(e, exchange.jwt).into_owned()),
             "HTTP exchange"
         );
@@ -380,12 +380,40 @@ impl SdkLogger {
                 LogFormat::Text => view.text(kind, &date, &settings),
                 LogFormat::Json => view.json(kind, &date, &settings),
             };
+            // The boundary: the whole entry once more, whatever its fields missed.
+            let text = secret::mask_secrets(&text).into_owned();
             self.enqueue(Entry {
                 text,
                 format: settings.log_format,
                 sinks: Arc::clone(&sinks),
             });
         }
+    }
+
+    /// Writes one warning (a configuration file not applied) to the sinks in force, at every
+    /// level but `none`: the same layout as the dropped-entries notice.
+    pub(crate) fn warning(&self, message: &str) {
+        let settings = self.settings.load();
+        if settings.log_level == LogLevel::None {
+            return;
+        }
+        let date = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let message = secret::mask_secrets(message);
+        let text = match settings.log_format {
+            LogFormat::Text => format!("WARN: {date}\n{message}\n\n"),
+            LogFormat::Json => {
+                let mut v = serde_json::Map::new();
+                v.insert("date".into(), date.into());
+                v.insert("level".into(), "warn".into());
+                v.insert("message".into(), message.into_owned().into());
+                format!("{}\n", serde_json::Value::Object(v))
+            }
+        };
+        self.enqueue(Entry {
+            text,
+            format: settings.log_format,
+            sinks: self.sinks.load_full(),
+        });
     }
 
     fn enqueue(&self, entry: Entry) {

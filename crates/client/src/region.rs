@@ -120,7 +120,7 @@ impl InvalidEnvironment {
     fn new(input: &str, reason: impl Into<String>) -> Self {
         // A pasted token must not travel on in an error message.
         InvalidEnvironment {
-            input: crate::secret::mask_jwts(input).into_owned(),
+            input: crate::secret::mask_secrets(input).into_owned(),
             reason: reason.into(),
         }
     }

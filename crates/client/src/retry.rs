@@ -92,7 +92,7 @@ impl RetryPolicy {
     }
 
     /// Exponential back-off with "equal jitter": half fixed, half random.
-    fn backoff(&self, retry: u32) -> Duration {
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
         let exp = self
             .base_delay
             .saturating_mul(2u32.saturating_pow(retry.min(30)))

@@ -1,29 +1,48 @@
-//! The guest JWT, kept out of every `Debug`, `Display`, log line and error message.
+//! The guest JWT, kept out of every `Debug`, `Display`, log line and error message, and the
+//! process-wide registry of known secrets that [`mask_secrets`] masks (pieces included).
 
 use secrecy::{ExposeSecret, SecretString};
 use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// The guest's JWT: the only credential of a chat.
 ///
 /// `Debug` and `Display` print `<redacted>`; [`Jwt::expose`] is the one way to read it.
+///
+/// While a `Jwt` (or a clone) lives, and for a while after (the last
+/// [`RETIRED_SECRETS_KEPT`] dropped tokens), the token is a *known secret*: [`mask_secrets`]
+/// masks it, and every piece of [`MIN_MASKED_PIECE`] or more of its characters, in every
+/// SDK log entry and every error's `Display` and `Debug`.
 #[derive(Clone)]
-pub struct Jwt(SecretString);
+pub struct Jwt(Arc<Known>);
+
+/// A registered secret; unregistered when the last clone goes.
+struct Known(SecretString);
+
+impl Drop for Known {
+    fn drop(&mut self) {
+        registry_write().release(self.0.expose_secret());
+    }
+}
 
 impl Jwt {
-    /// Wraps a token.
+    /// Wraps a token (and makes it a known secret: see the type's documentation).
     pub fn new(token: impl Into<String>) -> Self {
-        Jwt(SecretString::from(token.into()))
+        let token = token.into();
+        registry_write().acquire(&token);
+        Jwt(Arc::new(Known(SecretString::from(token))))
     }
 
     /// The token itself, for the `Authorization` header and the event-stream URI.
     pub fn expose(&self) -> &str {
-        self.0.expose_secret()
+        self.0 .0.expose_secret()
     }
 
     /// True for the empty token (treated as "no JWT").
     pub fn is_empty(&self) -> bool {
-        self.0.expose_secret().is_empty()
+        self.expose().is_empty()
     }
 }
 
@@ -59,9 +78,156 @@ impl PartialEq for Jwt {
 
 pub use guest_chat_model::redact::{mask_jwts, REDACTED};
 
-/// Masks `secret` (when non-empty) and every JWT-shaped token in `text`.
-pub fn redact<'a>(text: &'a str, secret: Option<&Jwt>) -> Cow<'a, str> {
+/// The shortest piece of a known secret that is masked on its own: 8 characters (48 bits of
+/// a base64url token, too long to occur by chance in other text). Shorter secrets are not
+/// registered (they are masked only where the SDK passes them explicitly, as the logger does
+/// with its client's JWT).
+pub const MIN_MASKED_PIECE: usize = 8;
+
+/// How many secrets stay known after their last `Jwt` is dropped (a chat's token can still
+/// show up in an error printed after the chat is gone).
+pub const RETIRED_SECRETS_KEPT: usize = 64;
+
+/// The process-wide set of known secrets, indexed by every [`MIN_MASKED_PIECE`]-byte window.
+#[derive(Default)]
+struct Registry {
+    /// Secret -> number of live `Jwt`s holding it (0 = retired).
+    secrets: HashMap<String, usize>,
+    /// Retired secrets, oldest first.
+    retired: VecDeque<String>,
+    /// Window -> how many (secret, offset) pairs have it.
+    windows: HashMap<u64, u32>,
+}
+
+fn window_key(w: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&w[..MIN_MASKED_PIECE]);
+    u64::from_le_bytes(b)
+}
+
+/// Token characters: base64url, base64 and the JWT's dots. Only such secrets are indexed, so
+/// a masked stretch of text is always ASCII (char boundaries) and never holds a quote or a
+/// backslash (JSON log lines stay valid).
+fn indexable(secret: &str) -> bool {
+    secret.len() >= MIN_MASKED_PIECE
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.=+/~".contains(&b))
+}
+
+impl Registry {
+    fn acquire(&mut self, secret: &str) {
+        if !indexable(secret) {
+            return;
+        }
+        if let Some(count) = self.secrets.get_mut(secret) {
+            if *count == 0 {
+                self.retired.retain(|s| s != secret);
+            }
+            *count += 1;
+            return;
+        }
+        self.secrets.insert(secret.to_owned(), 1);
+        for w in secret.as_bytes().windows(MIN_MASKED_PIECE) {
+            *self.windows.entry(window_key(w)).or_insert(0) += 1;
+        }
+    }
+
+    fn release(&mut self, secret: &str) {
+        let Some(count) = self.secrets.get_mut(secret) else {
+            return;
+        };
+        *count = count.saturating_sub(1);
+        if *count > 0 {
+            return;
+        }
+        self.retired.push_back(secret.to_owned());
+        while self.retired.len() > RETIRED_SECRETS_KEPT {
+            if let Some(old) = self.retired.pop_front() {
+                self.forget(&old);
+            }
+        }
+    }
+
+    fn forget(&mut self, secret: &str) {
+        if self.secrets.remove(secret).is_none() {
+            return;
+        }
+        for w in secret.as_bytes().windows(MIN_MASKED_PIECE) {
+            let key = window_key(w);
+            if let Some(n) = self.windows.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    self.windows.remove(&key);
+                }
+            }
+        }
+        // Give memory back after a load run's thousands of chats are gone.
+        if self.windows.capacity() > 4 * self.windows.len().max(1024) {
+            self.windows.shrink_to_fit();
+            self.secrets.shrink_to_fit();
+        }
+    }
+
+    /// The byte ranges of `text` covered by windows of known secrets, merged.
+    fn covered(&self, text: &str) -> Vec<(usize, usize)> {
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        if self.windows.is_empty() {
+            return ranges;
+        }
+        for (i, w) in text.as_bytes().windows(MIN_MASKED_PIECE).enumerate() {
+            if self.windows.contains_key(&window_key(w)) {
+                let end = i + MIN_MASKED_PIECE;
+                match ranges.last_mut() {
+                    Some(last) if last.1 >= i => last.1 = end,
+                    _ => ranges.push((i, end)),
+                }
+            }
+        }
+        ranges
+    }
+}
+
+fn registry() -> &'static RwLock<Registry> {
+    static REGISTRY: OnceLock<RwLock<Registry>> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+fn registry_write() -> std::sync::RwLockWriteGuard<'static, Registry> {
+    registry().write().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Masks every secret in `text`: JWT-shaped tokens (`eyJ...` with two dots), and every piece
+/// of [`MIN_MASKED_PIECE`] or more characters of a known secret (a live [`Jwt`], the token of
+/// an event-stream URI), such as a JWT's signature segment on its own. Each masked stretch
+/// becomes `[REDACTED]`.
+///
+/// The one boundary of the SDK: every log entry and every error's `Display` and `Debug` go
+/// through it. Applications printing text that may carry a token (an error line, a header)
+/// should too.
+pub fn mask_secrets(text: &str) -> Cow<'_, str> {
     let masked = mask_jwts(text);
+    let ranges = registry()
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .covered(&masked);
+    if ranges.is_empty() {
+        return masked;
+    }
+    let mut out = String::with_capacity(masked.len());
+    let mut copied = 0;
+    for (start, end) in ranges {
+        out.push_str(&masked[copied..start]);
+        out.push_str(REDACTED);
+        copied = end;
+    }
+    out.push_str(&masked[copied..]);
+    Cow::Owned(out)
+}
+
+/// [`mask_secrets`], and `secret` (when non-empty) wherever it occurs, whatever its length.
+pub fn redact<'a>(text: &'a str, secret: Option<&Jwt>) -> Cow<'a, str> {
+    let masked = mask_secrets(text);
     match secret {
         Some(jwt) if !jwt.is_empty() && masked.contains(jwt.expose()) => {
             Cow::Owned(masked.replace(jwt.expose(), REDACTED))
@@ -101,5 +267,36 @@ mod tests {
             redact("token abc.def", Some(&Jwt::new("abc.def"))),
             "token [REDACTED]"
         );
+    }
+
+    #[test]
+    fn pieces_of_a_known_token_are_masked_while_it_lives_and_after() {
+        let header = "eyJhbGciOiJSUzI1NiJ9";
+        let payload = "eyJzdWIiOiJ1bml0LXRlc3QtcGllY2VzIn0";
+        let sig = "UmVnaXN0cnlTaWduYXR1cmVTZWdtZW50X3VuaXQ";
+        let token = format!("{header}.{payload}.{sig}");
+        let before = format!("sig={sig}");
+        assert_eq!(mask_secrets(&before), before, "unknown yet");
+        let jwt = Jwt::new(token.clone());
+        let clone = jwt.clone();
+        assert_eq!(mask_secrets(&before), "sig=[REDACTED]");
+        // any 8-character piece, inside other text, in JSON
+        let piece = &sig[5..13];
+        assert_eq!(mask_secrets(&format!("x{piece}y")), "x[REDACTED]y");
+        let json = format!(r#"{{"c":"{}"}}"#, &sig[3..]);
+        let masked = mask_secrets(&json);
+        assert_eq!(masked, r#"{"c":"[REDACTED]"}"#);
+        assert!(serde_json::from_str::<serde_json::Value>(&masked).is_ok());
+        // 7 characters are left alone
+        assert_eq!(mask_secrets(&sig[..7]), &sig[..7]);
+        drop(jwt);
+        drop(clone);
+        // retired, still masked; forgotten once more than RETIRED_SECRETS_KEPT retired after it
+        // (one test, so no parallel test retires tokens in between)
+        assert_eq!(mask_secrets(&before), "sig=[REDACTED]");
+        for i in 0..RETIRED_SECRETS_KEPT + 1 {
+            drop(Jwt::new(format!("T3RoZXJSZXRpcmVkU2VjcmV0{i:04}zz")));
+        }
+        assert_eq!(mask_secrets(&before), before);
     }
 }

@@ -10,16 +10,16 @@
 //! - expires typing indicators after 4 s, or at the sender's next message;
 //! - tracks the chat state (waiting, connected, transferred, ended).
 
-use crate::api::WebChatApi;
+use crate::api::{GetMessagesOptions, WebChatApi};
 use crate::client::ApiClient;
 use crate::error::Error;
 use crate::events::{CloseReason, EventStream, EventStreamOptions, StreamEvent};
 use crate::model::{
-    ChatEvent, CreateWebChatConversationRequest, CreateWebChatMessageRequest, MemberState, Role,
-    WebChatMessage, WebChatTyping,
+    BodyType, ChatEvent, CreateWebChatConversationRequest, CreateWebChatMessageRequest,
+    MemberState, Role, SortOrder, WebChatMessage, WebChatTyping,
 };
 use futures::StreamExt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -239,7 +239,63 @@ struct Inner {
     member_id: String,
     shared: Mutex<Shared>,
     events: Mutex<Option<mpsc::UnboundedReceiver<SessionEvent>>>,
+    /// Serialises sends and remembers the messages they accounted for (exactly-once sends).
+    sends: tokio::sync::Mutex<SendLog>,
     _guard: DropGuard,
+}
+
+/// How far before an attempt's start a stored message's timestamp may lie and still be taken
+/// for that attempt's message: room for the service's clock being behind this machine's.
+const CLOCK_SKEW_ALLOWANCE: Duration = Duration::from_secs(120);
+/// History pages (100 messages each, newest first) a send looks through for its message.
+const HISTORY_PAGES: usize = 5;
+const HISTORY_PAGE_SIZE: i32 = 100;
+/// How many ids of sent messages a chat remembers (so that one is never claimed twice).
+const CLAIMED_KEPT: usize = 4096;
+
+/// The ids of messages sends have already accounted for, the oldest forgotten first.
+#[derive(Default)]
+struct SendLog {
+    claimed: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl SendLog {
+    fn claim(&mut self, message: &WebChatMessage) {
+        let Some(id) = message.id.clone() else {
+            return;
+        };
+        if self.claimed.insert(id.clone()) {
+            self.order.push_back(id);
+            while self.order.len() > CLAIMED_KEPT {
+                if let Some(old) = self.order.pop_front() {
+                    self.claimed.remove(&old);
+                }
+            }
+        }
+    }
+
+    fn is_claimed(&self, id: &str) -> bool {
+        self.claimed.contains(id)
+    }
+}
+
+/// What the history says about a message whose POST failed ambiguously.
+enum Lookup {
+    Found(Box<WebChatMessage>),
+    /// Not there: every message since the attempt began was seen.
+    Absent,
+    /// Could not tell (the history could not be read, or is longer than the pages looked at).
+    Unknown(String),
+}
+
+/// True when a failed POST may nevertheless have been processed.
+fn ambiguous(error: &Error) -> bool {
+    match error {
+        Error::Timeout(_) | Error::Transport(_) => true,
+        Error::Api(e) => e.status >= 500 || e.status == 408,
+        _ => false,
+    }
 }
 
 /// One guest chat: created, connected and followed.
@@ -325,6 +381,7 @@ impl GuestChat {
                 ended_by: None,
             }),
             events: Mutex::new(Some(rx)),
+            sends: tokio::sync::Mutex::new(SendLog::default()),
             _guard: cancel.clone().drop_guard(),
         });
         let task = SessionTask {
@@ -377,25 +434,171 @@ impl GuestChat {
         &self.inner.api
     }
 
-    /// Sends a standard message.
+    /// Sends a standard message, exactly once.
+    ///
+    /// The service's message POST is at most once: when its answer is lost (a timeout, a 5xx,
+    /// a connection broken after the request was written, a 2xx whose body is not JSON) the
+    /// message may or may not have been stored. `send` settles that before doing anything
+    /// else: it waits a back-off delay, then looks for the message in the conversation's
+    /// history (newest first: sent by this guest's member, same text and type, timestamped
+    /// after the attempt began, and not already returned by an earlier send of this chat).
+    /// Found, it is returned as if the POST had answered; absent, the POST is made again, at
+    /// most [`RetryPolicy::max_retries`](crate::RetryPolicy) more times (the client's policy;
+    /// its back-off delays too).
+    ///
+    /// Sends of one chat are serialised (one at a time, in call order), so two identical
+    /// texts sent at once are two messages, in order.
+    ///
+    /// Results:
+    /// - `Ok(message)`: stored once (the POST's answer, or the stored message found in the
+    ///   history);
+    /// - the last POST's error (e.g. a 503): checked, and not stored;
+    /// - [`Error::DeliveryUnknown`]: the history could not settle it (it could not be read,
+    ///   or more than 500 messages arrived since the attempt began); the message may have
+    ///   been stored, and sending it again may duplicate it;
+    /// - any other error (4xx, a local refusal): refused, nothing stored.
+    ///
+    /// Limits: the history is assumed to show a stored message at once (it does on the
+    /// emulator); a POST still being processed by the service when the check runs (one that
+    /// timed out here but lands later) is taken for absent and may end up twice. The same
+    /// text sent by another client with this chat's JWT within the attempt's window (plus a
+    /// 2-minute allowance for clock skew) can be taken for this one.
     pub async fn send(&self, text: &str) -> Result<WebChatMessage, Error> {
         self.post(CreateWebChatMessageRequest::new(text)).await
     }
 
-    /// Sends a notice message.
+    /// Sends a notice message, exactly once (as [`GuestChat::send`]).
     pub async fn send_notice(&self, text: &str) -> Result<WebChatMessage, Error> {
         self.post(CreateWebChatMessageRequest::notice(text)).await
     }
 
     async fn post(&self, body: CreateWebChatMessageRequest) -> Result<WebChatMessage, Error> {
-        self.inner
-            .api
-            .post_webchat_guest_conversation_member_messages(
-                &self.inner.conversation_id,
-                &self.inner.member_id,
-                &body,
-            )
-            .await
+        let mut log = self.inner.sends.lock().await;
+        let policy = self.inner.api.client().retry_policy();
+        let began = chrono::Utc::now();
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let result = self
+                .inner
+                .api
+                .post_webchat_guest_conversation_member_messages(
+                    &self.inner.conversation_id,
+                    &self.inner.member_id,
+                    &body,
+                )
+                .await;
+            let error = match result {
+                Ok(message) => {
+                    log.claim(&message);
+                    return Ok(message);
+                }
+                Err(e) => e,
+            };
+            // A 2xx whose body could not be read: stored for sure, only its answer is lost.
+            let stored =
+                matches!(&error, Error::Decode { status, .. } if (200..300).contains(status));
+            if !stored && !ambiguous(&error) {
+                return Err(error);
+            }
+            let wait = error
+                .retry_after()
+                .filter(|w| *w <= policy.max_retry_after)
+                .unwrap_or_else(|| policy.backoff(attempts - 1));
+            tracing::debug!(
+                attempts,
+                error = %error,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "message send failed ambiguously: looking for it in the history"
+            );
+            tokio::time::sleep(wait).await;
+            match self.find_sent(&body, began, &log).await {
+                Lookup::Found(message) => {
+                    log.claim(&message);
+                    return Ok(*message);
+                }
+                Lookup::Absent if stored => {
+                    return Err(Error::DeliveryUnknown {
+                        attempts,
+                        why: "the service answered 2xx but the message is not in the history"
+                            .into(),
+                        last: Box::new(error),
+                    })
+                }
+                Lookup::Absent if attempts > policy.max_retries => return Err(error),
+                Lookup::Absent => {}
+                Lookup::Unknown(why) => {
+                    return Err(Error::DeliveryUnknown {
+                        attempts,
+                        why,
+                        last: Box::new(error),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Looks for the message `body` sent by this guest since `began` in the history.
+    async fn find_sent(
+        &self,
+        body: &CreateWebChatMessageRequest,
+        began: chrono::DateTime<chrono::Utc>,
+        log: &SendLog,
+    ) -> Lookup {
+        let since = began
+            - chrono::Duration::from_std(CLOCK_SKEW_ALLOWANCE).unwrap_or(chrono::Duration::zero());
+        let wanted_type = body.body_type.clone().unwrap_or(BodyType::Standard);
+        let mut before: Option<String> = None;
+        // Newest first: the last match seen is the oldest, i.e. the earliest attempt's.
+        let mut found: Option<WebChatMessage> = None;
+        for _ in 0..HISTORY_PAGES {
+            let options = GetMessagesOptions {
+                before: before.clone(),
+                sort_order: Some(SortOrder::Descending),
+                max_results: Some(HISTORY_PAGE_SIZE),
+                ..Default::default()
+            };
+            let page = match self
+                .inner
+                .api
+                .get_webchat_guest_conversation_messages(&self.inner.conversation_id, &options)
+                .await
+            {
+                Ok(page) => page.entities.unwrap_or_default(),
+                Err(e) => return Lookup::Unknown(format!("the history could not be read: {e}")),
+            };
+            let full = page.len() >= usize::try_from(HISTORY_PAGE_SIZE).unwrap_or(usize::MAX);
+            for message in &page {
+                if message.timestamp.as_ref().is_some_and(|t| t.0 < since) {
+                    return found.map_or(Lookup::Absent, |m| Lookup::Found(Box::new(m)));
+                }
+                let Some(id) = message.id.as_deref() else {
+                    continue;
+                };
+                let sender = message.sender.as_ref().and_then(|s| s.id.as_deref());
+                if sender == Some(self.inner.member_id.as_str())
+                    && message.body == body.body
+                    && message.body_type.clone().unwrap_or(BodyType::Standard) == wanted_type
+                    && !log.is_claimed(id)
+                {
+                    found = Some(message.clone());
+                }
+            }
+            if !full {
+                return found.map_or(Lookup::Absent, |m| Lookup::Found(Box::new(m)));
+            }
+            match page.last().and_then(|m| m.id.clone()) {
+                Some(id) => before = Some(id),
+                None => break,
+            }
+        }
+        match found {
+            Some(m) => Lookup::Found(Box::new(m)),
+            None => Lookup::Unknown(format!(
+                "more than {} messages arrived since the attempt began",
+                HISTORY_PAGES * usize::try_from(HISTORY_PAGE_SIZE).unwrap_or(0)
+            )),
+        }
     }
 
     /// Sends a typing indicator (one-shot; send at most one every few seconds).

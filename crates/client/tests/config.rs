@@ -275,7 +275,10 @@ fn malformed_files_at_start_keep_defaults_and_name_the_line() {
     let unreadable = dir.path().join("a-directory");
     std::fs::create_dir(&unreadable).unwrap();
     let e = cfg.set_config_path(&unreadable).unwrap_err();
-    assert!(matches!(e, ConfigError::Io { .. }), "{e:?}");
+    assert!(
+        matches!(&e, ConfigError::NotRegularFile { what, .. } if what == "a directory"),
+        "{e:?}"
+    );
 
     let good = dir.path().join("good.ini");
     std::fs::write(&good, "[logging]\nlog_level = error\n").unwrap();
@@ -507,4 +510,189 @@ fn reload_notifications_count_loads() {
     let before = *rx.borrow();
     cfg.set_config_path(&path).unwrap();
     assert_eq!(*rx.borrow(), before + 1);
+}
+
+/// Runs `f` on its own thread and fails (instead of hanging the suite) when it does not
+/// return within a generous bound: a FIFO at the config path blocked the open forever.
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("{what} did not return: it blocked"))
+}
+
+fn good_config(dir: &Path) -> PathBuf {
+    let good = dir.join("good.ini");
+    std::fs::write(
+        &good,
+        "[logging]\nlog_level = trace\nlog_to_console = false\n",
+    )
+    .unwrap();
+    good
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_at_the_config_path_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("config");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+
+    // At start: defaults stay, the error is kept.
+    let cfg = config();
+    let at_start = Arc::clone(&cfg);
+    let f = fifo.clone();
+    within("init_file on a FIFO", move || {
+        at_start.init_file(options(&f, Some(false)))
+    });
+    let e = cfg.last_error().expect("error kept from creation on");
+    assert!(
+        matches!(&e, ConfigError::NotRegularFile { what, .. } if what.contains("FIFO")),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains(&fifo.display().to_string()), "{e}");
+    assert_eq!(cfg.logger_settings(), LoggerSettings::default());
+
+    // Switching from a good file: the last good settings stay.
+    let cfg = config();
+    cfg.set_config_path(good_config(dir.path())).unwrap();
+    assert_eq!(level(&cfg), LogLevel::Trace);
+    let switched = Arc::clone(&cfg);
+    let f = fifo.clone();
+    let e = within("set_config_path on a FIFO", move || {
+        switched.set_config_path(&f)
+    })
+    .unwrap_err();
+    assert!(matches!(e, ConfigError::NotRegularFile { .. }), "{e:?}");
+    assert_eq!(level(&cfg), LogLevel::Trace);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_to_dev_zero_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("config");
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    let cfg = config();
+    cfg.set_config_path(good_config(dir.path())).unwrap();
+    let switched = Arc::clone(&cfg);
+    let l = link.clone();
+    let e = within("set_config_path on /dev/zero", move || {
+        switched.set_config_path(&l)
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&e, ConfigError::NotRegularFile { what, .. } if what.contains("character device")),
+        "{e:?}"
+    );
+    assert_eq!(level(&cfg), LogLevel::Trace, "the last good settings stay");
+    assert_eq!(cfg.last_error(), Some(e));
+}
+
+#[test]
+fn an_oversized_file_is_refused_and_binary_junk_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config();
+    cfg.set_config_path(good_config(dir.path())).unwrap();
+
+    let big = dir.path().join("big.ini");
+    let mut text = String::from("[logging]\nlog_level = debug\n");
+    text.push_str(&"; padding\n".repeat(110_000));
+    std::fs::write(&big, &text).unwrap();
+    let e = cfg.set_config_path(&big).unwrap_err();
+    match &e {
+        ConfigError::TooLarge { size, limit, .. } => {
+            assert_eq!(
+                *limit,
+                purecloud_guest_chat_client::config::MAX_CONFIG_FILE_BYTES
+            );
+            assert!(size > limit);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(level(&cfg), LogLevel::Trace);
+
+    let junk = dir.path().join("junk.ini");
+    std::fs::write(&junk, b"[logging]\nlog_level = debug\n\xff\xfe\x00junk\n").unwrap();
+    let e = cfg.set_config_path(&junk).unwrap_err();
+    assert!(matches!(e, ConfigError::NotText { line: 3, .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("junk.ini") && e.to_string().contains("line 3"),
+        "{e}"
+    );
+    assert_eq!(level(&cfg), LogLevel::Trace);
+}
+
+#[test]
+fn every_config_error_names_its_line_json_and_log_file_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "").unwrap();
+    let ini = dir.path().join("config.ini");
+    std::fs::write(
+        &ini,
+        format!(
+            "[logging]\nlog_level = trace\nlog_file_path = {}\n",
+            blocker.join("x.log").display()
+        ),
+    )
+    .unwrap();
+    let e = config().set_config_path(&ini).unwrap_err();
+    assert!(
+        matches!(e, ConfigError::Logger { line: Some(3), .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("line 3"), "{e}");
+
+    let json = dir.path().join("config.json");
+    std::fs::write(
+        &json,
+        "{\n  \"logging\": {\n    \"log_format\": \"json\",\n    \"log_level\": \"verbose\"\n  }\n}\n",
+    )
+    .unwrap();
+    let e = config().set_config_path(&json).unwrap_err();
+    assert!(
+        matches!(e, ConfigError::InvalidValue { line: Some(4), .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("line 4"), "{e}");
+}
+
+#[tokio::test]
+async fn a_failed_reload_is_one_warning_line_in_the_sdk_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("sdk.log");
+    let path = dir.path().join("config");
+    std::fs::write(
+        &path,
+        format!(
+            "[logging]\nlog_level = error\nlog_to_console = false\nlog_file_path = {}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let cfg = config();
+    cfg.init_file(options(&path, Some(true)));
+    assert_eq!(level(&cfg), LogLevel::Error);
+    replace_atomically(&path, "[logging]\nlog_level = verbose\n");
+    wait_until(&cfg, "the reload error", |c| c.last_error().is_some()).await;
+    assert!(cfg.logger().flush(Duration::from_secs(10)));
+    let written = std::fs::read_to_string(&log).unwrap();
+    let warnings: Vec<&str> = written
+        .lines()
+        .filter(|l| l.contains("keeping the last good settings"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{written}");
+    let w = warnings[0];
+    assert!(
+        w.contains(&path.display().to_string()) && w.contains("line 2") && w.contains("verbose"),
+        "{w}"
+    );
+    assert_eq!(level(&cfg), LogLevel::Error, "the last good settings stay");
 }

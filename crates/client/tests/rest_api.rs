@@ -781,3 +781,74 @@ async fn no_jwt_in_any_display_or_debug() {
     assert_eq!(c.client.jwt().unwrap().expose(), jwt);
     c.emu.shutdown().await;
 }
+
+/// The service counts a body's length in UTF-16 code units (it is written in Java): 2,000
+/// astral-plane emoji are 4,000 units and pass, 2,001 are 4,002 and are refused, by the SDK
+/// before sending and by the emulator when a raw request bypasses the SDK.
+#[tokio::test]
+async fn message_length_counts_utf16_code_units() {
+    let c = chat().await;
+    let fits = "😀".repeat(MAX_MESSAGE_CHARS / 2);
+    let over = "😀".repeat(MAX_MESSAGE_CHARS / 2 + 1);
+    assert_eq!(message_length(&over), MAX_MESSAGE_CHARS + 2);
+
+    let e = c
+        .api
+        .post_webchat_guest_conversation_member_messages(
+            &c.cid,
+            &c.mid,
+            &CreateWebChatMessageRequest::new(over.clone()),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidArgument { name: "body", .. }),
+        "{e:?}"
+    );
+    let sent = c
+        .api
+        .post_webchat_guest_conversation_member_messages(
+            &c.cid,
+            &c.mid,
+            &CreateWebChatMessageRequest::new(fits.clone()),
+        )
+        .await
+        .expect("2,000 emoji (4,000 UTF-16 code units) are accepted");
+    assert_eq!(sent.body.as_deref(), Some(fits.as_str()));
+
+    let raw = |text: &str| {
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .post(format!(
+                "{}/api/v2/webchat/guest/conversations/{}/members/{}/messages",
+                c.emu.base_url(),
+                c.cid,
+                c.mid
+            ))
+            .header("Authorization", format!("Bearer {}", c.jwt))
+            .header("Content-Type", "application/json")
+            .body(serde_json::to_vec(&CreateWebChatMessageRequest::new(text)).unwrap())
+            .send()
+    };
+    let resp = raw(&over).await.unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        400,
+        "the emulator refuses 2,001 emoji"
+    );
+    let e = ApiError::from_response(
+        resp.status(),
+        resp.headers().clone(),
+        &resp.bytes().await.unwrap(),
+    );
+    assert_eq!(e.code(), Some("constraint.validation"));
+    let resp = raw(&fits).await.unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "the emulator accepts 2,000 emoji"
+    );
+    c.emu.shutdown().await;
+}

@@ -40,7 +40,8 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Fault injection, repeatable: error-rate=0.1, latency-ms=50, non-json-rate=0.05,
-    /// drop-sockets-secs=30, seed=42.
+    /// drop-sockets-secs=30, message-error-rate=0.1 (guest message POSTs: 503 before storing),
+    /// message-lost-answer-rate=0.1 (stored, then 503), seed=42.
     #[arg(long = "fault")]
     pub faults: Vec<String>,
     /// Route conversations at create, without waiting for the event stream.

@@ -103,8 +103,13 @@ pub struct Faults {
     /// sends nothing more (no frames, no heartbeats, no pongs) until the client closes it.
     pub stall_rate: f64,
     /// Exempt guest message POSTs from `errorRate`, `lateErrorRate` and `nonJsonRate` (for
-    /// clients without exactly-once sends; 429 still applies, as nothing was processed).
+    /// clients without exactly-once sends; 429 and the two message faults still apply).
     pub spare_sends: bool,
+    /// Fraction (0..=1) of guest message POSTs refused with 503 before the message is stored.
+    pub message_error_rate: f64,
+    /// Fraction (0..=1) of guest message POSTs that store the message, then answer 503 (the
+    /// answer of a processed request lost on the way: what exactly-once sends must resolve).
+    pub message_lost_answer_rate: f64,
     /// Seed of the fault RNG (reproducible runs); random when absent.
     pub seed: Option<u64>,
 }
@@ -119,6 +124,10 @@ impl Faults {
         match k.trim() {
             "error-rate" => self.error_rate = parse_rate(v).map_err(|e| bad(&e))?,
             "non-json-rate" => self.non_json_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "message-error-rate" => self.message_error_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "message-lost-answer-rate" => {
+                self.message_lost_answer_rate = parse_rate(v).map_err(|e| bad(&e))?
+            }
             "latency-ms" => self.latency_ms = v.trim().parse().map_err(|e| bad(&e))?,
             "drop-sockets-secs" => {
                 let n: u64 = v.trim().parse().map_err(|e| bad(&e))?;
@@ -135,7 +144,7 @@ impl Faults {
             "spare-sends" => self.spare_sends = v.trim().parse().map_err(|e| bad(&e))?,
             other => {
                 return Err(EmulatorError::Config(format!(
-                    "--fault {other}: unknown fault (error-rate, latency-ms, non-json-rate, drop-sockets-secs, rate-limited-rate, late-error-rate, duplicate-frame-rate, drop-socket-rate, stall-rate, spare-sends, seed)"
+                    "--fault {other}: unknown fault (error-rate, latency-ms, non-json-rate, drop-sockets-secs, message-error-rate, message-lost-answer-rate, rate-limited-rate, late-error-rate, duplicate-frame-rate, drop-socket-rate, stall-rate, spare-sends, seed)"
                 )))
             }
         }
@@ -156,6 +165,8 @@ impl Faults {
             ("duplicateFrameRate", self.duplicate_frame_rate),
             ("dropSocketRate", self.drop_socket_rate),
             ("stallRate", self.stall_rate),
+            ("messageErrorRate", self.message_error_rate),
+            ("messageLostAnswerRate", self.message_lost_answer_rate),
         ] {
             if !(0.0..=1.0).contains(&r) {
                 return Err(EmulatorError::Config(format!(

@@ -606,7 +606,7 @@ async fn send_message(
             "The request body may not be null.",
         )
     })?;
-    if text.chars().count() > MAX_MESSAGE_CHARS {
+    if guest_chat_model::message_length(&text) > MAX_MESSAGE_CHARS {
         return Err(ApiError::constraint(format!(
             "body: size must be between 0 and {MAX_MESSAGE_CHARS}"
         )));

@@ -708,9 +708,9 @@ async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Nex
         return next.run(req).await;
     }
     let faults = shared.faults.borrow().clone();
-    let spared = faults.spare_sends
-        && req.method() == Method::POST
-        && req.uri().path().ends_with("/messages");
+    // A guest message POST: `.../members/{mid}/messages`.
+    let message_post = req.method() == Method::POST && req.uri().path().ends_with("/messages");
+    let spared = faults.spare_sends && message_post;
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
@@ -726,7 +726,13 @@ async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Nex
     if !spared && shared.roll(faults.error_rate) {
         return ApiError::service_unavailable().into_response();
     }
+    if message_post && shared.roll(faults.message_error_rate) {
+        return ApiError::service_unavailable().into_response();
+    }
     let resp = next.run(req).await;
+    if message_post && resp.status().is_success() && shared.roll(faults.message_lost_answer_rate) {
+        return ApiError::service_unavailable().into_response();
+    }
     if !spared && resp.status().is_success() && shared.roll(faults.late_error_rate) {
         return ApiError::service_unavailable().into_response();
     }

@@ -21,5 +21,13 @@ pub use event::{ChatEvent, EventFrame, FrameError, FrameMetadata};
 pub use models::*;
 pub use timestamp::{Timestamp, TimestampError};
 
-/// The largest message body the service accepts, in characters.
+/// The largest message body the service accepts, in characters as the service (written in
+/// Java) counts them: UTF-16 code units, so a character outside the Basic Multilingual Plane
+/// (most emoji) counts twice. Measure with [`message_length`].
 pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// The length of a message body as the service counts it against [`MAX_MESSAGE_CHARS`]: UTF-16
+/// code units (`"a😀"` is 3).
+pub fn message_length(text: &str) -> usize {
+    text.encode_utf16().count()
+}

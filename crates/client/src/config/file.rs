@@ -21,6 +21,16 @@ pub(crate) struct FileSettings {
     pub live_reload_config: Option<bool>,
     /// Raw `host`; validated with `Environment::parse` by the caller (it keeps the line).
     pub host: Option<(String, Option<usize>)>,
+    /// The line of `log_file_path`, when known, for an error opening that file.
+    pub log_file_path_line: Option<usize>,
+}
+
+/// The 1-based line of the first `"key"` in a JSON text (serde_json keeps no positions for
+/// values), so that a JSON file's invalid value names its line too.
+fn json_key_line(text: &str, key: &str) -> Option<usize> {
+    let needle = format!("\"{key}\"");
+    let at = text.find(&needle)?;
+    Some(text[..at].matches('\n').count() + 1)
 }
 
 /// The detected layout of a configuration file.
@@ -120,6 +130,7 @@ fn set_key(
         ("logging", "log_file_path") => {
             let v = value.trim();
             out.log_file_path = Some((!v.is_empty()).then(|| PathBuf::from(v)));
+            out.log_file_path_line = line;
         }
         ("general", "live_reload_config") => out.live_reload_config = Some(boolean(value)?),
         ("general", "host") => out.host = Some((value.trim().to_owned(), line)),
@@ -235,6 +246,7 @@ fn parse_json(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
         };
         for (key, value) in keys {
             let key_lc = key.to_ascii_lowercase();
+            let line = json_key_line(text, key);
             let bool_key = matches!(
                 key_lc.as_str(),
                 "log_to_console" | "log_request_body" | "log_response_body" | "live_reload_config"
@@ -258,13 +270,13 @@ fn parse_json(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
                         path,
                         key,
                         &other.to_string(),
-                        None,
+                        line,
                         expected.into(),
                     ));
                 }
                 _ => String::new(), // an unknown key: `set_key` notes and ignores it
             };
-            set_key(&mut out, path, &section_lc, &key_lc, &as_text, None)?;
+            set_key(&mut out, path, &section_lc, &key_lc, &as_text, line)?;
         }
     }
     Ok(out)
@@ -330,7 +342,7 @@ mod tests {
         assert_eq!(s.log_request_body, Some(false));
         assert_eq!(s.log_response_body, Some(false));
         assert_eq!(s.live_reload_config, Some(true));
-        assert_eq!(s.host, Some(("http://127.0.0.1:9".into(), None)));
+        assert_eq!(s.host, Some(("http://127.0.0.1:9".into(), Some(3))));
     }
 
     #[test]

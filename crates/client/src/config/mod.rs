@@ -7,7 +7,14 @@
 //! - a key missing from the file keeps its current value (a file without `[logging]` does
 //!   not switch logging off);
 //! - a malformed, unreadable or invalid file never panics and never replaces the last good
-//!   settings: the error is logged with `tracing::warn!` and kept in [`Config::last_error`];
+//!   settings: the error (naming the file, the line when there is one, and the reason) is
+//!   kept in [`Config::last_error`] from the client's creation on, and logged as one warning
+//!   line with `tracing::warn!` and in the SDK log (when the settings in force log anything),
+//!   at start and at every failed reload;
+//! - only a regular file of at most [`MAX_CONFIG_FILE_BYTES`] is read: a FIFO, a device (a
+//!   symlink to `/dev/zero`), a directory or a larger file is refused before it is opened
+//!   ([`ConfigError::NotRegularFile`], [`ConfigError::TooLarge`]), so loading never blocks
+//!   and never reads without bound;
 //! - booleans, levels and formats are case-insensitive and trimmed; anything else is an error;
 //! - live reload reacts within a second (file-system notifications, not a 5 s stat poll).
 
@@ -35,6 +42,9 @@ pub struct ConfigFileOptions {
     /// Force live reload on or off; `None` = as the file says (default on).
     pub live_reload: Option<bool>,
 }
+
+/// The largest configuration file read: 1 MiB (a real one is a few hundred bytes).
+pub const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Why a configuration file was not applied. The last good settings stay in force.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,13 +101,136 @@ pub enum ConfigError {
         reason: String,
     },
     /// The logging settings of the file cannot be applied (for example an unwritable log file).
-    #[error("configuration file {}: {source}", path.display())]
+    #[error(
+        "configuration file {}{}: {source}",
+        path.display(),
+        line.map(|l| format!(", line {l}")).unwrap_or_default()
+    )]
     Logger {
         /// The configuration file.
         path: PathBuf,
+        /// 1-based line of `log_file_path`, when the file sets it.
+        line: Option<usize>,
         /// The logger's error (names the log file and the OS error).
         source: LoggerError,
     },
+    /// The path names something else than a regular file (a FIFO, a device such as
+    /// `/dev/zero`, a directory, a socket), possibly through a symlink. Not opened.
+    #[error("configuration file {}: not a regular file but {what}; not read", path.display())]
+    NotRegularFile {
+        /// The file.
+        path: PathBuf,
+        /// What it is (`a FIFO (named pipe)`, `a character device`, `a directory`, ...).
+        what: String,
+    },
+    /// The file is larger than [`MAX_CONFIG_FILE_BYTES`]. Not read.
+    #[error("configuration file {}: {size} bytes or more, over the {limit}-byte limit; not read", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size (at least).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The file is not UTF-8 text (binary junk, another encoding).
+    #[error("configuration file {}, line {line}: not UTF-8 text", path.display())]
+    NotText {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the first byte that is not UTF-8.
+        line: usize,
+    },
+}
+
+/// What a non-regular file is, for [`ConfigError::NotRegularFile`].
+fn file_kind(t: std::fs::FileType) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)".into();
+        }
+        if t.is_char_device() {
+            return "a character device".into();
+        }
+        if t.is_block_device() {
+            return "a block device".into();
+        }
+        if t.is_socket() {
+            return "a socket".into();
+        }
+    }
+    if t.is_dir() {
+        "a directory".into()
+    } else {
+        "not a regular file".into()
+    }
+}
+
+/// Reads a configuration file safely: `Ok(None)` when there is none. Checks what the path
+/// names before opening it (a FIFO would block the open, `/dev/zero` would never end), opens
+/// without blocking, checks the opened file again (it may have been swapped meanwhile) and
+/// reads at most [`MAX_CONFIG_FILE_BYTES`].
+fn read_config_file(path: &Path) -> Result<Option<String>, ConfigError> {
+    use std::io::Read;
+    let io = |e: std::io::Error| ConfigError::Io {
+        path: path.to_owned(),
+        kind: e.kind(),
+        message: e.to_string(),
+    };
+    let check = |meta: &std::fs::Metadata| {
+        if !meta.is_file() {
+            return Err(ConfigError::NotRegularFile {
+                path: path.to_owned(),
+                what: file_kind(meta.file_type()),
+            });
+        }
+        if meta.len() > MAX_CONFIG_FILE_BYTES {
+            return Err(ConfigError::TooLarge {
+                path: path.to_owned(),
+                size: meta.len(),
+                limit: MAX_CONFIG_FILE_BYTES,
+            });
+        }
+        Ok(())
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) => check(&meta)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(e)),
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = match options.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(e)),
+    };
+    check(&file.metadata().map_err(io)?)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_CONFIG_FILE_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_owned(),
+            size: bytes.len() as u64,
+            limit: MAX_CONFIG_FILE_BYTES,
+        });
+    }
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        ConfigError::NotText {
+            path: path.to_owned(),
+            line: good.iter().filter(|b| **b == b'\n').count() + 1,
+        }
+    })
 }
 
 /// The default configuration file: `$HOME/.genesyscloudrust-guest/config`.
@@ -256,16 +389,11 @@ impl Config {
     }
 
     fn load_locked(&self, st: &mut FileState, path: &Path) -> Result<(), ConfigError> {
-        let content = match std::fs::read_to_string(path) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        let content = match read_config_file(path) {
+            Ok(content) => content,
             Err(e) => {
                 st.last_seen = None;
-                return self.refuse(ConfigError::Io {
-                    path: path.to_owned(),
-                    kind: e.kind(),
-                    message: e.to_string(),
-                });
+                return self.refuse(e);
             }
         };
         if st.last_seen.as_ref() == Some(&content) {
@@ -341,6 +469,7 @@ impl Config {
                 .apply(next)
                 .map_err(|source| ConfigError::Logger {
                     path: path.to_owned(),
+                    line: f.log_file_path_line,
                     source,
                 })?;
         }
@@ -351,7 +480,9 @@ impl Config {
     }
 
     fn refuse(&self, e: ConfigError) -> Result<(), ConfigError> {
-        tracing::warn!(error = %e, "configuration file not applied; keeping the last good settings");
+        let line = format!("{e}; keeping the last good settings");
+        tracing::warn!("{line}");
+        self.logger.warning(&line);
         *lock(&self.last_error) = Some(e.clone());
         self.bump();
         Err(e)

@@ -7,7 +7,7 @@ use crate::api::{GetMembersOptions, GetMessagesOptions};
 use crate::error::{rustls_cause, tls_hint, Error};
 use crate::model::event::SOCKET_CLOSING_TOPIC;
 use crate::model::{ChatEvent, MemberState, SortOrder};
-use crate::secret::mask_jwts;
+use crate::secret::mask_secrets;
 use futures::StreamExt;
 use rand::Rng;
 use secrecy::ExposeSecret;
@@ -271,7 +271,7 @@ impl Driver {
         let opened =
             tokio_tungstenite::client_async_tls_with_config(uri, stream, config, connector).await;
         opened.map(|(ws, _)| ws).map_err(|e| {
-            let text = mask_jwts(&e.to_string()).into_owned();
+            let text = mask_secrets(&e.to_string()).into_owned();
             let tls = match &e {
                 WsError::Tls(_) => Some(""),
                 other => rustls_cause(other).map(tls_hint),
@@ -353,7 +353,7 @@ impl Driver {
                 }
                 Some(Err(e)) => {
                     return Ended::Lost {
-                        reason: format!("socket error: {}", mask_jwts(&e.to_string())),
+                        reason: format!("socket error: {}", mask_secrets(&e.to_string())),
                         got_frames,
                     }
                 }

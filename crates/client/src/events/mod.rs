@@ -152,6 +152,29 @@ pub(crate) struct StreamTarget {
     pub(crate) conversation_id: String,
     pub(crate) member_id: String,
     pub(crate) uri: SecretString,
+    /// The tokens of the URI, known secrets while the stream lives (masked in every log line
+    /// and error, pieces included).
+    _tokens: Vec<crate::secret::Jwt>,
+}
+
+/// The parts of an event-stream URI that may be tokens: path segments and query values of
+/// 16 characters or more (the host is not one).
+fn uri_tokens(uri: &str) -> Vec<crate::secret::Jwt> {
+    let Ok(url) = url::Url::parse(uri) else {
+        return Vec::new();
+    };
+    let path = url
+        .path_segments()
+        .into_iter()
+        .flatten()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    let query = url.query_pairs().map(|(_, v)| v.into_owned());
+    path.into_iter()
+        .chain(query)
+        .filter(|t| t.len() >= 16)
+        .map(crate::secret::Jwt::new)
+        .collect()
 }
 
 enum State {
@@ -240,11 +263,14 @@ impl EventStream {
     ) -> EventStream {
         let cancel = CancellationToken::new();
         let conversation_id = conversation_id.into();
+        let event_stream_uri = event_stream_uri.into();
+        let tokens = uri_tokens(&event_stream_uri);
         let target = StreamTarget {
             api,
             conversation_id: conversation_id.clone(),
             member_id: member_id.into(),
-            uri: SecretString::from(event_stream_uri.into()),
+            uri: SecretString::from(event_stream_uri),
+            _tokens: tokens,
         };
         EventStream {
             state: State::Idle(Box::new((target, options))),
@@ -312,5 +338,5 @@ impl Stream for EventStream {
 
 /// The URI with its JWT masked, for messages.
 pub(crate) fn masked_uri(uri: &SecretString) -> String {
-    crate::secret::mask_jwts(uri.expose_secret()).into_owned()
+    crate::secret::mask_secrets(uri.expose_secret()).into_owned()
 }

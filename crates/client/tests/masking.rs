@@ -1,0 +1,173 @@
+//! Pieces of a known JWT (its signature segment alone, any 8 characters of it) are masked at
+//! the SDK's one boundary: every error's `Display`/`Debug`, every SDK log entry (text and
+//! JSON) and every `tracing` event. The JWT is a real signed one from the emulator; a small
+//! server then echoes pieces of it the way a hostile or broken server could (in
+//! `ININ-Correlation-Id`, a header, the error body).
+//!
+//! Own binary: the process-wide `tracing` subscriber must be installed before any event.
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use purecloud_guest_chat_client::*;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tracing_subscriber::layer::SubscriberExt;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new(
+                "purecloud_guest_chat_client=trace",
+            ))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(move || writer.clone())
+                    .with_ansi(false),
+            );
+        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+        capture
+    })
+}
+
+/// A real guest JWT, minted by the emulator for a real chat.
+async fn real_jwt() -> String {
+    let emu = guest_chat_emulator::Emulator::builder()
+        .start()
+        .await
+        .expect("emulator");
+    let client = ApiClient::builder()
+        .environment(emu.base_url())
+        .no_config_file()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let created = WebChatApi::new(&client)
+        .post_webchat_guest_conversations(&CreateWebChatConversationRequest::new(
+            "org-1", "dep-1", "Support", "Ada",
+        ))
+        .await
+        .expect("create");
+    emu.shutdown().await;
+    created.jwt.expect("jwt")
+}
+
+/// Fails when any 8 consecutive characters of `jwt` appear in `text`.
+fn assert_no_piece(jwt: &str, text: &str, what: &str) {
+    for w in jwt.as_bytes().windows(secret::MIN_MASKED_PIECE) {
+        let w = std::str::from_utf8(w).unwrap();
+        assert!(!text.contains(w), "{what} holds {w:?} of the JWT:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn signature_segment_and_pieces_are_masked_in_errors_logs_and_tracing() {
+    let capture = capture();
+    let jwt = real_jwt().await;
+    let sig = jwt.rsplit('.').next().unwrap().to_owned();
+    assert!(sig.len() > 100, "an RS256 signature: {sig}");
+    let piece = sig[20..30].to_owned();
+
+    // A server that answers every call 500, echoing the signature and a piece of it.
+    let (s, p) = (sig.clone(), piece.clone());
+    let app = axum::Router::new().fallback(move || {
+        let (s, p) = (s.clone(), p.clone());
+        async move {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [
+                    ("ININ-Correlation-Id", s.clone()),
+                    ("x-detail", format!("sig {s}")),
+                    ("content-type", "application/json".to_owned()),
+                ],
+                format!(r#"{{"status":500,"code":"bad.{p}","message":"signature {s} is bad"}}"#),
+            )
+                .into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let client = ApiClient::builder()
+        .environment(format!("http://{addr}").as_str())
+        .no_config_file()
+        .no_proxy()
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+        .with_jwt(jwt.clone());
+    let mut logs = Vec::new();
+    for (i, format) in [LogFormat::Text, LogFormat::Json].into_iter().enumerate() {
+        let path = dir.path().join(format!("sdk-{i}.log"));
+        client
+            .config()
+            .set_logger(LoggerSettings {
+                log_level: LogLevel::Trace,
+                log_format: format,
+                log_to_console: false,
+                log_file_path: Some(path.clone()),
+                log_request_body: true,
+                log_response_body: true,
+            })
+            .unwrap();
+        let e = WebChatApi::new(&client)
+            .get_webchat_guest_conversation_member("c-1", "m-1")
+            .await
+            .unwrap_err();
+        assert_eq!(e.status(), Some(500));
+        // The raw data is kept (the app may need it); only what is printed is masked.
+        assert_eq!(e.correlation_id(), Some(sig.as_str()));
+        assert_no_piece(&jwt, &e.to_string(), "Display");
+        assert_no_piece(&jwt, &format!("{e:?}"), "Debug");
+        assert_no_piece(&jwt, &format!("{e:#?}"), "alternate Debug");
+        let api = e.as_api().unwrap();
+        assert_no_piece(&jwt, &api.to_string(), "ApiError Display");
+        assert_no_piece(&jwt, &format!("{api:?}"), "ApiError Debug");
+        assert!(e.to_string().contains("[REDACTED]"), "{e}");
+        assert!(client.config().logger().flush(Duration::from_secs(10)));
+        let log = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            log.contains("statusCode") || log.contains("Status: 500"),
+            "{log}"
+        );
+        logs.push(log);
+    }
+    assert_no_piece(&jwt, &logs[0], "text log");
+    assert_no_piece(&jwt, &logs[1], "JSON log");
+    for line in logs[1].lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("masking keeps JSON valid");
+    }
+    // A transport error carrying the piece (as a proxy or a library could word it).
+    let e = Error::Transport(format!("connection reset by {piece}"));
+    assert_eq!(
+        e.to_string(),
+        "transport error: connection reset by [REDACTED]"
+    );
+    assert_no_piece(&jwt, &format!("{e:?}"), "Transport Debug");
+    // The public function the CLI prints through.
+    assert_eq!(
+        mask_secrets(&format!("correlation id {sig}")),
+        "correlation id [REDACTED]"
+    );
+
+    let traced = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    assert!(traced.contains("HTTP exchange"), "{traced}");
+    assert_no_piece(&jwt, &traced, "tracing output");
+}
