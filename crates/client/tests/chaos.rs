@@ -17,6 +17,8 @@ use purecloud_guest_chat_client::model::{BodyType, CreateWebChatConversationRequ
 use purecloud_guest_chat_client::{
     ApiClient, ChatOptions, EventStreamOptions, GuestChat, RetryPolicy, SessionEvent,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::time::timeout;
 
@@ -43,17 +45,17 @@ fn scale() -> Scale {
 /// Every fault at once. Rates are per request (REST) or per event frame (socket).
 fn chaos_faults(seed: u64) -> Faults {
     Faults {
-        error_rate: 0.05,
+        // REST, every route (guest message POSTs included: GuestChat::send settles an
+        // ambiguous failure in the history, so each message is stored once).
+        error_rate: 0.03,
         late_error_rate: 0.03,
         non_json_rate: 0.03,
         rate_limited_rate: 0.03,
         latency_ms: 5,
+        // The event stream.
         duplicate_frame_rate: 0.05,
         drop_socket_rate: 0.01,
         stall_rate: 0.005,
-        // Exactly-once sends are not in GuestChat::send yet: keep the ambiguous faults
-        // (5xx before or after processing, non-JSON 200) off the message POST route.
-        spare_sends: true,
         seed: Some(seed),
         ..Faults::default()
     }
@@ -120,6 +122,8 @@ async fn run_chat(emu: EmulatorHandle, client: ApiClient, n: usize, messages: us
     let guest = chat.member_id().to_owned();
     let mut events = chat.events();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let leaving = Arc::new(AtomicBool::new(false));
+    let leaving_seen = leaving.clone();
     // The guest's side: every agent message, in arrival order; whether the chat ended early.
     let reader = tokio::spawn(async move {
         let mut got = Vec::new();
@@ -142,7 +146,7 @@ async fn run_chat(emu: EmulatorHandle, client: ApiClient, n: usize, messages: us
                 }
                 SessionEvent::Reconnecting { .. } => reconnects += 1,
                 SessionEvent::Ended(_) => {
-                    ended_early = done_tx.is_some();
+                    ended_early = !leaving_seen.load(Ordering::SeqCst);
                     break;
                 }
                 _ => {}
@@ -165,9 +169,12 @@ async fn run_chat(emu: EmulatorHandle, client: ApiClient, n: usize, messages: us
             .push("not every agent message arrived within 120 s".into());
     }
     let transcript = emu.transcript(&cid).unwrap_or_default();
+    // A leave whose answer was lost (processed, then 503) is retried by the SDK and then
+    // refused as the chat is over: the chat having ended by the guest is what counts.
+    leaving.store(true, Ordering::SeqCst);
     let mut left = false;
     for _ in 0..30 {
-        if chat.leave().await.is_ok() {
+        if chat.leave().await.is_ok() || chat.ended_by().is_some() {
             left = true;
             break;
         }
@@ -280,6 +287,10 @@ async fn settle_tasks(handle: &tokio::runtime::Handle, baseline: usize) -> usize
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "a release-mode soak: cargo test --release -p purecloud-guest-chat-client --test chaos"
+)]
 fn chaos_soak() {
     let scale = scale();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -288,12 +299,21 @@ fn chaos_soak() {
         .build()
         .expect("runtime");
     let handle = rt.handle().clone();
+    // A panic anywhere (an SDK or emulator task included, where it would not reach a
+    // JoinHandle this test awaits) is counted.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICS.fetch_add(1, Ordering::SeqCst);
+        default_hook(info);
+    }));
     rt.block_on(async move {
-        // Baseline: this task alone, after a small warm-up run that grows the allocator's
-        // arenas, the TLS-free HTTP stack and the runtime to their working size.
-        let warm = soak(Scale { chats: 4, messages: 3 }, 1).await;
-        check(&warm, Scale { chats: 4, messages: 3 });
-        let tasks_before = settle_tasks(&handle, 1).await;
+        // The first run at full size grows the allocator's arenas, the runtime and the HTTP
+        // stacks to their working size; the second, measured run must then leave no task and
+        // grow memory by no more than a small fraction of what the first one did.
+        let rss_start = rss_bytes();
+        let warm = soak(scale, 1).await;
+        check(&warm, scale);
+        let tasks_before = settle_tasks(&handle, 0).await;
         let rss_before = rss_bytes();
         let report = soak(scale, 20261129).await;
         let peak_rss = status_bytes("VmHWM");
@@ -302,37 +322,45 @@ fn chaos_soak() {
         let starts: u32 = report.outcomes.iter().map(|o| o.start_attempts).sum();
         let reconnects: u32 = report.outcomes.iter().map(|o| o.reconnects).sum();
         println!(
-            "chaos soak: {} chats x {} messages in {:.1} s; {} start attempts, {} stream reconnects; \
-             tasks {} -> {}; RSS {:.1} MB before, peak {:.1} MB, {:.1} MB after",
+            "chaos soak: {} chats x {} messages in {:.1} s (warm-up run {:.1} s); {} start attempts, \
+             {} stream reconnects; tasks {} -> {}; RSS {:.1} MB at start, {:.1} MB after the warm-up, \
+             peak {:.1} MB, {:.1} MB after the measured run; {} panics",
             scale.chats,
             scale.messages,
             report.elapsed.as_secs_f64(),
+            warm.elapsed.as_secs_f64(),
             starts,
             reconnects,
             tasks_before,
             tasks_after,
+            rss_start as f64 / 1e6,
             rss_before as f64 / 1e6,
             peak_rss as f64 / 1e6,
             rss_after as f64 / 1e6,
+            PANICS.load(Ordering::SeqCst),
         );
         check(&report, scale);
+        assert_eq!(PANICS.load(Ordering::SeqCst), 0, "a task panicked");
         assert!(reconnects > 0, "the faults dropped and stalled no socket: the soak tested nothing");
         assert!(
             tasks_after <= tasks_before,
             "tasks left behind: {tasks_after} alive after the run, {tasks_before} before"
         );
-        // The allocator keeps some freed memory for reuse and the runtime keeps its grown
-        // buffers, so "back near the start" allows what every chat's leftover would be if
-        // a quarter of the growth were kept, with a floor for allocator arenas: a leak of
-        // per-chat state (sockets, histories, tasks) at these sizes exceeds it.
-        let grown = peak_rss.saturating_sub(rss_before);
-        let tolerance = (grown / 4).max(16 << 20);
+        // glibc keeps freed memory in its arenas for reuse rather than returning it, so RSS
+        // does not fall back to the process's start; a second run of the same size reuses
+        // that memory. What leaks (a socket, a history, a task per chat) grows RSS by about
+        // the first run's growth again; fragmentation alone stays within a fifth of it (with
+        // an 8 MB floor for small runs, where one arena's growth is of that order).
+        let first_growth = rss_before.saturating_sub(rss_start);
+        let tolerance = (first_growth / 5).max(8 << 20);
         assert!(
             rss_after <= rss_before + tolerance,
             "memory left behind: RSS {rss_before} -> {rss_after} bytes (tolerance {tolerance})"
         );
     });
 }
+
+static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn check(report: &RunReport, scale: Scale) {
     assert_eq!(report.outcomes.len(), scale.chats);
