@@ -12,7 +12,7 @@
 //! on the runtime and resident memory back near where it started.
 
 use futures::StreamExt;
-use guest_chat_emulator::{AgentMode, Emulator, EmulatorHandle, Faults};
+use guest_chat_emulator::{AgentMode, ConversationState, Emulator, EmulatorHandle, Faults};
 use purecloud_guest_chat_client::model::{BodyType, CreateWebChatConversationRequest, Role};
 use purecloud_guest_chat_client::{
     ApiClient, ChatOptions, EventStreamOptions, GuestChat, RetryPolicy, SessionEvent,
@@ -120,6 +120,11 @@ async fn run_chat(emu: EmulatorHandle, client: ApiClient, n: usize, messages: us
     };
     let cid = chat.conversation_id().to_owned();
     let guest = chat.member_id().to_owned();
+    // `start` returns once the guest is CONNECTED; the agent joins a moment later.
+    if let Err(e) = emu.wait_for_state(&cid, ConversationState::Connected).await {
+        out.problems.push(format!("no agent joined: {e}"));
+        return out;
+    }
     let mut events = chat.events();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     let leaving = Arc::new(AtomicBool::new(false));
