@@ -538,6 +538,33 @@ impl GuestChat {
         }
     }
 
+    /// One page of history. The REST layer retries a GET's 5xx and 429 itself; a 2xx whose
+    /// body is not JSON (a proxy's error page) is retried here too, within the client's retry
+    /// policy, as reading again cannot change anything.
+    async fn history_page(
+        &self,
+        options: &GetMessagesOptions,
+    ) -> Result<crate::model::WebChatMessageEntityList, Error> {
+        let policy = self.inner.api.client().retry_policy();
+        let mut attempt = 0u32;
+        loop {
+            let result = self
+                .inner
+                .api
+                .get_webchat_guest_conversation_messages(&self.inner.conversation_id, options)
+                .await;
+            match result {
+                Err(Error::Decode { status, .. })
+                    if (200..300).contains(&status) && attempt < policy.max_retries =>
+                {
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Looks for the message `body` sent by this guest since `began` in the history.
     async fn find_sent(
         &self,
@@ -558,12 +585,7 @@ impl GuestChat {
                 max_results: Some(HISTORY_PAGE_SIZE),
                 ..Default::default()
             };
-            let page = match self
-                .inner
-                .api
-                .get_webchat_guest_conversation_messages(&self.inner.conversation_id, &options)
-                .await
-            {
+            let page = match self.history_page(&options).await {
                 Ok(page) => page.entities.unwrap_or_default(),
                 Err(e) => return Lookup::Unknown(format!("the history could not be read: {e}")),
             };

@@ -75,18 +75,53 @@ pub struct EmulatorArgs {
     /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Most TCP connections served at once (default 32768); over it, or out of file
+    /// descriptors, the connection idle the longest is closed.
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Seconds a new connection has to send its first request head (default 30).
+    #[arg(long)]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a connection with no request in flight stays open (default 120).
+    #[arg(long)]
+    pub idle_timeout_secs: Option<u64>,
+    /// Conversation creates per client IP address as REQUESTS/SECONDS (default 3000/60).
+    #[arg(long)]
+    pub create_rate_limit: Option<String>,
+    /// Most conversations kept at once (default 20000).
+    #[arg(long)]
+    pub max_conversations: Option<usize>,
+    /// Seconds an ended conversation stays readable before it is forgotten (default 600).
+    #[arg(long)]
+    pub ended_retention_secs: Option<u64>,
+    /// Seconds after which a conversation with no socket and no guest call is forgotten
+    /// (default 3600).
+    #[arg(long)]
+    pub abandoned_after_secs: Option<u64>,
+    /// Token the control API (/emulator/...) requires as `Authorization: Bearer TOKEN`.
+    /// Generated (and printed) when --host is not a loopback address and none is given.
+    #[arg(
+        long,
+        env = "GUEST_CHAT_EMULATOR_CONTROL_TOKEN",
+        hide_env_values = true
+    )]
+    pub control_token: Option<String>,
 }
 
 fn parse_rate_limit(s: &str) -> Result<(u32, Duration), EmulatorError> {
+    parse_limit_flag("--rate-limit", s)
+}
+
+fn parse_limit_flag(flag: &str, s: &str) -> Result<(u32, Duration), EmulatorError> {
     let bad = || {
         EmulatorError::Config(format!(
-            "--rate-limit {s}: expected REQUESTS/SECONDS, e.g. 180/60"
+            "{flag} {s}: expected REQUESTS/SECONDS with REQUESTS >= 1, e.g. 180/60"
         ))
     };
     let (n, secs) = s.split_once('/').ok_or_else(bad)?;
     let n: u32 = n.trim().parse().map_err(|_| bad())?;
     let secs: u64 = secs.trim().parse().map_err(|_| bad())?;
-    if secs == 0 {
+    if secs == 0 || n == 0 {
         return Err(bad());
     }
     Ok((n, Duration::from_secs(secs)))
@@ -110,6 +145,58 @@ impl EmulatorArgs {
         };
         if let Some(text) = &self.workflow_message {
             config.workflow_message = Some(text.clone());
+        }
+        // Flags win over the file.
+        if let Some(s) = &self.create_rate_limit {
+            let (requests, window) = parse_limit_flag("--create-rate-limit", s)?;
+            config.create_rate_limit = Some(crate::config::RateLimitConfig {
+                requests,
+                window_secs: window.as_secs(),
+            });
+        }
+        let flags = [
+            (
+                &mut config.header_read_timeout_secs,
+                self.header_read_timeout_secs,
+                "--header-read-timeout-secs",
+            ),
+            (
+                &mut config.idle_timeout_secs,
+                self.idle_timeout_secs,
+                "--idle-timeout-secs",
+            ),
+            (
+                &mut config.ended_retention_secs,
+                self.ended_retention_secs,
+                "--ended-retention-secs",
+            ),
+            (
+                &mut config.abandoned_after_secs,
+                self.abandoned_after_secs,
+                "--abandoned-after-secs",
+            ),
+        ];
+        for (field, flag, name) in flags {
+            if let Some(secs) = flag {
+                if secs == 0 {
+                    return Err(EmulatorError::Config(format!("{name} must be > 0")));
+                }
+                *field = Some(secs);
+            }
+        }
+        if let Some(n) = self.max_connections {
+            config.max_connections = Some(n);
+        }
+        if let Some(n) = self.max_conversations {
+            config.max_conversations = Some(n);
+        }
+        if let Some(token) = &self.control_token {
+            config.control_token = Some(token.clone());
+        }
+        if self.jwt_lifetime_secs == 0 {
+            return Err(EmulatorError::Config(
+                "--jwt-lifetime-secs must be > 0 (every chat would fail at once)".into(),
+            ));
         }
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some(EmulatorTls::from_pem_files(cert, key)?),
@@ -238,6 +325,19 @@ pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
     if let Some(file) = &cert_file {
         println!("TLS certificate to trust (PEM): {}", file.path.display());
     }
+    if !args.host.is_loopback() {
+        eprintln!(
+            "WARNING: the emulator listens on {}, not a loopback address. It is a test tool with no real authentication: anyone who can reach this port can create chats, and its control API (/emulator/...) mints a guest JWT for any chat. The control API requires `Authorization: Bearer <control token>`.",
+            args.host
+        );
+        // The user needs the generated token to use the control API at all; a token given
+        // by flag or environment is theirs already and is not echoed.
+        if args.control_token.is_none() && config_token_absent(&args) {
+            if let Some(token) = handle.control_token() {
+                println!("control API token (generated): {token}");
+            }
+        }
+    }
     use std::io::Write;
     let _ = std::io::stdout().flush();
     tokio::select! {
@@ -249,6 +349,14 @@ pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
         let _ = std::fs::remove_file(file.path);
     }
     Ok(())
+}
+
+/// Whether `--config` gives no control token (a given one is not printed).
+fn config_token_absent(args: &EmulatorArgs) -> bool {
+    args.config
+        .as_ref()
+        .and_then(|p| EmulatorConfig::from_file(p).ok())
+        .is_none_or(|c| c.control_token.is_none())
 }
 
 struct CertFile {
@@ -347,6 +455,11 @@ mod tests {
         for bad in [
             vec!["--rate-limit", "5"],
             vec!["--rate-limit", "5/0"],
+            vec!["--rate-limit", "0/60"],
+            vec!["--jwt-lifetime-secs", "0"],
+            vec!["--create-rate-limit", "0/60"],
+            vec!["--idle-timeout-secs", "0"],
+            vec!["--header-read-timeout-secs", "0"],
             vec!["--fault", "error-rate=2"],
             vec!["--fault", "nope=1"],
             vec!["--agent", "robot"],

@@ -32,6 +32,22 @@ pub struct EmulatorConfig {
     /// joins each chat, posts this standard message and leaves before the agent is offered
     /// (docs/protocol.md 7.8 step 3).
     pub workflow_message: Option<String>,
+    /// Most TCP connections served at once (see `EmulatorBuilder::max_connections`).
+    pub max_connections: Option<usize>,
+    /// Seconds a new connection has to send its first request head.
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a connection with no request in flight stays open.
+    pub idle_timeout_secs: Option<u64>,
+    /// Creates allowed per client IP address per window.
+    pub create_rate_limit: Option<RateLimitConfig>,
+    /// Most conversations kept at once.
+    pub max_conversations: Option<usize>,
+    /// Seconds an ended conversation stays readable before it is forgotten.
+    pub ended_retention_secs: Option<u64>,
+    /// Seconds after which a conversation with no socket and no guest call is forgotten.
+    pub abandoned_after_secs: Option<u64>,
+    /// Token required on the control API (`Authorization: Bearer ...`).
+    pub control_token: Option<String>,
 }
 
 /// A fixed-window rate limit.
@@ -72,6 +88,23 @@ pub struct Faults {
     pub non_json_rate: f64,
     /// Drop (abruptly) every attached socket every N seconds.
     pub drop_sockets_secs: Option<u64>,
+    /// Fraction (0..=1) of `/api/v2` requests answered 429 `too.many.requests.retry.after`
+    /// (`Retry-After: 1`) without being processed.
+    pub rate_limited_rate: f64,
+    /// Fraction (0..=1) of `/api/v2` requests that are processed and then answered 503: the
+    /// ambiguous failure (the client cannot tell whether its message was stored).
+    pub late_error_rate: f64,
+    /// Fraction (0..=1) of event frames sent twice.
+    pub duplicate_frame_rate: f64,
+    /// Fraction (0..=1) of event frames before which the socket is dropped (TCP close, no
+    /// close frame; the frame is not sent on it).
+    pub drop_socket_rate: f64,
+    /// Fraction (0..=1) of event frames before which the socket stalls: it stays open but
+    /// sends nothing more (no frames, no heartbeats, no pongs) until the client closes it.
+    pub stall_rate: f64,
+    /// Exempt guest message POSTs from `errorRate`, `lateErrorRate` and `nonJsonRate` (for
+    /// clients without exactly-once sends; 429 and the two message faults still apply).
+    pub spare_sends: bool,
     /// Fraction (0..=1) of guest message POSTs refused with 503 before the message is stored.
     pub message_error_rate: f64,
     /// Fraction (0..=1) of guest message POSTs that store the message, then answer 503 (the
@@ -101,9 +134,17 @@ impl Faults {
                 self.drop_sockets_secs = (n > 0).then_some(n);
             }
             "seed" => self.seed = Some(v.trim().parse().map_err(|e| bad(&e))?),
+            "rate-limited-rate" => self.rate_limited_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "late-error-rate" => self.late_error_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "duplicate-frame-rate" => {
+                self.duplicate_frame_rate = parse_rate(v).map_err(|e| bad(&e))?
+            }
+            "drop-socket-rate" => self.drop_socket_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "stall-rate" => self.stall_rate = parse_rate(v).map_err(|e| bad(&e))?,
+            "spare-sends" => self.spare_sends = v.trim().parse().map_err(|e| bad(&e))?,
             other => {
                 return Err(EmulatorError::Config(format!(
-                    "--fault {other}: unknown fault (error-rate, latency-ms, non-json-rate, drop-sockets-secs, message-error-rate, message-lost-answer-rate, seed)"
+                    "--fault {other}: unknown fault (error-rate, latency-ms, non-json-rate, drop-sockets-secs, message-error-rate, message-lost-answer-rate, rate-limited-rate, late-error-rate, duplicate-frame-rate, drop-socket-rate, stall-rate, spare-sends, seed)"
                 )))
             }
         }
@@ -111,9 +152,19 @@ impl Faults {
     }
 
     pub(crate) fn validate(&self) -> Result<(), EmulatorError> {
+        if self.latency_ms > MAX_LATENCY_MS {
+            return Err(EmulatorError::Config(format!(
+                "latencyMs must be at most {MAX_LATENCY_MS} (every request would time out)"
+            )));
+        }
         for (name, r) in [
             ("errorRate", self.error_rate),
             ("nonJsonRate", self.non_json_rate),
+            ("rateLimitedRate", self.rate_limited_rate),
+            ("lateErrorRate", self.late_error_rate),
+            ("duplicateFrameRate", self.duplicate_frame_rate),
+            ("dropSocketRate", self.drop_socket_rate),
+            ("stallRate", self.stall_rate),
             ("messageErrorRate", self.message_error_rate),
             ("messageLostAnswerRate", self.message_lost_answer_rate),
         ] {
@@ -126,6 +177,9 @@ impl Faults {
         Ok(())
     }
 }
+
+/// Added latency above ten minutes makes every request time out.
+const MAX_LATENCY_MS: u64 = 600_000;
 
 fn parse_rate(v: &str) -> Result<f64, String> {
     let r: f64 = v.trim().parse().map_err(|e| format!("{e}"))?;

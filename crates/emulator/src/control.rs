@@ -21,6 +21,12 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router {
             "/emulator/health",
             get(|| async { Json(json!({"ok": true})) }),
         )
+        .merge(guarded_routes(shared))
+}
+
+/// Every control route but health: behind the control token when one is set.
+fn guarded_routes(shared: Arc<Shared>) -> Router {
+    Router::new()
         .route("/emulator/conversations", get(list))
         .route(
             "/emulator/conversations/{cid}",
@@ -59,7 +65,47 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router {
         .route("/emulator/conversations/{cid}/jwt", post(jwt))
         .route("/emulator/faults", get(get_faults).post(set_faults))
         .route("/emulator/agent", post(set_agent))
+        .route("/emulator/conversations/{cid}/transcript", get(transcript))
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            control_auth,
+        ))
         .with_state(shared)
+}
+
+/// Requires `Authorization: Bearer TOKEN` when the emulator has a control token (always on a
+/// non-loopback bind): the control API mints JWTs for any chat.
+async fn control_auth(
+    State(shared): State<Arc<Shared>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(expected) = &shared.settings.control_token {
+        let given = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !same_secret(given.trim().as_bytes(), expected.as_bytes()) {
+            return ApiError::new(
+                401,
+                "bad.credentials",
+                "The control API needs Authorization: Bearer <control token>",
+            )
+            .header(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer"),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Compares without stopping at the first difference.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn err(e: EmulatorError) -> ApiError {
@@ -98,6 +144,13 @@ async fn list(State(s): State<Arc<Shared>>) -> Json<Value> {
 async fn snapshot(State(s): State<Arc<Shared>>, Path(cid): Path<String>) -> Response {
     match s.conv(&cid) {
         Ok(c) => Json(c.snapshot()).into_response(),
+        Err(e) => err(e).into_response(),
+    }
+}
+
+async fn transcript(State(s): State<Arc<Shared>>, Path(cid): Path<String>) -> Response {
+    match s.conv(&cid) {
+        Ok(c) => Json(c.transcript()).into_response(),
         Err(e) => err(e).into_response(),
     }
 }

@@ -156,6 +156,10 @@ pub(crate) struct Conversation {
     pub guest_name: String,
     pub agent_mode_name: &'static str,
     pub expires_at: Instant,
+    /// Last guest REST call or socket attach/detach (for forgetting abandoned chats).
+    touched: Mutex<Instant>,
+    /// When the conversation ended (for forgetting ended chats).
+    ended_at: Mutex<Option<Instant>>,
     /// On tokio's clock, so the inactivity timeout can be tested with paused time.
     created: tokio::time::Instant,
     /// Milliseconds after `created` of the guest's last message or typing indicator.
@@ -219,6 +223,8 @@ impl Conversation {
             guest_name,
             agent_mode_name: new.agent_mode_name,
             expires_at: new.expires_at,
+            touched: Mutex::new(Instant::now()),
+            ended_at: Mutex::new(None),
             created: tokio::time::Instant::now(),
             guest_activity_ms: AtomicU64::new(0),
             inner: Mutex::new(Inner {
@@ -264,12 +270,39 @@ impl Conversation {
     }
 
     pub fn socket_attached(&self) {
+        self.touch();
         self.status.send_modify(|s| s.sockets += 1);
     }
 
     pub fn socket_detached(&self) {
+        self.touch();
         self.status
             .send_modify(|s| s.sockets = s.sockets.saturating_sub(1));
+    }
+
+    /// Records guest activity (a REST call, a socket attaching or leaving).
+    pub fn touch(&self) {
+        *self.touched.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
+    /// Whether the emulator may forget this conversation at `now`: its JWT expired, it ended
+    /// more than `ended_retention` ago, or nobody attached a socket or called for
+    /// `abandoned_after`.
+    pub fn forgettable(
+        &self,
+        now: Instant,
+        ended_retention: Duration,
+        abandoned_after: Duration,
+    ) -> bool {
+        if self.expires_at <= now {
+            return true;
+        }
+        let ended = *self.ended_at.lock().unwrap_or_else(|p| p.into_inner());
+        if ended.is_some_and(|t| now.saturating_duration_since(t) >= ended_retention) {
+            return true;
+        }
+        let touched = *self.touched.lock().unwrap_or_else(|p| p.into_inner());
+        self.status().sockets == 0 && now.saturating_duration_since(touched) >= abandoned_after
     }
 
     fn set_state(&self, inner: &mut Inner, state: ConversationState) {
@@ -625,6 +658,7 @@ impl Conversation {
         inner.agent_id = None;
         inner.acd_id = None;
         self.set_state(inner, ConversationState::Ended);
+        *self.ended_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         self.broadcast(SocketCmd::Close {
             code: 1001,
             reason: Arc::from(ENDED_REASON),
@@ -739,6 +773,11 @@ impl Conversation {
         }
     }
 
+    /// Every message stored, oldest first.
+    pub fn transcript(&self) -> Vec<WebChatMessage> {
+        self.lock().messages.clone()
+    }
+
     pub fn state(&self) -> ConversationState {
         self.lock().state
     }
@@ -773,6 +812,7 @@ pub(crate) enum GuestWriteError {
 /// A sharded concurrent map of conversations (no global lock on the request path).
 pub(crate) struct Store {
     shards: Vec<RwLock<HashMap<String, Arc<Conversation>>>>,
+    count: std::sync::atomic::AtomicUsize,
 }
 
 const SHARDS: usize = 64;
@@ -781,6 +821,7 @@ impl Store {
     pub fn new() -> Store {
         Store {
             shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            count: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -791,22 +832,36 @@ impl Store {
         &self.shards[(h.finish() as usize) % SHARDS]
     }
 
+    /// Conversations kept right now.
+    pub fn len(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
     pub fn insert(&self, conv: Arc<Conversation>) {
-        self.shard(&conv.id)
+        let old = self
+            .shard(&conv.id)
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(conv.id.clone(), conv);
+        if old.is_none() {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn remove(&self, id: &str) -> Option<Arc<Conversation>> {
-        self.shard(id)
+        let out = self
+            .shard(id)
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(id)
+            .remove(id);
+        if out.is_some() {
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
+        out
     }
 
-    /// Removes and returns the conversations whose JWT expired by `now`, a shard at a time.
-    pub fn remove_expired(&self, now: Instant) -> Vec<Arc<Conversation>> {
+    /// Removes and returns the conversations `forget` picks, a shard at a time.
+    pub fn remove_where(&self, forget: impl Fn(&Conversation) -> bool) -> Vec<Arc<Conversation>> {
         let mut out = Vec::new();
         for s in &self.shards {
             // Scanned under the read lock: the write lock (which stalls lookups of the
@@ -815,19 +870,20 @@ impl Store {
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
                 .values()
-                .any(|c| c.expires_at <= now);
+                .any(|c| forget(c));
             if !any_expired {
                 continue;
             }
             let mut shard = s.write().unwrap_or_else(|p| p.into_inner());
             shard.retain(|_, c| {
-                let keep = c.expires_at > now;
+                let keep = !forget(c);
                 if !keep {
                     out.push(c.clone());
                 }
                 keep
             });
         }
+        self.count.fetch_sub(out.len(), Ordering::Relaxed);
         out
     }
 

@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::jwt::{Claims, TokenError};
 use crate::server::Shared;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -130,6 +130,7 @@ async fn auth_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: N
             match shared.store.get(&cid) {
                 None => ApiError::not_found().into_response(),
                 Some(conv) => {
+                    conv.touch();
                     req.extensions_mut().insert(AuthCtx { claims, conv });
                     next.run(req).await
                 }
@@ -354,11 +355,61 @@ fn check_config(shared: &Shared, req: &CreateWebChatConversationRequest) -> Resu
     Ok(())
 }
 
+/// The per-client create limit and the cap on kept conversations: a refused create gets 429
+/// with `Retry-After`, as the service's rate limiter answers (PROTOCOL.md 6).
+fn admit_create(shared: &Shared, client: std::net::IpAddr) -> Result<(), ApiError> {
+    let s = &shared.settings;
+    let rate = shared
+        .create_limiter
+        .hit(&client.to_string(), s.create_requests, s.create_window);
+    if rate.exceeded {
+        let mut e = ApiError::new(
+            429,
+            "too.many.requests.retry.after",
+            format!(
+                "Rate limit exceeded the maximum. Retry the request in [{}] seconds",
+                rate.reset_secs
+            ),
+        )
+        .header(
+            http::header::RETRY_AFTER,
+            HeaderValue::from(rate.reset_secs),
+        );
+        for (name, value) in rate.headers() {
+            e = e.header(name, value);
+        }
+        return Err(e);
+    }
+    if shared.store.len() >= s.max_conversations {
+        tracing::warn!(
+            max = s.max_conversations,
+            "conversation cap reached: refusing a create (ended and abandoned chats are forgotten in time)"
+        );
+        return Err(ApiError::new(
+            429,
+            "too.many.requests.retry.after",
+            format!(
+                "Rate limit exceeded the maximum. Retry the request in [{FULL_RETRY_SECS}] seconds"
+            ),
+        )
+        .header(
+            http::header::RETRY_AFTER,
+            HeaderValue::from(FULL_RETRY_SECS),
+        ));
+    }
+    Ok(())
+}
+
+/// `Retry-After` of a create refused because the conversation cap is reached.
+const FULL_RETRY_SECS: u64 = 30;
+
 async fn create(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<CreateWebChatConversationResponse>, ApiError> {
+    admit_create(&shared, client.ip())?;
     if !shared.config.allowed_origins.is_empty() {
         if let Some(origin) = headers.get(http::header::ORIGIN) {
             let origin = origin.to_str().unwrap_or("");

@@ -39,6 +39,19 @@ pub(crate) struct Settings {
     pub activate_without_stream: bool,
     /// A chat whose guest sent no message or typing indicator for this long is ended.
     pub inactivity_timeout: Option<Duration>,
+    /// Connection cap and timeouts of the accept loop.
+    pub limits: crate::accept::Limits,
+    /// Creates allowed per client address per window.
+    pub create_requests: u32,
+    pub create_window: Duration,
+    /// Conversations kept at once (ended ones until forgotten included).
+    pub max_conversations: usize,
+    /// An ended conversation is forgotten this long after it ended.
+    pub ended_retention: Duration,
+    /// A conversation with no socket attached and no guest request for this long is forgotten.
+    pub abandoned_after: Duration,
+    /// Required on the control API (`Authorization: Bearer ...`) when set.
+    pub control_token: Option<String>,
 }
 
 /// Per-JWT fixed-window counters, sharded.
@@ -81,6 +94,17 @@ impl RateLimiter {
         }
     }
 
+    /// Drops the counters whose window ended (a new request starts a new window anyway).
+    pub fn prune(&self, window: Duration) {
+        let now = Instant::now();
+        for shard in &self.shards {
+            shard
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+    }
+
     pub fn hit(&self, key: &str, allowed: u32, window: Duration) -> RateInfo {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -118,6 +142,8 @@ pub(crate) struct Shared {
     pub signer: Signer,
     pub store: Store,
     pub limiter: RateLimiter,
+    /// Per-client-address create counters.
+    pub create_limiter: RateLimiter,
     pub faults: watch::Sender<Faults>,
     pub rng: Mutex<StdRng>,
     pub cancel: CancellationToken,
@@ -167,7 +193,7 @@ impl Shared {
         self.faults.send_replace(faults);
     }
 
-    fn roll(&self, rate: f64) -> bool {
+    pub fn roll(&self, rate: f64) -> bool {
         if rate <= 0.0 {
             return false;
         }
@@ -212,6 +238,9 @@ impl Shared {
     }
 }
 
+/// Default connection cap (see [`EmulatorBuilder::max_connections`]).
+const DEFAULT_MAX_CONNECTIONS: usize = 32_768;
+
 /// Builds an [`Emulator`].
 #[derive(Debug, Clone)]
 pub struct EmulatorBuilder {
@@ -241,6 +270,17 @@ impl Emulator {
                 max_request_bytes: 64 * 1024,
                 activate_without_stream: false,
                 inactivity_timeout: None,
+                limits: crate::accept::Limits {
+                    max_connections: DEFAULT_MAX_CONNECTIONS,
+                    header_read_timeout: Duration::from_secs(30),
+                    idle_timeout: Duration::from_secs(120),
+                },
+                create_requests: 3000,
+                create_window: Duration::from_secs(60),
+                max_conversations: 20_000,
+                ended_retention: Duration::from_secs(600),
+                abandoned_after: Duration::from_secs(3600),
+                control_token: None,
             },
             agent: AgentMode::Echo,
             agent_delay: Duration::from_millis(300),
@@ -302,6 +342,55 @@ impl EmulatorBuilder {
         self.settings.inactivity_timeout = Some(d);
         self
     }
+    /// Most TCP connections served at once (default 32,768). A new connection over the cap,
+    /// or an accept that fails for lack of file descriptors, closes the connection idle the
+    /// longest; with none idle it waits in the accept queue. WebSockets count and are never
+    /// closed to make room.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.settings.limits.max_connections = n;
+        self
+    }
+    /// A connection must deliver its first complete request head within `d` (default 30 s).
+    pub fn header_read_timeout(mut self, d: Duration) -> Self {
+        self.settings.limits.header_read_timeout = d;
+        self
+    }
+    /// A connection with no request in flight is closed after `d` (default 120 s, longer
+    /// than the usual clients' pool idle time, so they close first). WebSockets are exempt.
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.settings.limits.idle_timeout = d;
+        self
+    }
+    /// Conversation creates allowed per client IP address per `window` (default 3,000 per
+    /// 60 s); more get 429 `too.many.requests.retry.after` with `Retry-After`.
+    pub fn create_rate_limit(mut self, requests: u32, window: Duration) -> Self {
+        self.settings.create_requests = requests;
+        self.settings.create_window = window;
+        self
+    }
+    /// Most conversations kept at once (default 20,000); a create over it gets 429
+    /// `too.many.requests` until some are forgotten.
+    pub fn max_conversations(mut self, n: usize) -> Self {
+        self.settings.max_conversations = n;
+        self
+    }
+    /// How long an ended conversation stays readable before it is forgotten (default 10 min).
+    pub fn ended_retention(mut self, d: Duration) -> Self {
+        self.settings.ended_retention = d;
+        self
+    }
+    /// A conversation with no socket attached and no guest REST call for `d` is forgotten
+    /// (default 1 h).
+    pub fn abandoned_after(mut self, d: Duration) -> Self {
+        self.settings.abandoned_after = d;
+        self
+    }
+    /// Requires `Authorization: Bearer TOKEN` on the control API (`/emulator/...`). Without
+    /// it, a non-loopback bind generates one ([`EmulatorHandle::control_token`]).
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.settings.control_token = Some(token.into());
+        self
+    }
     /// Restrictions (organizations, queues, origins, deployments...).
     pub fn config(mut self, config: EmulatorConfig) -> Self {
         self.config = config;
@@ -330,33 +419,40 @@ impl EmulatorBuilder {
             settings.rate_requests = rl.requests;
             settings.rate_window = Duration::from_secs(rl.window_secs);
         }
-        if settings.heartbeat.is_zero() {
-            return Err(EmulatorError::Config(
-                "heartbeat interval must be > 0".into(),
-            ));
+        let c = &self.config;
+        if let Some(rl) = c.create_rate_limit {
+            settings.create_requests = rl.requests;
+            settings.create_window = Duration::from_secs(rl.window_secs);
         }
-        if settings.inactivity_timeout.is_some_and(|d| d.is_zero()) {
-            return Err(EmulatorError::Config(
-                "inactivity timeout must be > 0".into(),
-            ));
+        if let Some(n) = c.max_connections {
+            settings.limits.max_connections = n;
         }
-        if settings.rate_window.is_zero() {
-            return Err(EmulatorError::Config(
-                "rate-limit window must be > 0".into(),
-            ));
+        if let Some(secs) = c.header_read_timeout_secs {
+            settings.limits.header_read_timeout = Duration::from_secs(secs);
         }
-        // Longer periods would overflow the clock arithmetic (a panic); nobody needs them.
-        const LONGEST: Duration = Duration::from_secs(10 * 365 * 86_400);
-        for (name, d) in [
-            ("heartbeat interval", Some(settings.heartbeat)),
-            ("inactivity timeout", settings.inactivity_timeout),
-            ("rate-limit window", Some(settings.rate_window)),
-            ("JWT lifetime", Some(settings.jwt_lifetime)),
-        ] {
-            if d.is_some_and(|d| d > LONGEST) {
-                return Err(EmulatorError::Config(format!(
-                    "{name} must be at most 10 years"
-                )));
+        if let Some(secs) = c.idle_timeout_secs {
+            settings.limits.idle_timeout = Duration::from_secs(secs);
+        }
+        if let Some(n) = c.max_conversations {
+            settings.max_conversations = n;
+        }
+        if let Some(secs) = c.ended_retention_secs {
+            settings.ended_retention = Duration::from_secs(secs);
+        }
+        if let Some(secs) = c.abandoned_after_secs {
+            settings.abandoned_after = Duration::from_secs(secs);
+        }
+        if let Some(token) = &c.control_token {
+            settings.control_token = Some(token.clone());
+        }
+        validate(&settings, self.agent_delay)?;
+        if !self.bind.ip().is_loopback() {
+            tracing::warn!(
+                bind = %self.bind,
+                "the emulator listens on a non-loopback address: anyone who can reach it can create chats, and its control API mints tokens for any chat (a control token is required)"
+            );
+            if settings.control_token.is_none() {
+                settings.control_token = Some(generate_token());
             }
         }
         let tls = match &self.tls {
@@ -387,6 +483,7 @@ impl EmulatorBuilder {
             signer,
             store: Store::new(),
             limiter: RateLimiter::new(),
+            create_limiter: RateLimiter::new(),
             faults,
             rng: Mutex::new(match seed {
                 Some(s) => StdRng::seed_from_u64(s),
@@ -399,17 +496,13 @@ impl EmulatorBuilder {
         });
         let app = router(shared.clone());
         let shutdown = cancel.clone();
-        let server = match tls {
-            Some((config, _)) => tokio::spawn(crate::tls::serve(listener, config, app, shutdown)),
-            None => tokio::spawn(async move {
-                axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await
-            }),
-        };
+        let server = tokio::spawn(crate::accept::serve(
+            listener,
+            tls.map(|(config, _)| config),
+            app,
+            shared.settings.limits,
+            shutdown,
+        ));
         shared.tracker.spawn(socket_dropper(shared.clone()));
         shared.tracker.spawn(expiry_sweeper(shared.clone()));
         Ok(EmulatorHandle {
@@ -419,20 +512,117 @@ impl EmulatorBuilder {
     }
 }
 
-/// Forgets conversations whose JWT expired (nobody can reach them any more), so a long-lived
-/// emulator does not grow without bound.
+/// Longer periods would overflow the clock arithmetic (a panic); nobody needs them.
+const LONGEST: Duration = Duration::from_secs(10 * 365 * 86_400);
+/// Agent pauses above this make every chat time out.
+const LONGEST_DELAY: Duration = Duration::from_secs(600);
+/// The smallest body limit a create request and a message fit in.
+const MIN_REQUEST_BYTES: usize = 256;
+/// The shortest JWT lifetime a chat can be created and joined with.
+const MIN_JWT_LIFETIME: Duration = Duration::from_secs(1);
+
+/// Refuses settings that make every chat fail (or the emulator panic), with a message naming
+/// the setting.
+fn validate(settings: &Settings, agent_delay: Duration) -> Result<(), EmulatorError> {
+    let err = |m: String| Err(EmulatorError::Config(m));
+    let positive = [
+        ("heartbeat interval", Some(settings.heartbeat)),
+        ("inactivity timeout", settings.inactivity_timeout),
+        ("rate-limit window", Some(settings.rate_window)),
+        ("create rate-limit window", Some(settings.create_window)),
+        (
+            "header-read timeout",
+            Some(settings.limits.header_read_timeout),
+        ),
+        ("idle timeout", Some(settings.limits.idle_timeout)),
+        (
+            "ended-conversation retention",
+            Some(settings.ended_retention),
+        ),
+        (
+            "abandoned-conversation timeout",
+            Some(settings.abandoned_after),
+        ),
+    ];
+    for (name, d) in positive {
+        if d.is_some_and(|d| d.is_zero()) {
+            return err(format!("{name} must be > 0"));
+        }
+    }
+    for (name, d) in positive
+        .into_iter()
+        .chain([("JWT lifetime", Some(settings.jwt_lifetime))])
+    {
+        if d.is_some_and(|d| d > LONGEST) {
+            return err(format!("{name} must be at most 10 years"));
+        }
+    }
+    if settings.jwt_lifetime < MIN_JWT_LIFETIME {
+        return err(
+            "JWT lifetime must be at least 1 second (every chat would fail at once)".into(),
+        );
+    }
+    if settings.rate_requests == 0 {
+        return err(
+            "rate limit must allow at least 1 request per window (0 refuses every call)".into(),
+        );
+    }
+    if settings.create_requests == 0 {
+        return err("create rate limit must allow at least 1 create per window".into());
+    }
+    if settings.max_request_bytes < MIN_REQUEST_BYTES {
+        return err(format!(
+            "max request bytes must be at least {MIN_REQUEST_BYTES} (a create request would not fit)"
+        ));
+    }
+    if settings.max_conversations == 0 {
+        return err("max conversations must be at least 1".into());
+    }
+    if settings.limits.max_connections < 2 {
+        return err("max connections must be at least 2 (an event stream and a REST call)".into());
+    }
+    if settings
+        .control_token
+        .as_deref()
+        .is_some_and(|t| t.trim().len() < 8)
+    {
+        return err("the control token must have at least 8 characters".into());
+    }
+    if agent_delay > LONGEST_DELAY {
+        let secs = LONGEST_DELAY.as_secs();
+        return err(format!("agent delay must be at most {secs} s"));
+    }
+    Ok(())
+}
+
+/// A random control-API token (32 hex digits).
+fn generate_token() -> String {
+    let n: u128 = rand::rng().random();
+    format!("{n:032x}")
+}
+
+/// Forgets conversations whose JWT expired (nobody can reach them any more), ended ones after
+/// their retention and abandoned ones, so a long-lived emulator does not grow without bound.
 async fn expiry_sweeper(shared: Arc<Shared>) {
-    let period =
-        (shared.settings.jwt_lifetime / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let s = &shared.settings;
+    let period = (s.jwt_lifetime.min(s.ended_retention).min(s.abandoned_after) / 4)
+        .clamp(Duration::from_millis(250), Duration::from_secs(60));
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shared.cancel.cancelled() => return,
             _ = ticker.tick() => {
-                for conv in shared.store.remove_expired(std::time::Instant::now()) {
+                let now = std::time::Instant::now();
+                let s = &shared.settings;
+                let forgotten = shared.store.remove_where(|c| {
+                    c.forgettable(now, s.ended_retention, s.abandoned_after)
+                });
+                for conv in forgotten {
                     conv.vanish();
                 }
+                shared.limiter.prune(s.rate_window);
+                shared.create_limiter.prune(s.create_window);
             }
         }
     }
@@ -518,14 +708,24 @@ async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Nex
         return next.run(req).await;
     }
     let faults = shared.faults.borrow().clone();
+    // A guest message POST: `.../members/{mid}/messages`.
+    let message_post = req.method() == Method::POST && req.uri().path().ends_with("/messages");
+    let spared = faults.spare_sends && message_post;
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
-    if shared.roll(faults.error_rate) {
+    if shared.roll(faults.rate_limited_rate) {
+        return ApiError::new(
+            429,
+            "too.many.requests.retry.after",
+            "Rate limit exceeded the maximum. Retry the request in [1] seconds",
+        )
+        .header(http::header::RETRY_AFTER, HeaderValue::from(1u32))
+        .into_response();
+    }
+    if !spared && shared.roll(faults.error_rate) {
         return ApiError::service_unavailable().into_response();
     }
-    // A guest message POST: `.../members/{mid}/messages`.
-    let message_post = req.method() == Method::POST && req.uri().path().ends_with("/messages");
     if message_post && shared.roll(faults.message_error_rate) {
         return ApiError::service_unavailable().into_response();
     }
@@ -533,7 +733,10 @@ async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Nex
     if message_post && resp.status().is_success() && shared.roll(faults.message_lost_answer_rate) {
         return ApiError::service_unavailable().into_response();
     }
-    if resp.status() == http::StatusCode::OK && shared.roll(faults.non_json_rate) {
+    if !spared && resp.status().is_success() && shared.roll(faults.late_error_rate) {
+        return ApiError::service_unavailable().into_response();
+    }
+    if !spared && resp.status() == http::StatusCode::OK && shared.roll(faults.non_json_rate) {
         let (mut parts, _) = resp.into_parts();
         parts.headers.remove(http::header::CONTENT_LENGTH);
         parts.headers.insert(
@@ -629,6 +832,24 @@ impl EmulatorHandle {
             .iter()
             .map(|c| c.snapshot())
             .collect()
+    }
+
+    /// Every message stored in the conversation (guest, agent and system), oldest first: what
+    /// the service recorded, for checking that each message arrived once and in order.
+    pub fn transcript(&self, cid: &str) -> Result<Vec<WebChatMessage>, EmulatorError> {
+        Ok(self.shared.conv(cid)?.transcript())
+    }
+
+    /// The token the control API requires (`Authorization: Bearer ...`): the one given to
+    /// [`EmulatorBuilder::control_token`], or the one generated for a non-loopback bind.
+    /// `None` when the control API is open (loopback, no token given).
+    pub fn control_token(&self) -> Option<String> {
+        self.shared.settings.control_token.clone()
+    }
+
+    /// Conversations kept right now (live, and ended ones not yet forgotten).
+    pub fn conversation_count(&self) -> usize {
+        self.shared.store.len()
     }
 
     /// One conversation's snapshot.

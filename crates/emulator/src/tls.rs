@@ -1,18 +1,8 @@
-//! HTTPS and WSS: the emulator's certificate ([`EmulatorTls`]) and the TLS accept loop.
-//!
-//! The plain path stays on `axum::serve`; with TLS every accepted TCP connection is
-//! handshaken with rustls (ring provider, like the rest of the workspace) and then served by
-//! hyper's HTTP/1 + HTTP/2 connection builder with upgrades (WebSockets). One bad handshake
-//! ends only its own connection.
+//! HTTPS and WSS: the emulator's certificate ([`EmulatorTls`]) and its rustls server
+//! configuration (ring provider, like the rest of the workspace). The accept loop, shared
+//! with plain HTTP, is in `accept.rs`; one bad handshake ends only its own connection.
 
 use crate::error::EmulatorError;
-use axum::body::Body;
-use axum::extract::connect_info::ConnectInfo;
-use axum::Router;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
@@ -20,14 +10,6 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
-use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
-
-/// A client that opened TCP but does not finish the TLS handshake in this time is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The names the generated certificate is valid for.
 const SELF_SIGNED_DNS: &str = "localhost";
@@ -169,85 +151,6 @@ fn server_config(
         .map_err(|e| EmulatorError::Tls(format!("certificate and key: {e}")))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
-}
-
-/// Accepts until `cancel`, then stops accepting, asks every open HTTP connection to finish
-/// (idle ones close at once) and waits for them. Upgraded WebSockets are the emulator's own
-/// tasks and end on `cancel` by themselves.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    config: Arc<ServerConfig>,
-    app: Router,
-    cancel: CancellationToken,
-) -> std::io::Result<()> {
-    let acceptor = TlsAcceptor::from(config);
-    let graceful = GracefulShutdown::new();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http2().enable_connect_protocol();
-    loop {
-        let accepted = tokio::select! {
-            _ = cancel.cancelled() => break,
-            accepted = listener.accept() => accepted,
-        };
-        let (tcp, remote) = match accepted {
-            Ok(pair) => pair,
-            Err(e) => {
-                // Per-connection failures (reset before accept) say nothing about the
-                // listener; running out of descriptors does: back off a little.
-                tracing::debug!(error = %e, "accept failed");
-                if !is_connection_error(&e) {
-                    tokio::select! {
-                        _ = cancel.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-                    }
-                }
-                continue;
-            }
-        };
-        // Event frames are small: do not let Nagle hold them back.
-        let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        let builder = builder.clone();
-        let watcher = graceful.watcher();
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            let handshake = tokio::select! {
-                _ = cancel.cancelled() => return,
-                h = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)) => h,
-            };
-            let stream = match handshake {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => {
-                    tracing::debug!(%remote, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%remote, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(remote));
-                app.clone().oneshot(req.map(Body::new))
-            });
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(conn).await {
-                tracing::trace!(%remote, error = %e, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
-}
-
-fn is_connection_error(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(
-        e.kind(),
-        ConnectionRefused | ConnectionAborted | ConnectionReset
-    )
 }
 
 #[cfg(test)]

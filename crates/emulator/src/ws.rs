@@ -36,6 +36,7 @@ fn channel_frame(message: &str) -> String {
 
 async fn upgrade(
     State(shared): State<Arc<Shared>>,
+    slot: Option<axum::Extension<Arc<crate::accept::ConnSlot>>>,
     Path(jwt): Path<String>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
@@ -63,8 +64,16 @@ async fn upgrade(
     // tungstenite zero-fills its whole read buffer (128 KiB by default) on every read, so
     // each socket kept 128 KiB resident and every frame cost a 128 KiB memset; event frames
     // are small and larger ones grow the buffer as needed.
+    // The socket keeps its connection slot (the cap counts it) until it ends, and is never
+    // closed to make room for new connections.
+    if let Some(axum::Extension(slot)) = &slot {
+        slot.mark_upgraded();
+    }
     ws.read_buffer_size(WS_READ_BUFFER)
-        .on_upgrade(move |socket| serve(shared, conv, socket))
+        .on_upgrade(move |socket| async move {
+            let _slot = slot;
+            serve(shared, conv, socket).await
+        })
 }
 
 /// Read buffer of a server-side socket (see `upgrade`).
@@ -127,8 +136,23 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
             }
             cmd = rx.recv() => match cmd {
                 Ok(SocketCmd::Frame(text)) => {
-                    if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
+                    let (drop_rate, stall_rate, dup_rate) = {
+                        let f = shared.faults.borrow();
+                        (f.drop_socket_rate, f.stall_rate, f.duplicate_frame_rate)
+                    };
+                    if shared.roll(drop_rate) {
                         return;
+                    }
+                    if shared.roll(stall_rate) {
+                        drop(rx);
+                        stall(&shared, socket).await;
+                        return;
+                    }
+                    let copies = if shared.roll(dup_rate) { 2 } else { 1 };
+                    for _ in 0..copies {
+                        if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
+                            return;
+                        }
                     }
                 }
                 Ok(SocketCmd::Close { code, reason }) => {
@@ -172,6 +196,20 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
                         return;
                     }
                 }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+/// The stall fault: the socket stays open and sends nothing (no frame, heartbeat or pong)
+/// until the client gives up on it, or the emulator stops.
+async fn stall(shared: &Shared, mut socket: WebSocket) {
+    loop {
+        tokio::select! {
+            _ = shared.cancel.cancelled() => return,
+            msg = socket.recv() => match msg {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
