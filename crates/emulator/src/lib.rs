@@ -21,6 +21,7 @@ mod jwt;
 mod rest;
 mod server;
 mod tls;
+mod webmessaging;
 mod ws;
 
 pub use agent::{parse_script, AgentMode, ScriptStep};
@@ -31,3 +32,4 @@ pub use error::EmulatorError;
 pub use jwt::{ClaimData, Claims, ISSUER};
 pub use server::{Emulator, EmulatorBuilder, EmulatorHandle};
 pub use tls::EmulatorTls;
+pub use webmessaging::{DeploymentSettings, WebMessaging, WebMessagingSession};

@@ -125,6 +125,8 @@ pub(crate) struct Shared {
     pub local_addr: SocketAddr,
     /// The PEM clients should trust, when serving https/wss.
     pub tls_certificate: Option<String>,
+    /// Web Messaging sessions and deployment settings.
+    pub webmessaging: crate::webmessaging::WmState,
 }
 
 impl Shared {
@@ -396,6 +398,7 @@ impl EmulatorBuilder {
             tracker: TaskTracker::new(),
             local_addr,
             tls_certificate: tls.as_ref().map(|(_, pem)| pem.clone()),
+            webmessaging: Default::default(),
         });
         let app = router(shared.clone());
         let shutdown = cancel.clone();
@@ -482,6 +485,7 @@ fn router(shared: Arc<Shared>) -> Router {
     crate::rest::routes(shared.clone())
         .merge(crate::control::routes(shared.clone()))
         .merge(crate::ws::routes(shared.clone()))
+        .merge(crate::webmessaging::routes(shared.clone()))
         .fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn_with_state(shared, faults_layer))
         .layer(cors)
@@ -575,6 +579,10 @@ impl std::fmt::Debug for EmulatorHandle {
 }
 
 impl EmulatorHandle {
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` with TLS.
     pub fn base_url(&self) -> String {
         let scheme = if self.shared.tls_certificate.is_some() {
