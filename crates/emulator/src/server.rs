@@ -211,6 +211,7 @@ impl Shared {
         for c in self.store.all() {
             c.broadcast(SocketCmd::Drop(mode));
         }
+        self.webmessaging.drop_all_sockets();
     }
 }
 

@@ -779,3 +779,39 @@ async fn quick_reply_answers_are_echoed_and_reach_the_agent() {
     assert!(reply.body.text.unwrap().contains("Yes please"));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn custom_attributes_over_max_custom_data_bytes_get_4013() {
+    let emu = start(AgentMode::Manual).await;
+    let t = token();
+    let (mut c, session) = Client::configured(&emu, &t).await;
+    let max = session.max_custom_data_bytes.unwrap().as_u64().unwrap() as usize;
+    let with = |value: String| {
+        let mut attrs = BTreeMap::new();
+        attrs.insert("note".to_owned(), value);
+        let mut msg = IncomingNormalizedMessage::text("with attributes");
+        msg.channel = Some(BaseMessagingChannel::with_custom_attributes(attrs));
+        ClientRequest::on_message(t.as_str(), msg)
+    };
+    c.send(&with("x".repeat(max))).await;
+    let ServerFrame::Error(e) = c.next().await else {
+        panic!()
+    };
+    assert_eq!(e.code, codes::CUSTOM_ATTRIBUTES_TOO_LARGE);
+    c.send(&with("small".to_owned())).await;
+    assert!(matches!(c.next().await, ServerFrame::Message(_)));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_drop_sockets_fault_drops_web_messaging_sockets_and_the_session_lives_on() {
+    let emu = start(AgentMode::Manual).await;
+    let t = token();
+    let (mut c, _) = Client::configured(&emu, &t).await;
+    let cid = emu.web_messaging().sessions()[0].conversation_id.clone();
+    emu.web_messaging().drop_sockets(&cid).unwrap();
+    c.closed().await;
+    let (_again, s) = Client::configured(&emu, &t).await;
+    assert_eq!(s.new_session, Some(false));
+    emu.shutdown().await;
+}

@@ -166,6 +166,13 @@ impl WmState {
         sessions.by_conversation.remove(&session.conversation_id);
     }
 
+    /// Drops every Web Messaging socket (the `drop_sockets_secs` fault); sessions live on.
+    pub(crate) fn drop_all_sockets(&self) {
+        for s in self.lock().by_conversation.values() {
+            s.send(WmCmd::Drop);
+        }
+    }
+
     fn by_conversation(&self, id: &str) -> Option<Arc<WmSession>> {
         self.lock().by_conversation.get(id).cloned()
     }

@@ -349,6 +349,23 @@ fn on_message(
             return vec![frame_text(&frame)];
         }
     }
+    let attributes = [r.channel.as_ref(), r.message.channel.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.metadata.as_ref()?.custom_attributes.as_ref())
+        .map(|a| serde_json::to_string(a).map_or(0, |s| s.len()))
+        .max()
+        .unwrap_or(0);
+    if attributes > super::MAX_CUSTOM_DATA_BYTES as usize {
+        return vec![error(
+            4013,
+            format!(
+                "Custom attributes are larger than {} bytes.",
+                super::MAX_CUSTOM_DATA_BYTES
+            ),
+            tracing_id,
+        )];
+    }
     let message = r.message;
     let events = message.events.clone().unwrap_or_default();
     let presence: Vec<EventPresenceType> = events
