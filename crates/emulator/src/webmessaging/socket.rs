@@ -260,7 +260,7 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
                 }
                 ClientRequest::GetConfiguration(_) => {
                     let settings = wm.deployment(&session.deployment_id);
-                    let frame = json!({
+                    let mut frame = json!({
                         "type": "response",
                         "class": "GetConfigurationResponse",
                         "code": 200,
@@ -271,8 +271,10 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
                             "messageRoutingEnabled": true,
                             "sessionDurationSeconds": settings.session_duration_secs,
                         },
-                        "tracingId": tracing_id,
                     });
+                    if let Some(t) = tracing_id {
+                        frame["tracingId"] = json!(t);
+                    }
                     frame_text(&ServerFrame::from_value(frame))
                 }
                 // Attachments (onAttachment, getAttachment, deleteAttachment).
