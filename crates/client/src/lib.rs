@@ -11,6 +11,7 @@ pub mod region;
 pub mod retry;
 pub mod secret;
 pub mod session;
+pub mod webmessaging;
 
 /// The longest wait the SDK ever sets up: a year. Every configured or server-given duration
 /// that is added to a clock is capped here, so no value can overflow the clock (a panic).

@@ -22,6 +22,7 @@ mod jwt;
 mod rest;
 mod server;
 mod tls;
+mod webmessaging;
 mod ws;
 
 pub use agent::{parse_script, AgentMode, ScriptStep};
@@ -32,3 +33,4 @@ pub use error::EmulatorError;
 pub use jwt::{ClaimData, Claims, ISSUER};
 pub use server::{Emulator, EmulatorBuilder, EmulatorHandle};
 pub use tls::EmulatorTls;
+pub use webmessaging::{DeploymentSettings, WebMessaging, WebMessagingSession};

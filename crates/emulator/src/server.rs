@@ -151,6 +151,8 @@ pub(crate) struct Shared {
     pub local_addr: SocketAddr,
     /// The PEM clients should trust, when serving https/wss.
     pub tls_certificate: Option<String>,
+    /// Web Messaging sessions and deployment settings.
+    pub webmessaging: crate::webmessaging::WmState,
 }
 
 impl Shared {
@@ -235,6 +237,7 @@ impl Shared {
         for c in self.store.all() {
             c.broadcast(SocketCmd::Drop(mode));
         }
+        self.webmessaging.drop_all_sockets();
     }
 }
 
@@ -493,6 +496,7 @@ impl EmulatorBuilder {
             tracker: TaskTracker::new(),
             local_addr,
             tls_certificate: tls.as_ref().map(|(_, pem)| pem.clone()),
+            webmessaging: Default::default(),
         });
         let app = router(shared.clone());
         let shutdown = cancel.clone();
@@ -672,6 +676,7 @@ fn router(shared: Arc<Shared>) -> Router {
     crate::rest::routes(shared.clone())
         .merge(crate::control::routes(shared.clone()))
         .merge(crate::ws::routes(shared.clone()))
+        .merge(crate::webmessaging::routes(shared.clone()))
         .fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn_with_state(shared, faults_layer))
         .layer(cors)
@@ -786,6 +791,10 @@ impl std::fmt::Debug for EmulatorHandle {
 }
 
 impl EmulatorHandle {
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` with TLS.
     pub fn base_url(&self) -> String {
         let scheme = if self.shared.tls_certificate.is_some() {

@@ -3,7 +3,8 @@
 //! - [`models`]: the 21 models of the REST contract, with the swagger names;
 //! - [`enums`]: their enums, open-ended (an unknown value is kept, not an error);
 //! - [`Timestamp`]: `date-time` values in every shape the service uses;
-//! - [`event`]: event-stream frames and the typed [`ChatEvent`].
+//! - [`event`]: event-stream frames and the typed [`ChatEvent`];
+//! - [`webmessaging`]: the frames of Web Messaging, the protocol that replaced guest chat.
 //!
 //! serde only: no runtime, no HTTP. Shared by the SDK, the emulator and the CLI.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -15,6 +16,7 @@ mod helpers;
 pub mod models;
 pub mod redact;
 pub mod timestamp;
+pub mod webmessaging;
 
 pub use enums::*;
 pub use event::{ChatEvent, EventFrame, FrameError, FrameMetadata};
