@@ -56,8 +56,8 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     /// The status and the error body (the request-body checks without a server).
-    pub fn into_parts(self) -> (u16, ErrorBody) {
-        (self.status.as_u16(), *self.body)
+    pub fn into_parts(self) -> (u16, Box<ErrorBody>) {
+        (self.status.as_u16(), self.body)
     }
 
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {

@@ -594,7 +594,7 @@ fn message_request(
 /// The create and message POSTs' body checks without a server (the `fuzz/` targets and
 /// their regression tests): decoding, then the same validation the handlers run, in order.
 /// `Err` carries the HTTP status and the error body the emulator would answer with.
-pub(crate) fn check_create_body(bytes: &[u8]) -> Result<(), (u16, ErrorBody)> {
+pub(crate) fn check_create_body(bytes: &[u8]) -> Result<(), (u16, Box<ErrorBody>)> {
     let req = decode_json::<CreateWebChatConversationRequest>(bytes)
         .and_then(|r| r.ok_or_else(|| ApiError::bad_request_detail("A request body is required")))
         .map_err(ApiError::into_parts)?;
@@ -602,7 +602,7 @@ pub(crate) fn check_create_body(bytes: &[u8]) -> Result<(), (u16, ErrorBody)> {
 }
 
 /// See [`check_create_body`]; an empty body is the service's "body may not be null".
-pub(crate) fn check_message_body(bytes: &[u8]) -> Result<(), (u16, ErrorBody)> {
+pub(crate) fn check_message_body(bytes: &[u8]) -> Result<(), (u16, Box<ErrorBody>)> {
     let req = if bytes.is_empty() {
         None
     } else {

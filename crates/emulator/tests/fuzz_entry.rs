@@ -63,7 +63,7 @@ fn message_bodies() -> Vec<String> {
 }
 
 /// The status and `code` the entry point predicts: 200 when it accepts the body.
-fn predicted(result: Result<(), (u16, guest_chat_model::ErrorBody)>) -> (u16, Option<String>) {
+fn predicted(result: Result<(), (u16, Box<guest_chat_model::ErrorBody>)>) -> (u16, Option<String>) {
     match result {
         Ok(()) => (200, None),
         Err((status, body)) => (status, body.code),
