@@ -31,6 +31,7 @@ db="$root/$DB_DIR_NAME"
 rm -rf "$root"
 mkdir -p "$db"
 cp -R "$snapshot/crates" "$db/"
+chmod -R u+w "$db"   # the snapshot may be read-only; the next run deletes this copy
 # The snapshot's date: SNAPSHOT.txt says "... at commit <sha> (YYYY-MM-DD) ..."; else today.
 date=$(grep -oE '\([0-9]{4}-[0-9]{2}-[0-9]{2}\)' "$snapshot/SNAPSHOT.txt" 2>/dev/null | head -n1 | tr -d '()' || true)
 date=${date:-$(date -u +%F)}
@@ -44,5 +45,5 @@ touch -d "${date}T00:00:00Z" "$db/.git/HEAD"
 echo "advisory database: $(find "$db/crates" -name '*.md' | wc -l) advisories, snapshot of $date"
 
 start=$(date +%s)
-GUEST_CHAT_ADVISORY_DBS="$root" cargo deny --offline check advisories licenses sources bans
+GUEST_CHAT_ADVISORY_DBS="$root" cargo deny --offline check --hide-inclusion-graph advisories licenses sources bans
 echo "cargo deny check took $(( $(date +%s) - start )) s"
