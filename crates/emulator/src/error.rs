@@ -55,6 +55,11 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
+    /// The status and the error body (the request-body checks without a server).
+    pub fn into_parts(self) -> (u16, Box<ErrorBody>) {
+        (self.status.as_u16(), self.body)
+    }
+
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

@@ -18,6 +18,8 @@ mod config;
 mod control;
 mod conv;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod jwt;
 mod rest;
 mod server;

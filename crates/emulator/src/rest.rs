@@ -170,7 +170,12 @@ async fn read_json<T: serde::de::DeserializeOwned>(
             return Err(ApiError::unsupported_media());
         }
     }
-    serde_json::from_slice(&bytes)
+    decode_json(&bytes)
+}
+
+/// A non-empty request body as JSON; a decoding error is a 400 that quotes serde's reason.
+fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>, ApiError> {
+    serde_json::from_slice(bytes)
         .map(Some)
         .map_err(|e| ApiError::bad_request_detail(e.to_string()))
 }
@@ -598,6 +603,18 @@ async fn send_message(
 ) -> Result<Json<WebChatMessage>, ApiError> {
     own_member(&ctx, &mid)?;
     let req: Option<CreateWebChatMessageRequest> = read_json(&shared, &headers, body).await?;
+    let (text, body_type) = message_request(req)?;
+    ctx.conv
+        .guest_message(text, body_type, shared.settings.activate_without_stream)
+        .map(Json)
+        .map_err(write_error)
+}
+
+/// The message POST's body rules: `body` present and at most [`MAX_MESSAGE_CHARS`] long,
+/// `bodyType` absent (standard), `standard` or `notice`.
+fn message_request(
+    req: Option<CreateWebChatMessageRequest>,
+) -> Result<(String, BodyType), ApiError> {
     let req = req.unwrap_or_default();
     let text = req.body.ok_or_else(|| {
         ApiError::new(
@@ -622,10 +639,27 @@ async fn send_message(
             ),
         ));
     }
-    ctx.conv
-        .guest_message(text, body_type, shared.settings.activate_without_stream)
-        .map(Json)
-        .map_err(write_error)
+    Ok((text, body_type))
+}
+
+/// The create and message POSTs' body checks without a server (the `fuzz/` targets and
+/// their regression tests): decoding, then the same validation the handlers run, in order.
+/// `Err` carries the HTTP status and the error body the emulator would answer with.
+pub(crate) fn check_create_body(bytes: &[u8]) -> Result<(), (u16, Box<ErrorBody>)> {
+    let req = decode_json::<CreateWebChatConversationRequest>(bytes)
+        .and_then(|r| r.ok_or_else(|| ApiError::bad_request_detail("A request body is required")))
+        .map_err(ApiError::into_parts)?;
+    validate_create(&req).map_err(ApiError::into_parts)
+}
+
+/// See [`check_create_body`]; an empty body is the service's "body may not be null".
+pub(crate) fn check_message_body(bytes: &[u8]) -> Result<(), (u16, Box<ErrorBody>)> {
+    let req = if bytes.is_empty() {
+        None
+    } else {
+        decode_json::<CreateWebChatMessageRequest>(bytes).map_err(ApiError::into_parts)?
+    };
+    message_request(req).map(drop).map_err(ApiError::into_parts)
 }
 
 async fn typing(
