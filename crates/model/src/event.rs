@@ -189,6 +189,63 @@ struct BorrowedMetadata<'a> {
     kind: Option<Cow<'a, str>>,
 }
 
+impl BorrowedMetadata<'_> {
+    /// As `from_value` reads it: `CorrelationId`, else `correlationId`.
+    fn correlation_id(&self) -> Option<String> {
+        self.correlation_upper
+            .as_deref()
+            .or(self.correlation_lower.as_deref())
+            .map(str::to_owned)
+    }
+}
+
+/// The envelope with the body decoded as `B` in the same pass.
+#[derive(Deserialize)]
+struct TypedFrame<'a, B> {
+    #[serde(rename = "topicName", borrow, default)]
+    topic_name: Option<Cow<'a, str>>,
+    #[serde(rename = "eventBody", default = "Option::default")]
+    event_body: Option<B>,
+    #[serde(borrow, default)]
+    metadata: Option<&'a RawValue>,
+}
+
+/// The `metadata.type` near the end of `frame` (`"type":"message"` as the service writes it),
+/// when it is one of the three decoded directly.
+fn kind_hint(frame: &str) -> Option<&'static str> {
+    const HINTS: [(&[u8], &str); 3] = [
+        (b"\"type\":\"message\"", TYPE_MESSAGE),
+        (b"\"type\":\"typing-indicator\"", TYPE_TYPING),
+        (b"\"type\":\"member-change\"", TYPE_MEMBER_CHANGE),
+    ];
+    let bytes = frame.as_bytes();
+    let tail = &bytes[bytes.len().saturating_sub(80)..];
+    HINTS
+        .into_iter()
+        .find(|(pattern, _)| tail.windows(pattern.len()).any(|w| w == *pattern))
+        .map(|(_, kind)| kind)
+}
+
+/// Decodes `frame` with a `kind` body in one pass; `None` unless the frame really is a
+/// conversation frame of that `kind` with a non-null body that decodes.
+fn typed<'a, B: serde::de::DeserializeOwned>(
+    frame: &'a str,
+    kind: &str,
+) -> Option<(B, BorrowedMetadata<'a>)> {
+    let f: TypedFrame<'a, B> = serde_json::from_str(frame).ok()?;
+    if f.topic_name
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case(CHANNEL_METADATA_TOPIC))
+    {
+        return None;
+    }
+    let metadata: BorrowedMetadata<'a> = serde_json::from_str(object(f.metadata?.get())?).ok()?;
+    if metadata.kind.as_deref() != Some(kind) {
+        return None;
+    }
+    Some((f.event_body?, metadata))
+}
+
 #[derive(Deserialize)]
 struct BorrowedChannelBody<'a> {
     #[serde(borrow, default)]
@@ -228,7 +285,30 @@ impl ChatEvent {
     fn decode_direct(frame: &str) -> Option<ChatEvent> {
         // Serde's derived structs also accept arrays (fields by position); `from_value` reads
         // the envelope, its metadata and a channel body by key only, so those must be objects.
-        let f: BorrowedFrame<'_> = serde_json::from_str(object(frame)?).ok()?;
+        let frame = object(frame)?;
+        // `metadata` (which says how to read `eventBody`) comes last on the wire. When its
+        // type shows near the end of the text, the body is decoded as that type in the same
+        // pass; the parsed type is then checked, so a wrong guess only costs the slow path.
+        let typed_event =
+            match kind_hint(frame) {
+                Some(TYPE_MESSAGE) => typed::<WebChatMessage>(frame, TYPE_MESSAGE)
+                    .map(|(body, _)| ChatEvent::Message(body)),
+                Some(TYPE_TYPING) => typed::<WebChatTyping>(frame, TYPE_TYPING)
+                    .map(|(body, _)| ChatEvent::TypingIndicator(body)),
+                Some(TYPE_MEMBER_CHANGE) => typed::<MemberChangeBody>(frame, TYPE_MEMBER_CHANGE)
+                    .map(|(b, m)| ChatEvent::MemberChange {
+                        conversation_id: b.conversation.id,
+                        member_id: b.member.id,
+                        state: b.member.state,
+                        timestamp: b.timestamp,
+                        correlation_id: m.correlation_id(),
+                    }),
+                _ => None,
+            };
+        if typed_event.is_some() {
+            return typed_event;
+        }
+        let f: BorrowedFrame<'_> = serde_json::from_str(frame).ok()?;
         let body = f.event_body?.get();
         let topic = f.topic_name.as_deref();
         if topic.is_some_and(|t| t.eq_ignore_ascii_case(CHANNEL_METADATA_TOPIC)) {
@@ -251,12 +331,7 @@ impl ChatEvent {
                 .map(ChatEvent::TypingIndicator),
             Some(TYPE_MEMBER_CHANGE) => {
                 let b: MemberChangeBody = serde_json::from_str(body).ok()?;
-                let correlation_id = metadata.and_then(|m| {
-                    m.correlation_upper
-                        .as_deref()
-                        .or(m.correlation_lower.as_deref())
-                        .map(str::to_owned)
-                });
+                let correlation_id = metadata.and_then(BorrowedMetadata::correlation_id);
                 Some(ChatEvent::MemberChange {
                     conversation_id: b.conversation.id,
                     member_id: b.member.id,
