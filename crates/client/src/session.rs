@@ -212,7 +212,7 @@ impl Shared {
 
 /// The events of a [`GuestChat`], as a `futures::Stream`.
 pub struct SessionEvents {
-    rx: Option<mpsc::UnboundedReceiver<SessionEvent>>,
+    rx: Option<mpsc::UnboundedReceiver<Box<SessionEvent>>>,
 }
 
 impl fmt::Debug for SessionEvents {
@@ -227,7 +227,7 @@ impl futures::Stream for SessionEvents {
     type Item = SessionEvent;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
         match self.rx.as_mut() {
-            Some(rx) => rx.poll_recv(cx),
+            Some(rx) => rx.poll_recv(cx).map(|e| e.map(|e| *e)),
             None => Poll::Ready(None),
         }
     }
@@ -238,7 +238,7 @@ struct Inner {
     conversation_id: String,
     member_id: String,
     shared: Mutex<Shared>,
-    events: Mutex<Option<mpsc::UnboundedReceiver<SessionEvent>>>,
+    events: Mutex<Option<mpsc::UnboundedReceiver<Box<SessionEvent>>>>,
     /// Serialises sends and remembers the messages they accounted for (exactly-once sends).
     sends: tokio::sync::Mutex<SendLog>,
     _guard: DropGuard,
@@ -728,7 +728,9 @@ struct SessionTask {
     conversation_id: String,
     member_id: String,
     options: ChatOptions,
-    tx: mpsc::UnboundedSender<SessionEvent>,
+    // Boxed: the channel allocates 32 slots at once, and an unboxed `SessionEvent` is
+    // several hundred bytes (issue 14, memory per open chat).
+    tx: mpsc::UnboundedSender<Box<SessionEvent>>,
     joined: watch::Sender<bool>,
     /// Member id -> when its typing indicator expires.
     typing: HashMap<String, Instant>,
@@ -754,14 +756,16 @@ impl SessionTask {
                 item = stream.next() => item,
             };
             let Some(item) = item else { return };
-            if !self.handle(item).await {
+            // Boxed: handling may fetch a member over REST, a large future that would
+            // otherwise live in every open chat's task state (issue 14).
+            if !Box::pin(self.handle(item)).await {
                 return;
             }
         }
     }
 
     fn send(&self, event: SessionEvent) {
-        let _ = self.tx.send(event);
+        let _ = self.tx.send(Box::new(event));
     }
 
     async fn expire_typing(&mut self) {

@@ -8,7 +8,8 @@ use ring::signature::{RsaKeyPair, RsaPublicKeyComponents};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The issuer of every guest JWT.
 pub const ISSUER: &str = "urn:purecloud:webchat";
@@ -75,10 +76,20 @@ pub(crate) enum TokenError {
     Expired,
 }
 
+/// Tokens whose signature was verified, at most this many at once. Every REST call and
+/// stream connection verifies its JWT; an RSA verification is several times the cost of the
+/// rest of a send-message call (issue 14: the emulator must not be the bottleneck of a load
+/// test). A full cache is emptied and refills with the tokens in use. About 1 KiB an entry.
+const VERIFIED_CAPACITY: usize = 16_384;
+
 /// Signs and verifies guest JWTs for one emulator.
 pub(crate) struct Signer {
     kid: String,
     key: Arc<KeyMaterial>,
+    /// Whole token text -> its claims, for tokens this signer verified (the signature covers
+    /// the whole header and payload, so an exact match needs no second check; `exp` is still
+    /// checked on every use).
+    verified: Mutex<HashMap<Box<str>, Claims>>,
 }
 
 impl Signer {
@@ -91,6 +102,7 @@ impl Signer {
         Ok(Signer {
             kid: uuid::Uuid::new_v4().to_string(),
             key,
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -135,7 +147,33 @@ impl Signer {
     }
 
     /// Checks the signature, `kid`, `alg`, `iss` and `exp` (no leeway), as jsonwebtoken did.
+    /// A token verified before is only checked for `exp`.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let cached = self.verified_cache().get(token).cloned();
+        let claims = match cached {
+            Some(claims) => claims,
+            None => {
+                let claims = self.verify_signed(token)?;
+                let mut cache = self.verified_cache();
+                if cache.len() >= VERIFIED_CAPACITY {
+                    cache.clear();
+                }
+                cache.insert(token.into(), claims.clone());
+                claims
+            }
+        };
+        if claims.exp < chrono::Utc::now().timestamp() {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
+    fn verified_cache(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Claims>> {
+        self.verified.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Checks the signature, `kid`, `alg` and `iss` of a token.
+    fn verify_signed(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Bad)?;
         if header.kid.as_deref() != Some(self.kid.as_str()) || header.alg != Algorithm::RS256 {
             return Err(TokenError::Bad);
@@ -158,13 +196,59 @@ impl Signer {
         if claims.iss != ISSUER {
             return Err(TokenError::Bad);
         }
-        if claims.exp < chrono::Utc::now().timestamp() {
-            return Err(TokenError::Expired);
-        }
         Ok(claims)
     }
 }
 
 fn json<T: Serialize>(v: &T) -> Result<Vec<u8>, EmulatorError> {
     serde_json::to_vec(v).map_err(|e| EmulatorError::Key(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn verified_tokens_are_cached_but_still_expire_and_forgeries_are_refused() {
+        let signer = Signer::new().await.expect("signer");
+        let token = signer.sign("c1", "d", "m1", "o", 3600).expect("sign");
+        for _ in 0..2 {
+            assert_eq!(signer.verify(&token).expect("valid").data.conv, "c1");
+        }
+        assert_eq!(signer.verified_cache().len(), 1);
+
+        // The cached token's header and signature with another payload: not a cache hit, and
+        // the signature does not cover it.
+        let other = signer.sign("c2", "d", "m2", "o", 3600).expect("sign");
+        let parts: Vec<&str> = token.split('.').collect();
+        let other_payload = other.split('.').nth(1).expect("payload");
+        let forged = format!("{}.{}.{}", parts[0], other_payload, parts[2]);
+        assert_eq!(signer.verify(&forged), Err(TokenError::Bad));
+
+        // `exp` is checked on every use, cached or not.
+        let expired = signer.sign("c1", "d", "m1", "o", -10).expect("sign");
+        for _ in 0..2 {
+            assert_eq!(signer.verify(&expired), Err(TokenError::Expired));
+        }
+        let mut stale = signer.verify(&token).expect("valid");
+        stale.exp = 0;
+        signer.verified_cache().insert(token.as_str().into(), stale);
+        assert_eq!(signer.verify(&token), Err(TokenError::Expired));
+    }
+
+    #[tokio::test]
+    async fn the_cache_is_bounded() {
+        let signer = Signer::new().await.expect("signer");
+        let token = signer.sign("c1", "d", "m1", "o", 3600).expect("sign");
+        let claims = signer.verify(&token).expect("valid");
+        {
+            let mut cache = signer.verified_cache();
+            for i in cache.len()..VERIFIED_CAPACITY {
+                cache.insert(format!("t{i}").into(), claims.clone());
+            }
+        }
+        let fresh = signer.sign("c2", "d", "m2", "o", 3600).expect("sign");
+        signer.verify(&fresh).expect("valid");
+        assert_eq!(signer.verified_cache().len(), 1);
+    }
 }

@@ -4,7 +4,9 @@ use crate::enums::MemberState;
 use crate::models::{WebChatMessage, WebChatTyping};
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// The topic of heartbeat and pong frames.
 pub const CHANNEL_METADATA_TOPIC: &str = "channel.metadata";
@@ -159,6 +161,97 @@ impl std::fmt::Display for FrameError {
 
 impl std::error::Error for FrameError {}
 
+/// The envelope as [`ChatEvent::from_frame`] reads it first: strings borrowed from the frame
+/// where they hold no escapes, the body kept as raw text.
+#[derive(Deserialize)]
+struct BorrowedFrame<'a> {
+    #[serde(rename = "topicName", borrow, default)]
+    topic_name: Option<Cow<'a, str>>,
+    #[serde(rename = "eventBody", borrow, default)]
+    event_body: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    metadata: Option<&'a RawValue>,
+}
+
+/// `text` when it is a JSON object (its first non-blank character is `{`).
+fn object(text: &str) -> Option<&str> {
+    text.trim_start().starts_with('{').then_some(text)
+}
+
+#[derive(Deserialize)]
+struct BorrowedMetadata<'a> {
+    // Kept apart (not an alias): `from_value` prefers `CorrelationId` when both are present.
+    #[serde(rename = "CorrelationId", borrow, default)]
+    correlation_upper: Option<Cow<'a, str>>,
+    #[serde(rename = "correlationId", borrow, default)]
+    correlation_lower: Option<Cow<'a, str>>,
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+}
+
+impl BorrowedMetadata<'_> {
+    /// As `from_value` reads it: `CorrelationId`, else `correlationId`.
+    fn correlation_id(&self) -> Option<String> {
+        self.correlation_upper
+            .as_deref()
+            .or(self.correlation_lower.as_deref())
+            .map(str::to_owned)
+    }
+}
+
+/// The envelope with the body decoded as `B` in the same pass.
+#[derive(Deserialize)]
+struct TypedFrame<'a, B> {
+    #[serde(rename = "topicName", borrow, default)]
+    topic_name: Option<Cow<'a, str>>,
+    #[serde(rename = "eventBody", default = "Option::default")]
+    event_body: Option<B>,
+    #[serde(borrow, default)]
+    metadata: Option<&'a RawValue>,
+}
+
+/// The `metadata.type` near the end of `frame` (`"type":"message"` as the service writes it),
+/// when it is one of the three decoded directly.
+fn kind_hint(frame: &str) -> Option<&'static str> {
+    const HINTS: [(&[u8], &str); 3] = [
+        (b"\"type\":\"message\"", TYPE_MESSAGE),
+        (b"\"type\":\"typing-indicator\"", TYPE_TYPING),
+        (b"\"type\":\"member-change\"", TYPE_MEMBER_CHANGE),
+    ];
+    let bytes = frame.as_bytes();
+    let tail = &bytes[bytes.len().saturating_sub(80)..];
+    HINTS
+        .into_iter()
+        .find(|(pattern, _)| tail.windows(pattern.len()).any(|w| w == *pattern))
+        .map(|(_, kind)| kind)
+}
+
+/// Decodes `frame` with a `kind` body in one pass; `None` unless the frame really is a
+/// conversation frame of that `kind` with a non-null body that decodes.
+fn typed<'a, B: serde::de::DeserializeOwned>(
+    frame: &'a str,
+    kind: &str,
+) -> Option<(B, BorrowedMetadata<'a>)> {
+    let f: TypedFrame<'a, B> = serde_json::from_str(frame).ok()?;
+    if f.topic_name
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case(CHANNEL_METADATA_TOPIC))
+    {
+        return None;
+    }
+    let metadata: BorrowedMetadata<'a> = serde_json::from_str(object(f.metadata?.get())?).ok()?;
+    if metadata.kind.as_deref() != Some(kind) {
+        return None;
+    }
+    Some((f.event_body?, metadata))
+}
+
+#[derive(Deserialize)]
+struct BorrowedChannelBody<'a> {
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+}
+
 fn body_as<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, FrameError> {
     serde_path_to_error::deserialize(body).map_err(|e| FrameError {
         // The body itself has the empty path, which serde_path_to_error shows as ".".
@@ -172,12 +265,83 @@ fn body_as<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, FrameError
 
 impl ChatEvent {
     /// Decodes one raw text frame.
+    ///
+    /// Message, typing, member-change, heartbeat and pong frames are decoded straight from
+    /// the text, borrowing the envelope's strings; anything else (unknown frames, malformed
+    /// bodies, odd shapes such as a `null` body or repeated keys) goes through
+    /// [`ChatEvent::from_value`], so the result is always the one `from_value` gives.
     pub fn from_frame(frame: &str) -> Result<ChatEvent, FrameError> {
+        if let Some(event) = ChatEvent::decode_direct(frame) {
+            return Ok(event);
+        }
         let value: Value = serde_json::from_str(frame).map_err(|e| FrameError {
             path: String::new(),
             message: e.to_string(),
         })?;
         ChatEvent::from_value(value)
+    }
+
+    /// The fast path of [`ChatEvent::from_frame`]: `None` when the frame needs the general one.
+    fn decode_direct(frame: &str) -> Option<ChatEvent> {
+        // Serde's derived structs also accept arrays (fields by position); `from_value` reads
+        // the envelope, its metadata and a channel body by key only, so those must be objects.
+        let frame = object(frame)?;
+        // `metadata` (which says how to read `eventBody`) comes last on the wire. When its
+        // type shows near the end of the text, the body is decoded as that type in the same
+        // pass; the parsed type is then checked, so a wrong guess only costs the slow path.
+        let typed_event =
+            match kind_hint(frame) {
+                Some(TYPE_MESSAGE) => typed::<WebChatMessage>(frame, TYPE_MESSAGE)
+                    .map(|(body, _)| ChatEvent::Message(body)),
+                Some(TYPE_TYPING) => typed::<WebChatTyping>(frame, TYPE_TYPING)
+                    .map(|(body, _)| ChatEvent::TypingIndicator(body)),
+                Some(TYPE_MEMBER_CHANGE) => typed::<MemberChangeBody>(frame, TYPE_MEMBER_CHANGE)
+                    .map(|(b, m)| ChatEvent::MemberChange {
+                        conversation_id: b.conversation.id,
+                        member_id: b.member.id,
+                        state: b.member.state,
+                        timestamp: b.timestamp,
+                        correlation_id: m.correlation_id(),
+                    }),
+                _ => None,
+            };
+        if typed_event.is_some() {
+            return typed_event;
+        }
+        let f: BorrowedFrame<'_> = serde_json::from_str(frame).ok()?;
+        let body = f.event_body?.get();
+        let topic = f.topic_name.as_deref();
+        if topic.is_some_and(|t| t.eq_ignore_ascii_case(CHANNEL_METADATA_TOPIC)) {
+            let b: BorrowedChannelBody<'_> = serde_json::from_str(object(body)?).ok()?;
+            return match b.message.as_deref() {
+                Some(m) if m.eq_ignore_ascii_case(HEARTBEAT_MESSAGE) => Some(ChatEvent::Heartbeat),
+                Some(m) if m.eq_ignore_ascii_case("pong") => Some(ChatEvent::Pong),
+                _ => None,
+            };
+        }
+        let metadata: Option<BorrowedMetadata<'_>> = match f.metadata {
+            Some(m) => Some(serde_json::from_str(object(m.get())?).ok()?),
+            None => None,
+        };
+        let metadata = metadata.as_ref();
+        match metadata.and_then(|m| m.kind.as_deref()) {
+            Some(TYPE_MESSAGE) => serde_json::from_str(body).ok().map(ChatEvent::Message),
+            Some(TYPE_TYPING) => serde_json::from_str(body)
+                .ok()
+                .map(ChatEvent::TypingIndicator),
+            Some(TYPE_MEMBER_CHANGE) => {
+                let b: MemberChangeBody = serde_json::from_str(body).ok()?;
+                let correlation_id = metadata.and_then(BorrowedMetadata::correlation_id);
+                Some(ChatEvent::MemberChange {
+                    conversation_id: b.conversation.id,
+                    member_id: b.member.id,
+                    state: b.member.state,
+                    timestamp: b.timestamp,
+                    correlation_id,
+                })
+            }
+            _ => None,
+        }
     }
 
     /// Decodes a frame already parsed as JSON.

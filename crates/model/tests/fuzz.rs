@@ -232,6 +232,21 @@ fn assert_body_path(e: &FrameError) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// `ChatEvent::from_frame` (which decodes typical frames straight from the text) gives exactly
+/// what the general path, `from_value` on the parsed JSON, gives: the same event or error.
+fn same_as_from_value(text: &str) -> Result<(), TestCaseError> {
+    let direct = ChatEvent::from_frame(text);
+    let general = match serde_json::from_str::<Value>(text) {
+        Ok(v) => ChatEvent::from_value(v),
+        Err(_) => {
+            prop_assert!(direct.is_err(), "{text} is not JSON but decoded");
+            return Ok(());
+        }
+    };
+    prop_assert_eq!(direct, general, "{}", text);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -329,6 +344,25 @@ proptest! {
         let text: String = chars.into_iter().collect();
         let _ = ChatEvent::from_frame(&text);
         let _ = serde_json::from_str::<ChatEvent>(&text);
+    }
+
+    #[test]
+    fn from_frame_matches_from_value_on_arbitrary_json(v in arb_json()) {
+        same_as_from_value(&v.to_string())?;
+    }
+
+    #[test]
+    fn from_frame_matches_from_value_on_edited_frames(
+        base in 0usize..4,
+        pick in any::<prop::sample::Index>(),
+        v in arb_json(),
+    ) {
+        let mut frame: Value = serde_json::from_str(frames()[base]).unwrap();
+        let mut leaves = Vec::new();
+        string_leaves(&frame, &mut Vec::new(), &mut leaves);
+        let path = pick.get(&leaves).clone();
+        *at_mut(&mut frame, &path) = v;
+        same_as_from_value(&frame.to_string())?;
     }
 
     #[test]
@@ -500,4 +534,54 @@ fn years_outside_rfc3339_are_refused() {
     }
     assert!(Timestamp::parse("0000-01-01T00:00:00Z").is_ok());
     assert!(Timestamp::parse("9999-12-31T23:59:59Z").is_ok());
+}
+
+/// Shapes the direct path of `from_frame` must hand to the general one (arrays where objects are
+/// read by key, `null` bodies, repeated keys) or decode identically (escapes, both spellings of
+/// the correlation id, pong, case).
+#[test]
+fn from_frame_matches_from_value_on_odd_shapes() {
+    let cases = [
+        MESSAGE,
+        TYPING,
+        MEMBER_CHANGE,
+        HEARTBEAT,
+        r#"["v2.conversations.chats.c.messages",{"body":"x"},{"type":"message"}]"#,
+        r#"{"topicName":"t","eventBody":{"body":"x"},"metadata":[null,"message"]}"#,
+        r#"{"topicName":"t","eventBody":{"body":"x"},"metadata":["a",null,"message"]}"#,
+        r#"{"topicName":"channel.metadata","eventBody":["WebSocket Heartbeat"]}"#,
+        r#"{"topicName":"channel.metadata","eventBody":{"message":"PONG"}}"#,
+        r#"{"topicName":"Channel.Metadata","eventBody":{"message":"websocket heartbeat"}}"#,
+        r#"{"topicName":"channel.metadata","eventBody":{"message":"other"}}"#,
+        r#"{"topicName":"channel.metadata"}"#,
+        r#"{"topicName":"t","eventBody":null,"metadata":{"type":"message"}}"#,
+        r#"{"topicName":"t","eventBody":{"body":"x"},"metadata":null}"#,
+        r#"{"topicName":"t","topicName":"u","eventBody":{"body":"x"},"metadata":{"type":"message"}}"#,
+        r#"{"eventBody":{"body":"a","body":"b"},"metadata":{"type":"message"}}"#,
+        r#"{"eventBody":{"body":"x"},"eventBody":{"body":"y"},"metadata":{"type":"message"}}"#,
+        r#"{"topicName":"t\u002e\n","eventBody":{"body":"\u00e9\"q\""},"metadata":{"type":"mess\u0061ge"}}"#,
+        r#"{"eventBody":{"conversation":{"id":"c"},"member":{"id":"m","state":"ALERTING"}},"metadata":{"correlationId":"lo","CorrelationId":"up","type":"member-change"}}"#,
+        r#"{"eventBody":{"conversation":{"id":"c"},"member":{"id":"m","state":"ALERTING"}},"metadata":{"correlationId":"lo","type":"member-change"}}"#,
+        r#"{"eventBody":{"conversation":{"id":"c"},"member":{"id":"m"}},"metadata":{"type":"member-change"}}"#,
+        r#"{"eventBody":["id",null,null,{"id":"s"},"text"],"metadata":{"type":"message"}}"#,
+        r#"{"eventBody":{"timestamp":"nope"},"metadata":{"type":"typing-indicator"}}"#,
+        r#"{"eventBody":5,"metadata":{"type":"message"}}"#,
+        r#"{"topicName":5,"eventBody":{},"metadata":{"type":"message"}}"#,
+        r#"{"eventBody":{},"metadata":{"type":5}}"#,
+        r#"  {"eventBody":{},"metadata":{"type":"message"}}  "#,
+        r#"{"eventBody":{}} x"#,
+        r#"{"eventBody":{"x":{"type":"message"}},"metadata":{"type":"typing-indicator"}}"#,
+        r#"{"topicName":"channel.metadata","eventBody":{"message":"pong"},"metadata":{"type":"message"}}"#,
+        r#"{"topicName":"t","eventBody":null,"metadata":{"type":"member-change"}}"#,
+        r#"{"eventBody":{"conversation":{"id":"c"},"member":{"id":"m","state":"ALERTING"}},"metadata":{"type":"member-change"},"metadata":{"type":"member-change"}}"#,
+        r#"{"eventBody":{"id":"x"},"metadata":{"type":"message","type":"message"}}"#,
+        "[]",
+        "7",
+        "not json",
+    ];
+    for text in cases {
+        if let Err(e) = same_as_from_value(text) {
+            panic!("{e}");
+        }
+    }
 }

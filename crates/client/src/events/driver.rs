@@ -59,7 +59,7 @@ const CLOSING_REASON: &str = "the service announced that the socket is closing";
 pub(crate) struct Driver {
     target: StreamTarget,
     options: EventStreamOptions,
-    tx: mpsc::Sender<Result<StreamEvent, Error>>,
+    tx: mpsc::Sender<super::Item>,
     cancel: CancellationToken,
     last_message_id: Option<String>,
     recent: RecentIds,
@@ -72,7 +72,7 @@ impl Driver {
     pub(crate) fn new(
         target: StreamTarget,
         options: EventStreamOptions,
-        tx: mpsc::Sender<Result<StreamEvent, Error>>,
+        tx: mpsc::Sender<super::Item>,
         cancel: CancellationToken,
     ) -> Driver {
         let last_message_id = options.resume_after.clone();
@@ -92,7 +92,7 @@ impl Driver {
     async fn emit(&self, item: Result<StreamEvent, Error>) -> bool {
         tokio::select! {
             _ = self.cancel.cancelled() => false,
-            sent = self.tx.send(item) => sent.is_ok(),
+            sent = self.tx.send(Box::new(item)) => sent.is_ok(),
         }
     }
 
@@ -100,9 +100,12 @@ impl Driver {
         let mut attempt: u32 = 0;
         let mut resync_needed = self.last_message_id.is_some();
         loop {
+            // Connecting, resyncing and the REST check are boxed: inline, their futures (TLS,
+            // WebSocket handshake, REST calls) made this task's state about 13 KiB for every
+            // open chat, most of it unused while the socket is being read (issue 14).
             let connect = tokio::select! {
                 _ = self.cancel.cancelled() => return,
-                r = timeout(self.options.connect_timeout, self.open()) => r,
+                r = timeout(self.options.connect_timeout, Box::pin(self.open())) => r,
             };
             let reason = match connect {
                 Ok(Ok(ws)) => {
@@ -114,7 +117,7 @@ impl Driver {
                         let cancel = self.cancel.clone();
                         let resynced = tokio::select! {
                             _ = cancel.cancelled() => return,
-                            r = self.resync() => r,
+                            r = Box::pin(self.resync()) => r,
                         };
                         match resynced {
                             Ok(Some(missed)) => {
@@ -192,7 +195,7 @@ impl Driver {
             // docs/protocol.md 7.10: ask REST whether the chat is still on before reconnecting.
             let over = tokio::select! {
                 _ = self.cancel.cancelled() => return,
-                over = self.chat_over() => over,
+                over = Box::pin(self.chat_over()) => over,
             };
             if let Some(close) = over {
                 self.close(close).await;

@@ -177,9 +177,14 @@ fn uri_tokens(uri: &str) -> Vec<crate::secret::Jwt> {
         .collect()
 }
 
+/// What the driver task hands to the stream, boxed: a tokio channel allocates its slots 32 at a
+/// time, and 32 unboxed items (a `ChatEvent` or an `Error` is several hundred bytes) were
+/// kilobytes per open chat.
+type Item = Box<Result<StreamEvent, Error>>;
+
 enum State {
     Idle(Box<(StreamTarget, EventStreamOptions)>),
-    Running(mpsc::Receiver<Result<StreamEvent, Error>>),
+    Running(mpsc::Receiver<Item>),
     Done,
 }
 
@@ -329,7 +334,8 @@ impl Stream for EventStream {
                     this.state = State::Done;
                     Poll::Ready(None)
                 }
-                other => other,
+                Poll::Ready(Some(item)) => Poll::Ready(Some(*item)),
+                Poll::Pending => Poll::Pending,
             },
             _ => Poll::Ready(None),
         }
