@@ -599,7 +599,7 @@ impl WebChatApi {
     ///
     /// Refused locally with [`Error::InvalidArgument`] (nothing is sent) when `body` is
     /// missing or empty or longer than [`MAX_MESSAGE_CHARS`] characters (UTF-16 code units,
-    /// as the service counts: see [`message_length`](crate::model::message_length)): the emulator and
+    /// as the service counts: see [`message_length`](crate::model::message_length())): the emulator and
     /// the service would answer 400 (`chat.error.notnull.createconversationmessagerequest.body`
     /// or `constraint.validation`).
     pub async fn post_webchat_guest_conversation_member_messages(

@@ -335,7 +335,8 @@ impl ApiClient {
         let correlation_id =
             header_str(&response_headers, "inin-correlation-id").map(str::to_owned);
         span.record("status", status.as_u16());
-        if let Some(c) = &correlation_id {
+        // Masked: a server may put anything there, a token included (only when traced).
+        if let Some(c) = correlation_id.as_deref().filter(|_| !span.is_disabled()) {
             span.record("correlation_id", mask_secrets(c).as_ref());
         }
         let answered = HttpExchange {

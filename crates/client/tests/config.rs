@@ -696,3 +696,63 @@ async fn a_failed_reload_is_one_warning_line_in_the_sdk_log() {
     );
     assert_eq!(level(&cfg), LogLevel::Error, "the last good settings stay");
 }
+
+/// Broken files of the kinds an outside test used: each leaves the client built, the
+/// defaults in force and the error, naming the file (and the line where there is one), in
+/// `client.config().last_error()` from creation on.
+#[test]
+fn a_client_built_with_a_broken_file_keeps_its_error_from_creation_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+        ("syntax", b"[logging\n".to_vec(), Some("line 1")),
+        (
+            "level",
+            b"[logging]\nlog_level = verbose\n".to_vec(),
+            Some("line 2"),
+        ),
+        (
+            "log file",
+            format!(
+                "[logging]\nlog_level = trace\nlog_file_path = {}/x.log\n",
+                blocker.display()
+            )
+            .into_bytes(),
+            Some("line 3"),
+        ),
+        (
+            "junk",
+            vec![0x00, 0xff, 0xfe, 0x80, 0x0a, 0xc3],
+            Some("line 1"),
+        ),
+        (
+            "json",
+            b"{\"logging\": {\"log_level\": 3}}".to_vec(),
+            Some("line 1"),
+        ),
+    ];
+    for (what, content, line) in cases {
+        let path = dir.path().join(format!("{what}.conf"));
+        std::fs::write(&path, content).unwrap();
+        let client = purecloud_guest_chat_client::ApiClient::builder()
+            .config_file(&path)
+            .live_reload(false)
+            .build()
+            .expect("a broken config file does not stop the client");
+        let e = client
+            .config()
+            .last_error()
+            .unwrap_or_else(|| panic!("{what}: no error kept"));
+        let text = e.to_string();
+        assert!(text.contains(&path.display().to_string()), "{what}: {text}");
+        if let Some(line) = line {
+            assert!(text.contains(line), "{what}: {text}");
+        }
+        assert_eq!(
+            client.config().logger_settings(),
+            LoggerSettings::default(),
+            "{what}"
+        );
+    }
+}
