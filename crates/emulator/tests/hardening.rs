@@ -98,6 +98,21 @@ async fn a_silent_connection_is_closed_after_the_header_read_timeout() {
 }
 
 #[tokio::test]
+async fn a_silent_tls_connection_is_closed_after_the_header_read_timeout() {
+    let emu = Emulator::builder()
+        .tls(guest_chat_emulator::EmulatorTls::self_signed())
+        .header_read_timeout(Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    // No ClientHello at all: closed by the header-read deadline (well before the 10 s
+    // handshake limit would).
+    let mut silent = TcpStream::connect(emu.local_addr()).await.unwrap();
+    closed_within(&mut silent, Duration::from_secs(8)).await;
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     let emu = Emulator::builder()
         .idle_timeout(Duration::from_secs(1))
