@@ -74,6 +74,9 @@ pub(super) async fn open(args: &LoadArgs, in_process_fits: bool) -> anyhow::Resu
                 .agent_delay(Duration::from_millis(args.agent_delay_ms))
                 // A load run measures the SDK, not the real service's per-JWT limit.
                 .rate_limit(1_000_000, Duration::from_secs(1))
+                // Nor its defences against runaway clients: every chat of the run is let in.
+                .create_rate_limit(1_000_000, Duration::from_secs(1))
+                .max_conversations(LOAD_MAX_CONVERSATIONS)
                 .start()
                 .await
                 .map_err(|e| anyhow!("cannot start the embedded emulator: {e}"))?;
@@ -96,6 +99,9 @@ pub(super) async fn open(args: &LoadArgs, in_process_fits: bool) -> anyhow::Resu
     })
 }
 
+/// The load's emulator keeps this many conversations (its default, 20,000, is below a big run).
+const LOAD_MAX_CONVERSATIONS: usize = 10_000_000;
+
 /// A `guest-chat emulator` child process; killed when dropped.
 pub(super) struct EmulatorProcess {
     child: tokio::process::Child,
@@ -114,6 +120,9 @@ impl EmulatorProcess {
             .args(["--agent-delay-ms", delay.as_str()])
             // A load run measures the SDK, not the real service's per-JWT limit.
             .args(["--rate-limit", "1000000/1"])
+            // Nor its defences against runaway clients: every chat of the run is let in.
+            .args(["--create-rate-limit", "1000000/1"])
+            .args(["--max-conversations", &LOAD_MAX_CONVERSATIONS.to_string()])
             // Its stdin is a pipe only this process holds: however this process ends, the
             // pipe closes and the emulator stops with it.
             .arg("--exit-on-stdin-close")
