@@ -78,31 +78,55 @@ impl PartialEq for Jwt {
 
 pub use guest_chat_model::redact::{mask_jwts, REDACTED};
 
-/// The shortest piece of a known secret that is masked on its own: 8 characters (48 bits of
-/// a base64url token, too long to occur by chance in other text). Shorter secrets are not
-/// registered (they are masked only where the SDK passes them explicitly, as the logger does
-/// with its client's JWT).
-pub const MIN_MASKED_PIECE: usize = 8;
+/// Known secrets are indexed by windows of this many bytes (48 bits of a base64url token:
+/// too long to occur by chance in other text).
+const WINDOW: usize = 8;
+
+/// Only every `STRIDE`-th window of a secret is indexed: a third of the memory of indexing
+/// them all (a process holding 10,000 chats holds 10,000 JWTs), for a shortest masked piece
+/// two characters longer.
+const STRIDE: usize = 3;
+
+/// The shortest piece of a known secret that is always masked on its own: 10 characters (any
+/// such piece holds an indexed window). Shorter secrets are not registered (they are masked
+/// only where the SDK passes them explicitly, as the logger does with its client's JWT).
+pub const MIN_MASKED_PIECE: usize = WINDOW + STRIDE - 1;
 
 /// How many secrets stay known after their last `Jwt` is dropped (a chat's token can still
 /// show up in an error printed after the chat is gone).
 pub const RETIRED_SECRETS_KEPT: usize = 64;
 
-/// The process-wide set of known secrets, indexed by every [`MIN_MASKED_PIECE`]-byte window.
+/// The process-wide set of known secrets, indexed by every [`STRIDE`]-th [`WINDOW`]-byte
+/// window.
 #[derive(Default)]
 struct Registry {
-    /// Secret -> number of live `Jwt`s holding it (0 = retired).
-    secrets: HashMap<String, usize>,
+    /// Secret -> its slot and the number of live `Jwt`s holding it (0 = retired).
+    secrets: HashMap<Arc<str>, (u32, usize)>,
+    /// The secrets by slot; `None` is a free slot (listed in `free`).
+    slots: Vec<Option<Arc<str>>>,
+    free: Vec<u32>,
     /// Retired secrets, oldest first.
-    retired: VecDeque<String>,
-    /// Window -> how many (secret, offset) pairs have it.
-    windows: HashMap<u64, u32>,
+    retired: VecDeque<Arc<str>>,
+    /// Indexed window -> (slot, offset) of a secret holding it. Two secrets sharing an
+    /// 8-byte window at indexed offsets keep the first one's entry (a chance of about one in
+    /// 2^48 per pair of windows).
+    windows: HashMap<u64, (u32, u32)>,
 }
 
 fn window_key(w: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&w[..MIN_MASKED_PIECE]);
+    let mut b = [0u8; WINDOW];
+    b.copy_from_slice(&w[..WINDOW]);
     u64::from_le_bytes(b)
+}
+
+/// The indexed windows of `secret`: (offset, key).
+fn indexed_windows(secret: &str) -> impl Iterator<Item = (u32, u64)> + '_ {
+    secret
+        .as_bytes()
+        .windows(WINDOW)
+        .enumerate()
+        .step_by(STRIDE)
+        .map(|(off, w)| (off as u32, window_key(w)))
 }
 
 /// Token characters: base64url, base64 and the JWT's dots. Only such secrets are indexed, so
@@ -110,6 +134,7 @@ fn window_key(w: &[u8]) -> u64 {
 /// backslash (JSON log lines stay valid).
 fn indexable(secret: &str) -> bool {
     secret.len() >= MIN_MASKED_PIECE
+        && secret.len() <= u32::MAX as usize
         && secret
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.=+/~".contains(&b))
@@ -120,28 +145,40 @@ impl Registry {
         if !indexable(secret) {
             return;
         }
-        if let Some(count) = self.secrets.get_mut(secret) {
+        if let Some((_, count)) = self.secrets.get_mut(secret) {
             if *count == 0 {
-                self.retired.retain(|s| s != secret);
+                self.retired.retain(|s| &**s != secret);
             }
             *count += 1;
             return;
         }
-        self.secrets.insert(secret.to_owned(), 1);
-        for w in secret.as_bytes().windows(MIN_MASKED_PIECE) {
-            *self.windows.entry(window_key(w)).or_insert(0) += 1;
+        let shared: Arc<str> = Arc::from(secret);
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.slots[slot as usize] = Some(shared.clone());
+        self.secrets.insert(shared, (slot, 1));
+        for (off, key) in indexed_windows(secret) {
+            self.windows.entry(key).or_insert((slot, off));
         }
     }
 
     fn release(&mut self, secret: &str) {
-        let Some(count) = self.secrets.get_mut(secret) else {
+        let Some((_, count)) = self.secrets.get_mut(secret) else {
             return;
         };
         *count = count.saturating_sub(1);
         if *count > 0 {
             return;
         }
-        self.retired.push_back(secret.to_owned());
+        if let Some((key, _)) = self.secrets.get_key_value(secret) {
+            let key = key.clone();
+            self.retired.push_back(key);
+        }
         while self.retired.len() > RETIRED_SECRETS_KEPT {
             if let Some(old) = self.retired.pop_front() {
                 self.forget(&old);
@@ -150,16 +187,14 @@ impl Registry {
     }
 
     fn forget(&mut self, secret: &str) {
-        if self.secrets.remove(secret).is_none() {
+        let Some((slot, _)) = self.secrets.remove(secret) else {
             return;
-        }
-        for w in secret.as_bytes().windows(MIN_MASKED_PIECE) {
-            let key = window_key(w);
-            if let Some(n) = self.windows.get_mut(&key) {
-                *n -= 1;
-                if *n == 0 {
-                    self.windows.remove(&key);
-                }
+        };
+        self.slots[slot as usize] = None;
+        self.free.push(slot);
+        for (off, key) in indexed_windows(secret) {
+            if self.windows.get(&key) == Some(&(slot, off)) {
+                self.windows.remove(&key);
             }
         }
         // Give memory back after a load run's thousands of chats are gone.
@@ -169,23 +204,51 @@ impl Registry {
         }
     }
 
-    /// The byte ranges of `text` covered by windows of known secrets, merged.
+    /// The byte ranges of `text` that are pieces of known secrets, merged: each indexed
+    /// window found in `text` is extended both ways for as long as `text` goes on matching
+    /// the secret it belongs to.
     fn covered(&self, text: &str) -> Vec<(usize, usize)> {
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         if self.windows.is_empty() {
             return ranges;
         }
-        for (i, w) in text.as_bytes().windows(MIN_MASKED_PIECE).enumerate() {
-            if self.windows.contains_key(&window_key(w)) {
-                let end = i + MIN_MASKED_PIECE;
-                match ranges.last_mut() {
-                    Some(last) if last.1 >= i => last.1 = end,
-                    _ => ranges.push((i, end)),
-                }
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i + WINDOW <= bytes.len() {
+            let hit = self
+                .windows
+                .get(&window_key(&bytes[i..]))
+                .and_then(|&(slot, off)| {
+                    let secret = self.slots.get(slot as usize)?.as_deref()?;
+                    Some(extend(bytes, i, secret.as_bytes(), off as usize))
+                });
+            let Some((start, end)) = hit else {
+                i += 1;
+                continue;
+            };
+            match ranges.last_mut() {
+                Some(last) if last.1 >= start => last.1 = last.1.max(end),
+                _ => ranges.push((start, end)),
             }
+            i = (end + 1).saturating_sub(WINDOW).max(i + 1);
         }
         ranges
     }
+}
+
+/// The stretch of `text` around the window at `at` that equals `secret` around `off`.
+fn extend(text: &[u8], at: usize, secret: &[u8], off: usize) -> (usize, usize) {
+    let left = (1..=at.min(off))
+        .take_while(|&k| text[at - k] == secret[off - k])
+        .last()
+        .unwrap_or(0);
+    let right = (WINDOW..)
+        .take_while(|&k| {
+            at + k < text.len() && off + k < secret.len() && text[at + k] == secret[off + k]
+        })
+        .last()
+        .map_or(WINDOW, |k| k + 1);
+    (at - left, at + right)
 }
 
 fn registry() -> &'static RwLock<Registry> {
@@ -280,8 +343,8 @@ mod tests {
         let jwt = Jwt::new(token.clone());
         let clone = jwt.clone();
         assert_eq!(mask_secrets(&before), "sig=[REDACTED]");
-        // any 8-character piece, inside other text, in JSON
-        let piece = &sig[5..13];
+        // any 10-character piece, inside other text, in JSON
+        let piece = &sig[5..15];
         assert_eq!(mask_secrets(&format!("x{piece}y")), "x[REDACTED]y");
         let json = format!(r#"{{"c":"{}"}}"#, &sig[3..]);
         let masked = mask_secrets(&json);
@@ -289,6 +352,15 @@ mod tests {
         assert!(serde_json::from_str::<serde_json::Value>(&masked).is_ok());
         // 7 characters are left alone
         assert_eq!(mask_secrets(&sig[..7]), &sig[..7]);
+        // every piece of MIN_MASKED_PIECE characters, wherever it starts
+        for start in 0..=sig.len() - MIN_MASKED_PIECE {
+            let piece = &sig[start..start + MIN_MASKED_PIECE];
+            assert_eq!(
+                mask_secrets(&format!("<{piece}>")),
+                "<[REDACTED]>",
+                "{piece}"
+            );
+        }
         drop(jwt);
         drop(clone);
         // retired, still masked; forgotten once more than RETIRED_SECRETS_KEPT retired after it

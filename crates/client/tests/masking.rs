@@ -1,4 +1,4 @@
-//! Pieces of a known JWT (its signature segment alone, any 8 characters of it) are masked at
+//! Pieces of a known JWT (its signature segment alone, any 10 characters of it) are masked at
 //! the SDK's one boundary: every error's `Display`/`Debug`, every SDK log entry (text and
 //! JSON) and every `tracing` event. The JWT is a real signed one from the emulator; a small
 //! server then echoes pieces of it the way a hostile or broken server could (in
@@ -67,7 +67,7 @@ async fn real_jwt() -> String {
     created.jwt.expect("jwt")
 }
 
-/// Fails when any 8 consecutive characters of `jwt` appear in `text`.
+/// Fails when any MIN_MASKED_PIECE (10) consecutive characters of `jwt` appear in `text`.
 fn assert_no_piece(jwt: &str, text: &str, what: &str) {
     for w in jwt.as_bytes().windows(secret::MIN_MASKED_PIECE) {
         let w = std::str::from_utf8(w).unwrap();
