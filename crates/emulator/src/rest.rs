@@ -646,8 +646,13 @@ fn message_request(
 /// their regression tests): decoding, then the same validation the handlers run, in order.
 /// `Err` carries the HTTP status and the error body the emulator would answer with.
 pub(crate) fn check_create_body(bytes: &[u8]) -> Result<(), (u16, Box<ErrorBody>)> {
-    let req = decode_json::<CreateWebChatConversationRequest>(bytes)
-        .and_then(|r| r.ok_or_else(|| ApiError::bad_request_detail("A request body is required")))
+    let req = if bytes.is_empty() {
+        None
+    } else {
+        decode_json::<CreateWebChatConversationRequest>(bytes).map_err(ApiError::into_parts)?
+    };
+    let req = req
+        .ok_or_else(|| ApiError::bad_request_detail("A request body is required"))
         .map_err(ApiError::into_parts)?;
     validate_create(&req).map_err(ApiError::into_parts)
 }
