@@ -361,7 +361,7 @@ fn check_config(shared: &Shared, req: &CreateWebChatConversationRequest) -> Resu
 }
 
 /// The per-client create limit and the cap on kept conversations: a refused create gets 429
-/// with `Retry-After`, as the service's rate limiter answers (PROTOCOL.md 6).
+/// with `Retry-After`, as the service's rate limiter answers (docs/protocol.md section 6).
 fn admit_create(shared: &Shared, client: std::net::IpAddr) -> Result<(), ApiError> {
     let s = &shared.settings;
     let rate = shared

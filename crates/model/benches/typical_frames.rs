@@ -1,4 +1,4 @@
-// Typical event-stream frames (PROTOCOL.md 7.3, 7.5-7.7 captures), shared by the criterion bench
+// Typical event-stream frames (docs/protocol.md 7.3, 7.5-7.7), shared by the criterion bench
 // `from_frame` and the instruction-count driver `bench/src/bin/decode-frames.rs`.
 
 /// A chat message (the most common frame).
