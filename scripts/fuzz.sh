@@ -38,9 +38,25 @@ seconds=${1:-30}
 start=$(date +%s)
 cargo fuzz build -s "$SANITIZER"
 echo "fuzz targets built in $(( $(date +%s) - start )) s"
-for target in $(cargo fuzz list); do
-  echo "--- $target: $seconds s"
-  # The progress lines (NEW, REDUCE, pulse) are dropped; a crash report is printed whole.
-  run_one "$target" -max_total_time="$seconds" -print_final_stats=1 2>&1 |
-    sed -E '/^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)/d' 
+# Two targets at a time (FUZZ_JOBS): each libFuzzer process keeps one core busy.
+jobs=${FUZZ_JOBS:-2}
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+mapfile -t targets < <(cargo fuzz list)
+failed=0
+for ((i = 0; i < ${#targets[@]}; i += jobs)); do
+  batch=("${targets[@]:i:jobs}")
+  pids=()
+  for target in "${batch[@]}"; do
+    run_one "$target" -max_total_time="$seconds" -print_final_stats=1 >"$logs/$target" 2>&1 &
+    pids+=($!)
+  done
+  for k in "${!batch[@]}"; do
+    target=${batch[$k]}
+    if wait "${pids[$k]}"; then verdict=ok; else verdict=FAILED; failed=1; fi
+    echo "--- $target: $seconds s, $verdict"
+    # The progress lines (NEW, REDUCE, pulse) are dropped; a crash report is printed whole.
+    sed -E '/^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)/d' "$logs/$target"
+  done
 done
+exit "$failed"
