@@ -603,7 +603,9 @@ impl GuestChat {
                 reason: "quick replies exist only in Web Messaging".into(),
             });
         };
-        let message = Box::new(IncomingNormalizedMessage::quick_reply_response(text, payload));
+        let message = Box::new(IncomingNormalizedMessage::quick_reply_response(
+            text, payload,
+        ));
         let echo = wm.ask(|r| Command::Send(message, r)).await?;
         Ok(own_message(&echo))
     }
@@ -987,13 +989,7 @@ impl GuestChat {
 }
 
 fn own_message(echo: &crate::webmessaging::StructuredMessage) -> WebChatMessage {
-    let guest = Member {
-        id: "guest".to_owned(),
-        display_name: None,
-        role: Some(Role::Customer),
-        state: Some(MemberState::Connected),
-    };
-    web_messaging::as_webchat_message(echo, &guest)
+    web_messaging::as_webchat_message(echo, &web_messaging::guest_member(None))
 }
 
 fn wm_sender(m: &crate::webmessaging::StructuredMessage) -> Member {

@@ -54,6 +54,9 @@ pub struct WebMessagingOptions {
     pub show_own_messages: bool,
     /// Reconnection attempts before the chat ends (default 10).
     pub max_reconnects: u32,
+    /// The guest's name as the chat shows it on its own messages (Web Messaging does not
+    /// carry it; default none).
+    pub guest_name: Option<String>,
 }
 
 impl WebMessagingOptions {
@@ -69,6 +72,7 @@ impl WebMessagingOptions {
             keep_alive: Duration::from_secs(30),
             show_own_messages: false,
             max_reconnects: 10,
+            guest_name: None,
         }
     }
     /// Sets the `Origin` header.
@@ -94,6 +98,11 @@ impl WebMessagingOptions {
     /// Sets the keep-alive interval.
     pub fn keep_alive(mut self, d: Duration) -> Self {
         self.keep_alive = d;
+        self
+    }
+    /// Sets the name shown on the guest's own messages.
+    pub fn guest_name(mut self, name: impl Into<String>) -> Self {
+        self.guest_name = Some(name.into());
         self
     }
     /// Delivers (or not) the echo of the guest's own messages.
@@ -218,10 +227,10 @@ fn agent_member(m: &StructuredMessage) -> Member {
     }
 }
 
-fn guest_member() -> Member {
+pub(super) fn guest_member(name: Option<String>) -> Member {
     Member {
         id: "guest".to_owned(),
-        display_name: None,
+        display_name: name,
         role: Some(Role::Customer),
         state: Some(MemberState::Connected),
     }
@@ -311,7 +320,11 @@ impl SocketTask {
         if own && !self.options.show_own_messages {
             return;
         }
-        let sender = if own { guest_member() } else { agent_member(m) };
+        let sender = if own {
+            guest_member(self.options.guest_name.clone())
+        } else {
+            agent_member(m)
+        };
         if !own {
             self.set_state(ChatState::Connected);
         }
@@ -446,9 +459,9 @@ impl SocketTask {
             match client.send_message(message.clone()).await {
                 Ok(echo) => {
                     self.attributes_sent = true;
-                    if let Some(id) = &echo.id {
-                        self.remember(id);
-                    }
+                    // The echo is the acknowledgement; with `show_own_messages` it is an
+                    // event too (once: it is remembered).
+                    self.deliver(&echo);
                     return Ok(echo);
                 }
                 Err(e) => match rate_limited(&e) {
