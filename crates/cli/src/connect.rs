@@ -443,6 +443,15 @@ impl ConnectArgs {
     }
 }
 
+/// How the CLI names a chat's conversation: its id (guest chat), or the protocol (Web
+/// Messaging gives the guest no conversation id).
+pub fn conversation_label(chat: &GuestChat) -> String {
+    match chat.conversation_id() {
+        "" => "over Web Messaging".to_owned(),
+        id => format!("conversation {id}"),
+    }
+}
+
 /// Creates the chat and waits until the guest is in it.
 pub async fn start_chat(target: &Target) -> anyhow::Result<GuestChat> {
     if let Some(wm) = &target.web_messaging {

@@ -163,10 +163,10 @@ impl<'a> Session<'a> {
             );
         } else {
             emit(&format!(
-                "{}  chat started on {} (conversation {}); type a line to send it, /leave to leave",
+                "{}  chat started on {} ({}); type a line to send it, /leave to leave",
                 format::clock(None),
                 self.target.describe(),
-                chat.conversation_id()
+                crate::connect::conversation_label(chat)
             ));
         }
     }

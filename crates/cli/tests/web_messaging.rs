@@ -93,10 +93,17 @@ fn a_whole_plain_chat_over_web_messaging() {
     };
     assert!(pos("Ada (you): hello there") < pos("Riley (agent): You said: hello there"));
     assert!(pos("Ada (you): second line") < pos("Riley (agent): You said: second line"));
-    assert_eq!(lines.last(), Some(&"chat ended: you left the chat"), "{out}");
+    assert_eq!(
+        lines.last(),
+        Some(&"chat ended: you left the chat"),
+        "{out}"
+    );
     let token = std::fs::read_to_string(&token_file).unwrap();
     assert!(!token.is_empty());
-    assert!(!out.contains(&token) && !err.contains(&token), "the token is never printed");
+    assert!(
+        !out.contains(&token) && !err.contains(&token),
+        "the token is never printed"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -141,7 +148,10 @@ fn a_token_file_resumes_the_conversation_in_the_next_run() {
     assert_eq!(sessions[0].messages, 4, "two texts and two echoes");
     let (code, out, err) = run(&args, "/leave\n");
     assert_eq!(code, Some(0), "{out}{err}");
-    assert!(emu.web_messaging().sessions().is_empty(), "cleared by /leave");
+    assert!(
+        emu.web_messaging().sessions().is_empty(),
+        "cleared by /leave"
+    );
     rt.block_on(emu.shutdown());
 }
 

@@ -502,7 +502,7 @@ impl GuestChat {
     /// [`events`](Self::events), and [`resume_token`](Self::resume_token) to persist.
     ///
     /// A refused upgrade (bad origin or deployment) is
-    /// [`WmError::UpgradeRefused`](crate::webmessaging::WmError::UpgradeRefused).
+    /// [`WmError::UpgradeRefused`].
     pub async fn start_web_messaging(options: WebMessagingOptions) -> Result<GuestChat, Error> {
         let http = reqwest::Client::builder()
             .timeout(options.answer_timeout)

@@ -78,6 +78,11 @@ async fn the_same_calls_drive_a_web_messaging_chat() {
     assert!(page.next.is_none());
 
     chat.leave().await.unwrap();
+    assert_eq!(
+        chat.ended_by(),
+        Some(EndedBy::Guest),
+        "known when leave returns"
+    );
     loop {
         if let SessionEvent::Ended(_) = next(&mut events).await {
             break;

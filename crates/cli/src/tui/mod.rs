@@ -110,9 +110,9 @@ async fn session(
         None => "left the chat".to_owned(),
     };
     let summary = format!(
-        "guest-chat: {ended}; {} in conversation {}",
+        "guest-chat: {ended}; {} in {}",
         format::count(app.messages, "message"),
-        chat.conversation_id()
+        crate::connect::conversation_label(&chat)
     );
     let outcome = match &app.close {
         Some((reason, by)) => crate::plain::outcome(reason, *by),

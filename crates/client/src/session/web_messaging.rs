@@ -510,10 +510,11 @@ impl SocketTask {
                     }
                 }
                 let cleared = result.is_ok();
-                let _ = reply.send(result);
+                // Ended before `leave` returns: `ended_by()` is already known then.
                 if cleared {
                     self.finish(EndedBy::Guest, CloseReason::ChatEnded);
                 }
+                let _ = reply.send(result);
                 !cleared
             }
             Command::Jwt(reply) => {
