@@ -203,3 +203,85 @@ async fn a_quick_reply_is_answered_through_the_chat() {
     assert_eq!(page.messages.len(), 1, "the answer is stored once");
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_expired_session_ends_the_chat_with_a_typed_error_after() {
+    let emu = start(AgentMode::Manual).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let mut events = chat.events();
+    chat.send("hi").await.unwrap();
+    emu.web_messaging().expire(&conversation_id(&emu)).unwrap();
+    loop {
+        if let SessionEvent::Ended(_) = next(&mut events).await {
+            break;
+        }
+    }
+    assert_eq!(chat.ended_by(), Some(EndedBy::Service));
+    let err = chat.send("late").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::WebMessaging(e) if e.is_session_fatal()),
+        "{err:?}"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_agent_ending_the_conversation_is_ended_by_agent() {
+    let emu = start(AgentMode::Manual).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let mut events = chat.events();
+    chat.send("hi").await.unwrap();
+    emu.web_messaging()
+        .disconnect(&conversation_id(&emu))
+        .unwrap();
+    loop {
+        if let SessionEvent::Ended(_) = next(&mut events).await {
+            break;
+        }
+    }
+    assert_eq!(chat.ended_by(), Some(EndedBy::Agent));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn history_pages_are_reached_through_the_opaque_cursor() {
+    let emu = start(AgentMode::Manual).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    chat.send("hi").await.unwrap();
+    let cid = conversation_id(&emu);
+    for i in 0..30 {
+        emu.web_messaging()
+            .agent_say(&cid, &format!("m{i}"))
+            .unwrap();
+    }
+    let first = chat.history(None).await.unwrap();
+    assert_eq!(first.messages[0].body.as_deref(), Some("m29"));
+    let second = chat.history(first.next.as_ref()).await.unwrap();
+    assert!(second.next.is_none());
+    let all = first.messages.len() + second.messages.len();
+    assert_eq!(all, 31);
+    assert_eq!(second.messages.last().unwrap().body.as_deref(), Some("hi"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_guest_chat_has_the_same_history_call() {
+    use purecloud_guest_chat_client::{ApiClient, CreateWebChatConversationRequest};
+    let emu = start(AgentMode::Echo).await;
+    let client = ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .no_config_file()
+        .build()
+        .unwrap();
+    let request = CreateWebChatConversationRequest::new("org", "dep", "Support", "Ada");
+    let chat = GuestChat::start(&client, &request).await.unwrap();
+    assert_eq!(chat.backend(), Backend::GuestChat);
+    assert!(chat.resume_token().is_none());
+    chat.send("from guest chat").await.unwrap();
+    let page = chat.history(None).await.unwrap();
+    assert!(page
+        .messages
+        .iter()
+        .any(|m| m.body.as_deref() == Some("from guest chat")));
+    emu.shutdown().await;
+}
