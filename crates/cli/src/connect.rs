@@ -5,12 +5,15 @@ use anyhow::{anyhow, Context};
 use guest_chat_emulator::{AgentMode, Emulator, EmulatorHandle};
 use purecloud_guest_chat_client::config::ConfigError;
 use purecloud_guest_chat_client::secret::redact;
-use purecloud_guest_chat_client::session::{ChatOptions, ChatState, GuestChat};
+use purecloud_guest_chat_client::session::{
+    ChatOptions, ChatState, GuestChat, WebMessagingOptions,
+};
+use purecloud_guest_chat_client::webmessaging::{Endpoint, SessionToken};
 use purecloud_guest_chat_client::{
     ApiClient, ApiClientBuilder, CreateWebChatConversationRequest, Error, LogLevel,
 };
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -19,17 +22,24 @@ use tokio::sync::mpsc;
 pub struct ConnectArgs {
     /// Genesys Cloud environment: a region (eu_west_1), a host (mypurecloud.ie) or a base
     /// URL (http://127.0.0.1:8080). Without it an embedded emulator with an echo agent is used.
-    #[arg(
-        long,
-        short = 'e',
-        value_name = "REGION|HOST|URL",
-        requires_all = ["organization_id", "deployment_id", "queue"],
-    )]
+    #[arg(long, short = 'e', value_name = "REGION|HOST|URL")]
     pub environment: Option<String>,
+    /// Chat over Web Messaging (the successor of guest chat) instead of guest chat: needs
+    /// --deployment-id with --environment.
+    #[arg(long)]
+    pub web_messaging: bool,
+    /// Web Messaging: keep the session token in this file to resume the conversation across
+    /// runs (read if it exists, written with mode 0600; never printed).
+    #[arg(long, value_name = "FILE", requires = "web_messaging")]
+    pub token_file: Option<PathBuf>,
+    /// Web Messaging: the Origin header of the WebSocket upgrade.
+    #[arg(long, value_name = "URL", requires = "web_messaging")]
+    pub origin: Option<String>,
     /// Organization id (required with --environment).
     #[arg(long, value_name = "ID")]
     pub organization_id: Option<String>,
-    /// Web chat deployment id (required with --environment).
+    /// Web chat (or, with --web-messaging, Messenger) deployment id (required with
+    /// --environment).
     #[arg(long, value_name = "ID")]
     pub deployment_id: Option<String>,
     /// Name of the queue to route the chat to (required with --environment).
@@ -212,8 +222,52 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// A Web Messaging chat's options and where its token is kept.
+pub struct WmTarget {
+    /// The session options (deployment, endpoint, stored token).
+    pub options: WebMessagingOptions,
+    /// `--token-file`.
+    pub token_file: Option<PathBuf>,
+}
+
+/// Reads a stored token (absent file: none).
+fn read_token(path: &Path) -> anyhow::Result<Option<SessionToken>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => SessionToken::from_stored(text.trim())
+            .map(Some)
+            .map_err(|e| anyhow!("--token-file {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow!("cannot read --token-file {}: {e}", path.display())),
+    }
+}
+
+/// Writes the token with mode 0600 (created so, never readable by others in between).
+fn write_token(path: &Path, token: &SessionToken) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write --token-file {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot restrict --token-file {}", path.display()))?;
+    }
+    file.write_all(token.expose().as_bytes())
+        .with_context(|| format!("cannot write --token-file {}", path.display()))
+}
+
 /// A chat target: the client, the create request, and the emulator when it is embedded.
 pub struct Target {
+    /// Web Messaging instead of guest chat.
+    pub web_messaging: Option<WmTarget>,
     /// The client pointed at the environment.
     pub client: ApiClient,
     /// The create-conversation request.
@@ -251,6 +305,83 @@ pub async fn start_emulator(agent_delay: Duration) -> anyhow::Result<EmulatorHan
 }
 
 impl ConnectArgs {
+    /// The flags an --environment needs: `Err` names the missing ones.
+    pub fn check(&self) -> Result<(), String> {
+        if self.environment.is_none() {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        if self.deployment_id.is_none() {
+            missing.push("--deployment-id");
+        }
+        if !self.web_messaging {
+            if self.organization_id.is_none() {
+                missing.push("--organization-id");
+            }
+            if self.queue.is_none() {
+                missing.push("--queue");
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "--environment needs {} as well",
+            missing.join(", ")
+        ))
+    }
+
+    /// The Web Messaging side of the target, when --web-messaging is given.
+    fn wm_target(
+        &self,
+        client: &ApiClient,
+        base_url: Option<String>,
+    ) -> anyhow::Result<Option<WmTarget>> {
+        if !self.web_messaging {
+            return Ok(None);
+        }
+        let endpoint = match base_url {
+            Some(url) => Endpoint::from_base_url(&url),
+            None => {
+                let env = self.environment.clone().unwrap_or_default();
+                if env.contains("://") {
+                    Endpoint::from_base_url(&env)
+                } else {
+                    // The API host is api.<domain>: Web Messaging's hosts share the domain.
+                    let api = client.environment().to_string();
+                    let host = api
+                        .trim_start_matches("https://")
+                        .trim_start_matches("http://")
+                        .trim_end_matches('/');
+                    Ok(Endpoint::region(host.strip_prefix("api.").unwrap_or(host)))
+                }
+            }
+        }
+        .map_err(|e| anyhow!("invalid --environment: {e}"))?;
+        let deployment = self
+            .deployment_id
+            .clone()
+            .unwrap_or_else(|| "emulator-deployment".to_owned());
+        let mut options = WebMessagingOptions::new(deployment, endpoint)
+            .show_own_messages(true)
+            .guest_name(self.name.clone());
+        if let Some(origin) = &self.origin {
+            options = options.origin(origin.clone());
+        }
+        for (k, v) in &self.custom_fields {
+            options = options.custom_attribute(k.clone(), v.clone());
+        }
+        if let Some(path) = &self.token_file {
+            if let Some(token) = read_token(path)? {
+                options = options.token(token);
+            }
+        }
+        Ok(Some(WmTarget {
+            options,
+            token_file: self.token_file.clone(),
+        }))
+    }
+
     /// Builds the client and the request, starting the emulator when no environment is given.
     pub async fn target(&self) -> anyhow::Result<Target> {
         let mut builder = self.sdk.apply(ApiClient::builder())?;
@@ -292,6 +423,7 @@ impl ConnectArgs {
             }
         };
         self.sdk.after_build(&client)?;
+        let web_messaging = self.wm_target(&client, emulator.as_ref().map(|e| e.base_url()))?;
         let mut request = request;
         if let Some(info) = request.member_info.as_mut() {
             info.email = self.email.clone();
@@ -303,6 +435,7 @@ impl ConnectArgs {
             }
         }
         Ok(Target {
+            web_messaging,
             client,
             request,
             emulator,
@@ -310,8 +443,27 @@ impl ConnectArgs {
     }
 }
 
+/// How the CLI names a chat's conversation: its id (guest chat), or the protocol (Web
+/// Messaging gives the guest no conversation id).
+pub fn conversation_label(chat: &GuestChat) -> String {
+    match chat.conversation_id() {
+        "" => "over Web Messaging".to_owned(),
+        id => format!("conversation {id}"),
+    }
+}
+
 /// Creates the chat and waits until the guest is in it.
 pub async fn start_chat(target: &Target) -> anyhow::Result<GuestChat> {
+    if let Some(wm) = &target.web_messaging {
+        let chat = GuestChat::start_web_messaging(wm.options.clone())
+            .await
+            .map_err(|e| anyhow!(describe(&e)))
+            .with_context(|| format!("cannot start the chat on {}", target.describe()))?;
+        if let (Some(path), Some(token)) = (&wm.token_file, chat.resume_token()) {
+            write_token(path, &token)?;
+        }
+        return Ok(chat);
+    }
     let options = ChatOptions::default().show_own_messages(true);
     GuestChat::start_with(&target.client, &target.request, options)
         .await

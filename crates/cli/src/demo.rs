@@ -1,12 +1,13 @@
 //! `guest-chat demo`: a whole guest chat with the emulator's echo agent, in a few seconds.
 
-use crate::connect::{describe, start_chat, start_emulator, SdkArgs, Target};
+use crate::connect::{describe, start_chat, start_emulator, SdkArgs, Target, WmTarget};
 use crate::format;
 use anyhow::anyhow;
 use futures::StreamExt;
 use purecloud_guest_chat_client::events::CloseReason;
 use purecloud_guest_chat_client::model::{BodyType, Role};
-use purecloud_guest_chat_client::session::{GuestChat, SessionEvent};
+use purecloud_guest_chat_client::session::{GuestChat, SessionEvent, WebMessagingOptions};
+use purecloud_guest_chat_client::webmessaging::Endpoint;
 use purecloud_guest_chat_client::{ApiClient, CreateWebChatConversationRequest};
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -32,6 +33,9 @@ pub struct DemoArgs {
     /// Give up when the demo has not finished after this many seconds.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub timeout_secs: u64,
+    /// Run the demo over Web Messaging (the successor of guest chat) instead of guest chat.
+    #[arg(long)]
+    pub web_messaging: bool,
     #[command(flatten)]
     pub sdk: SdkArgs,
 }
@@ -55,7 +59,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .build()
         .map_err(|e| anyhow!(describe(&e)))?;
     args.sdk.after_build(&client)?;
+    let web_messaging = if args.web_messaging {
+        let endpoint = Endpoint::from_base_url(&emulator.base_url())
+            .map_err(|e| anyhow!("cannot reach the embedded emulator: {e}"))?;
+        Some(WmTarget {
+            options: WebMessagingOptions::new("demo-deployment", endpoint)
+                .show_own_messages(true)
+                .guest_name("Ada"),
+            token_file: None,
+        })
+    } else {
+        None
+    };
     let target = Target {
+        web_messaging,
         client,
         request: CreateWebChatConversationRequest::new(
             "demo-org",
@@ -65,8 +82,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ),
         emulator: Some(emulator),
     };
+    let opens = if args.web_messaging {
+        "Ada opens a Web Messaging conversation with deployment demo-deployment"
+    } else {
+        "Ada opens a chat to queue Support"
+    };
     say(&format!(
-        "{}  emulator listening on {}; Ada opens a chat to queue Support",
+        "{}  emulator listening on {}; {opens}",
         format::clock(None),
         target.describe().trim_start_matches("embedded emulator ")
     ));
@@ -91,6 +113,11 @@ async fn converse(target: &Target, args: &DemoArgs) -> anyhow::Result<String> {
     let (err_tx, mut err_rx) = mpsc::unbounded_channel::<anyhow::Error>();
 
     let mut next_line = 0usize;
+    if target.web_messaging.is_some() {
+        // Web Messaging's agent answers; it does not greet: the guest speaks first.
+        reply_later(&chat, SCRIPT[0], args.guest_delay_ms, err_tx.clone());
+        next_line = 1;
+    }
     let mut messages = 0usize;
     let mut people = BTreeSet::new();
     let mut left_by_guest = false;

@@ -166,6 +166,14 @@ fn terminal_on_both_ends() -> bool {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Chat(args) = &cli.command {
+        if let Err(missing) = args.connect.check() {
+            use clap::CommandFactory;
+            Cli::command()
+                .error(clap::error::ErrorKind::MissingRequiredArgument, missing)
+                .exit();
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -11,7 +11,7 @@ use anyhow::anyhow;
 use futures::StreamExt;
 use purecloud_guest_chat_client::events::CloseReason;
 use purecloud_guest_chat_client::model::{BodyType, Role};
-use purecloud_guest_chat_client::session::{ChatState, EndedBy, GuestChat, SessionEvent};
+use purecloud_guest_chat_client::session::{Backend, ChatState, EndedBy, GuestChat, SessionEvent};
 use serde_json::json;
 use std::collections::VecDeque;
 use std::io::Write;
@@ -43,7 +43,9 @@ pub async fn run(target: Target, as_json: bool, linger: Duration) -> anyhow::Res
             Ok(chat) => {
                 let mut session = Session::new(&chat, &target, as_json, linger);
                 let result = session.run(&mut signals, warnings).await;
-                leave_quietly(&chat).await;
+                if !session.detached {
+                    leave_quietly(&chat).await;
+                }
                 result
             }
             Err(e) => Err(e),
@@ -123,6 +125,9 @@ struct Session<'a> {
     linger_until: Option<Instant>,
     /// When the leave request went out.
     left_at: Option<Instant>,
+    /// Web Messaging with --token-file: the input ended and the conversation is kept (not
+    /// cleared) to be resumed by a later run.
+    detached: bool,
 }
 
 impl<'a> Session<'a> {
@@ -140,6 +145,7 @@ impl<'a> Session<'a> {
             unanswered: 0,
             linger_until: None,
             left_at: None,
+            detached: false,
         }
     }
 
@@ -157,10 +163,10 @@ impl<'a> Session<'a> {
             );
         } else {
             emit(&format!(
-                "{}  chat started on {} (conversation {}); type a line to send it, /leave to leave",
+                "{}  chat started on {} ({}); type a line to send it, /leave to leave",
                 format::clock(None),
                 self.target.describe(),
-                chat.conversation_id()
+                crate::connect::conversation_label(chat)
             ));
         }
     }
@@ -175,6 +181,9 @@ impl<'a> Session<'a> {
         let mut stdin = read_stdin();
         loop {
             self.advance().await?;
+            if self.detached {
+                return Ok(());
+            }
             let wake = self.wake_at();
             tokio::select! {
                 event = events.next() => {
@@ -221,8 +230,31 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Web Messaging with --token-file: the end of input keeps the conversation (only
+    /// /leave ends it), so that the next run resumes it.
+    fn keeps_conversation(&self) -> bool {
+        self.target
+            .web_messaging
+            .as_ref()
+            .is_some_and(|w| w.token_file.is_some())
+    }
+
+    fn detach(&mut self) {
+        self.detached = true;
+        if self.as_json {
+            emit(&json!({"type": "kept"}).to_string());
+        } else {
+            emit(&format!(
+                "{}  end of input: conversation kept; run again with the same --token-file to resume it",
+                format::clock(None)
+            ));
+        }
+    }
+
+    /// True when a line may be sent: guest chat once an agent is connected; Web Messaging
+    /// at once (its agent answers the guest's first message).
     fn agent_present(&self) -> bool {
-        self.chat.state() == ChatState::Connected
+        self.chat.state() == ChatState::Connected || self.chat.backend() == Backend::WebMessaging
     }
 
     fn replies_due(&self) -> bool {
@@ -242,7 +274,12 @@ impl<'a> Session<'a> {
                     if self.replies_due() && Instant::now() < until {
                         return Ok(());
                     }
+                    let end_of_input = matches!(self.pending.front(), Some(Input::End));
                     self.pending.clear();
+                    if end_of_input && self.keeps_conversation() {
+                        self.detach();
+                        return Ok(());
+                    }
                     return self.leave().await;
                 }
                 Some(_) => {}

@@ -70,6 +70,10 @@ pub enum Error {
         /// The last POST's error.
         last: Box<Error>,
     },
+    /// A Web Messaging failure (a [`GuestChat`](crate::session::GuestChat) started with
+    /// [`start_web_messaging`](crate::session::GuestChat::start_web_messaging)), with the
+    /// protocol's code where it has one; it never contains the session token or a JWT.
+    WebMessaging(crate::webmessaging::WmError),
 }
 
 /// The unmasked text of an error; only ever written through [`mask_secrets`].
@@ -103,6 +107,7 @@ impl fmt::Display for RawDisplay<'_> {
             Error::Tls(m) => write!(f, "TLS handshake failed: {m}"),
             Error::Transport(m) => write!(f, "transport error: {m}"),
             Error::EventStream(m) => write!(f, "event stream: {m}"),
+            Error::WebMessaging(e) => write!(f, "web messaging: {e}"),
             Error::DeliveryUnknown {
                 attempts,
                 why,
@@ -151,6 +156,7 @@ impl fmt::Debug for RawDebug<'_> {
             Error::Tls(m) => f.debug_tuple("Tls").field(m).finish(),
             Error::Transport(m) => f.debug_tuple("Transport").field(m).finish(),
             Error::EventStream(m) => f.debug_tuple("EventStream").field(m).finish(),
+            Error::WebMessaging(e) => f.debug_tuple("WebMessaging").field(e).finish(),
             Error::DeliveryUnknown {
                 attempts,
                 why,
@@ -191,8 +197,15 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::InvalidEnvironment(e) => Some(e),
+            Error::WebMessaging(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl From<crate::webmessaging::WmError> for Error {
+    fn from(e: crate::webmessaging::WmError) -> Self {
+        Error::WebMessaging(e)
     }
 }
 

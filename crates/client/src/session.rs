@@ -29,6 +29,11 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+mod web_messaging;
+use crate::webmessaging::{IncomingNormalizedMessage, MessageContent, SessionToken, WmError};
+use web_messaging::Command;
+pub use web_messaging::{Capabilities, WebMessagingOptions};
+
 /// Options of a [`GuestChat`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -163,6 +168,17 @@ pub enum SessionEvent {
         sender: Member,
         /// True for the echo of the guest's own message (only with `show_own_messages`).
         own: bool,
+    },
+    /// A message with structured content (Web Messaging: quick replies, buttons, cards,
+    /// carousels, date and list pickers), the content typed as the protocol's model has it.
+    /// Answer a quick reply or a button with [`GuestChat::send_quick_reply`].
+    Structured {
+        /// The message (its text, if any, in `body`).
+        message: WebChatMessage,
+        /// Who sent it.
+        sender: Member,
+        /// The structured content.
+        content: Vec<MessageContent>,
     },
     /// A member started typing.
     TypingStarted(Member),
@@ -323,6 +339,66 @@ fn ambiguous(error: &Error) -> bool {
 #[derive(Clone)]
 pub struct GuestChat {
     inner: Arc<Inner>,
+    /// `Some` for a Web Messaging chat: its socket task's handle. `None`: guest chat.
+    wm: Option<Arc<WmHandle>>,
+}
+
+/// The handle of a Web Messaging chat's socket task.
+struct WmHandle {
+    commands: mpsc::Sender<Command>,
+    token: SessionToken,
+    capabilities: Capabilities,
+    endpoint: crate::webmessaging::Endpoint,
+    http: reqwest::Client,
+    new_session: Option<bool>,
+}
+
+impl WmHandle {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, WmError>>) -> Command,
+    ) -> Result<T, Error> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| Error::WebMessaging(WmError::Ended))?;
+        rx.await
+            .map_err(|_| Error::WebMessaging(WmError::Ended))?
+            .map_err(Error::WebMessaging)
+    }
+}
+
+/// Which protocol a [`GuestChat`] speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// Guest chat (REST and the notification stream), [`GuestChat::start`].
+    GuestChat,
+    /// Web Messaging (one WebSocket), [`GuestChat::start_web_messaging`].
+    WebMessaging,
+}
+
+/// Where a page of [`GuestChat::history`] starts; opaque: take it from [`HistoryPage::next`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryCursor(CursorKind);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CursorKind {
+    /// Guest chat: messages before this message id.
+    Before(String),
+    /// Web Messaging: this REST history page.
+    Page(u32),
+}
+
+/// One page of history, newest first.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HistoryPage {
+    /// The messages, newest first.
+    pub messages: Vec<WebChatMessage>,
+    /// The cursor of the next (older) page; `None` at the start of the conversation.
+    pub next: Option<HistoryCursor>,
 }
 
 impl fmt::Debug for GuestChat {
@@ -410,12 +486,194 @@ impl GuestChat {
             }
         };
         match tokio::time::timeout(options.join_timeout, wait).await {
-            Ok(Ok(())) => Ok(GuestChat { inner }),
+            Ok(Ok(())) => Ok(GuestChat { inner, wm: None }),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(Error::EventStream(format!(
                 "the guest was not CONNECTED within {:?} of opening the event stream",
                 options.join_timeout
             ))),
+        }
+    }
+
+    /// Starts (or, with a stored token, resumes) a Web Messaging conversation: reads the
+    /// deployment's configuration into [`Capabilities`], opens the socket and sends
+    /// `configureSession`. Then the same calls as a guest chat: [`send`](Self::send),
+    /// [`typing`](Self::typing), [`history`](Self::history), [`leave`](Self::leave),
+    /// [`events`](Self::events), and [`resume_token`](Self::resume_token) to persist.
+    ///
+    /// A refused upgrade (bad origin or deployment) is
+    /// [`WmError::UpgradeRefused`].
+    pub async fn start_web_messaging(options: WebMessagingOptions) -> Result<GuestChat, Error> {
+        let http = reqwest::Client::builder()
+            .timeout(options.answer_timeout)
+            .build()
+            .map_err(|e| Error::Transport(e.to_string()))?;
+        let capabilities =
+            web_messaging::read_capabilities(&http, &options.endpoint, &options.deployment_id)
+                .await?;
+        let token = options.token.clone().unwrap_or_else(SessionToken::generate);
+        let (client, new_session) = web_messaging::open(&options, &token).await?;
+        // The REST client of the API host; guest-chat routes do not apply to this chat.
+        let api_client = ApiClient::builder()
+            .environment(options.endpoint.api_base())
+            .build()?;
+        let cancel = CancellationToken::new();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (commands_tx, commands_rx) = mpsc::channel(16);
+        let inner = Arc::new(Inner {
+            api: WebChatApi::new(&api_client),
+            conversation_id: String::new(),
+            member_id: "guest".to_owned(),
+            shared: Mutex::new(Shared {
+                state: ChatState::Waiting,
+                members: Vec::new(),
+                guest_leaving: false,
+                ended_by: None,
+            }),
+            events: Mutex::new(Some(rx)),
+            sends: tokio::sync::Mutex::new(SendLog::default()),
+            _guard: cancel.clone().drop_guard(),
+        });
+        let task = web_messaging::SocketTask {
+            inner: Arc::downgrade(&inner),
+            options: options.clone(),
+            token: token.clone(),
+            http: http.clone(),
+            tx,
+            commands: commands_rx,
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
+            next_send: tokio::time::Instant::now(),
+            last_typing: None,
+            jwt: None,
+            attributes_sent: false,
+        };
+        tokio::spawn(task.run(client, cancel));
+        Ok(GuestChat {
+            inner,
+            wm: Some(Arc::new(WmHandle {
+                commands: commands_tx,
+                token,
+                capabilities,
+                endpoint: options.endpoint,
+                http,
+                new_session,
+            })),
+        })
+    }
+
+    /// Which protocol this chat speaks.
+    pub fn backend(&self) -> Backend {
+        if self.wm.is_some() {
+            Backend::WebMessaging
+        } else {
+            Backend::GuestChat
+        }
+    }
+
+    /// What this chat allows (Web Messaging: from the deployment's configuration).
+    pub fn capabilities(&self) -> Capabilities {
+        match &self.wm {
+            Some(wm) => wm.capabilities,
+            None => Capabilities::GUEST_CHAT,
+        }
+    }
+
+    /// The handle to resume this conversation later (Web Messaging: the session token, a
+    /// secret: persist it as one). `None` for guest chat, which cannot be resumed.
+    pub fn resume_token(&self) -> Option<SessionToken> {
+        self.wm.as_ref().map(|wm| wm.token.clone())
+    }
+
+    /// Web Messaging: whether `configureSession` started a new conversation (`Some(true)`) or
+    /// resumed the token's (`Some(false)`). `None` for guest chat.
+    pub fn new_session(&self) -> Option<bool> {
+        self.wm.as_ref().and_then(|wm| wm.new_session)
+    }
+
+    /// Answers a quick reply or a button (Web Messaging only); returns the stored message.
+    pub async fn send_quick_reply(
+        &self,
+        text: &str,
+        payload: &str,
+    ) -> Result<WebChatMessage, Error> {
+        let Some(wm) = &self.wm else {
+            return Err(Error::InvalidArgument {
+                name: "payload",
+                reason: "quick replies exist only in Web Messaging".into(),
+            });
+        };
+        let message = Box::new(IncomingNormalizedMessage::quick_reply_response(
+            text, payload,
+        ));
+        let echo = wm.ask(|r| Command::Send(message, r)).await?;
+        Ok(own_message(&echo))
+    }
+
+    /// One page of the conversation's history, newest first; `None` for the newest page,
+    /// then the previous page's [`HistoryPage::next`].
+    pub async fn history(&self, cursor: Option<&HistoryCursor>) -> Result<HistoryPage, Error> {
+        match &self.wm {
+            Some(wm) => {
+                let page = match cursor {
+                    None => 1,
+                    Some(HistoryCursor(CursorKind::Page(n))) => *n,
+                    Some(_) => {
+                        return Err(Error::InvalidArgument {
+                            name: "cursor",
+                            reason: "a guest-chat cursor given to a Web Messaging chat".into(),
+                        })
+                    }
+                };
+                let jwt = wm.ask(Command::Jwt).await?;
+                let size = web_messaging::HISTORY_PAGE_SIZE;
+                let (entities, total) =
+                    web_messaging::fetch_page(&wm.http, &wm.endpoint, &jwt, page, size).await?;
+                let messages = entities
+                    .iter()
+                    .filter(|m| m.kind != crate::webmessaging::NormalizedType::Event)
+                    .map(|m| {
+                        if m.direction == Some(crate::webmessaging::Direction::Inbound) {
+                            own_message(m)
+                        } else {
+                            web_messaging::as_webchat_message(m, &wm_sender(m))
+                        }
+                    })
+                    .collect();
+                let more = u64::from(page) * u64::from(size) < total;
+                Ok(HistoryPage {
+                    messages,
+                    next: more.then_some(HistoryCursor(CursorKind::Page(page + 1))),
+                })
+            }
+            None => {
+                let mut options = GetMessagesOptions::new()
+                    .sort_order(SortOrder::Descending)
+                    .max_results(HISTORY_PAGE_SIZE);
+                match cursor {
+                    None => {}
+                    Some(HistoryCursor(CursorKind::Before(id))) => options = options.before(id),
+                    Some(_) => {
+                        return Err(Error::InvalidArgument {
+                            name: "cursor",
+                            reason: "a Web Messaging cursor given to a guest chat".into(),
+                        })
+                    }
+                }
+                let list = self
+                    .inner
+                    .api
+                    .get_webchat_guest_conversation_messages(&self.inner.conversation_id, &options)
+                    .await?;
+                let messages = list.entities.unwrap_or_default();
+                let full = messages.len() >= usize::try_from(HISTORY_PAGE_SIZE).unwrap_or(100);
+                let next = messages
+                    .last()
+                    .and_then(|m| m.id.clone())
+                    .filter(|_| full)
+                    .map(|id| HistoryCursor(CursorKind::Before(id)));
+                Ok(HistoryPage { messages, next })
+            }
         }
     }
 
@@ -464,11 +722,19 @@ impl GuestChat {
     /// text sent by another client with this chat's JWT within the attempt's window (plus a
     /// 2-minute allowance for clock skew) can be taken for this one.
     pub async fn send(&self, text: &str) -> Result<WebChatMessage, Error> {
+        if let Some(wm) = &self.wm {
+            let message = Box::new(IncomingNormalizedMessage::text(text));
+            let echo = wm.ask(|r| Command::Send(message, r)).await?;
+            return Ok(own_message(&echo));
+        }
         self.post(CreateWebChatMessageRequest::new(text)).await
     }
 
     /// Sends a notice message, exactly once (as [`GuestChat::send`]).
     pub async fn send_notice(&self, text: &str) -> Result<WebChatMessage, Error> {
+        if self.wm.is_some() {
+            return self.send(text).await;
+        }
         self.post(CreateWebChatMessageRequest::notice(text)).await
     }
 
@@ -624,7 +890,17 @@ impl GuestChat {
     }
 
     /// Sends a typing indicator (one-shot; send at most one every few seconds).
+    ///
+    /// Web Messaging: refused with [`WmError::NotAllowed`] where the deployment does not show
+    /// the guest's typing; at most one is sent every 5 s (the others return at once).
     pub async fn typing(&self) -> Result<WebChatTyping, Error> {
+        if let Some(wm) = &self.wm {
+            if !wm.capabilities.typing {
+                return Err(WmError::NotAllowed("typing indicators").into());
+            }
+            wm.ask(Command::Typing).await?;
+            return Ok(WebChatTyping::default());
+        }
         self.inner
             .api
             .post_webchat_guest_conversation_member_typing(
@@ -635,7 +911,19 @@ impl GuestChat {
     }
 
     /// Leaves the chat (the guest ends it). The event stream then ends.
+    ///
+    /// Web Messaging: Presence `Clear`, where the deployment allows it (else
+    /// [`WmError::NotAllowed`]; the conversation then lives on until the agent ends it).
     pub async fn leave(&self) -> Result<(), Error> {
+        if let Some(wm) = &self.wm {
+            if !wm.capabilities.end_conversation {
+                return Err(
+                    WmError::NotAllowed("ending the conversation (conversationClear)").into(),
+                );
+            }
+            lock(&self.inner.shared).guest_leaving = true;
+            return wm.ask(Command::Clear).await;
+        }
         lock(&self.inner.shared).guest_leaving = true;
         let result = self
             .inner
@@ -697,6 +985,24 @@ impl GuestChat {
     /// Where the chat stands.
     pub fn state(&self) -> ChatState {
         lock(&self.inner.shared).state
+    }
+}
+
+fn own_message(echo: &crate::webmessaging::StructuredMessage) -> WebChatMessage {
+    web_messaging::as_webchat_message(echo, &web_messaging::guest_member(None))
+}
+
+fn wm_sender(m: &crate::webmessaging::StructuredMessage) -> Member {
+    let bot = m.originating_entity == Some(crate::webmessaging::OriginatingEntity::Bot);
+    Member {
+        id: if bot { "bot" } else { "agent" }.to_owned(),
+        display_name: m
+            .channel
+            .as_ref()
+            .and_then(|c| c.from.as_ref())
+            .and_then(|f| f.nickname.clone()),
+        role: Some(if bot { Role::Workflow } else { Role::Agent }),
+        state: None,
     }
 }
 

@@ -92,6 +92,21 @@ pub enum WmError {
         /// How long it waited.
         after: Duration,
     },
+    /// The deployment does not allow this (its `config.json`: typing indicators off, or
+    /// `conversationClear` disabled).
+    #[error("the deployment does not allow {0}")]
+    NotAllowed(&'static str),
+    /// The REST side (deployment configuration, history) failed.
+    #[error("{what} failed: {why}")]
+    Rest {
+        /// What was asked (`deployment configuration`, `history`).
+        what: &'static str,
+        /// Why (HTTP status or transport error; no token or JWT).
+        why: String,
+    },
+    /// The conversation is over on this client (cleared, expired or disconnected).
+    #[error("the conversation is over")]
+    Ended,
     /// `configureSession` has not been sent on this socket.
     #[error("no session: call configure first")]
     NotConfigured,
@@ -115,6 +130,14 @@ impl WmError {
     /// True when the session is gone (4006, 4007): a new token is needed.
     pub fn is_session_fatal(&self) -> bool {
         matches!(self, WmError::Protocol { code, .. } if codes::is_session_fatal(*code))
+            || matches!(self, WmError::Ended)
+    }
+
+    /// True when only the one request failed (message too long, attributes too large, rate
+    /// limited): the session goes on.
+    pub fn is_message_level(&self) -> bool {
+        matches!(self, WmError::RateLimited { .. })
+            || matches!(self, WmError::Protocol { code, .. } if codes::is_message_level(*code))
     }
 }
 
@@ -123,6 +146,10 @@ impl WmError {
 pub struct Endpoint {
     /// `ws://host:port` or `wss://host`, without `/v1`.
     socket_base: String,
+    /// `http://host:port` or `https://api.<domain>`: the REST history.
+    api_base: String,
+    /// Where the deployment's `config.json` lives (`https://api-cdn.<domain>`).
+    config_base: String,
 }
 
 impl Endpoint {
@@ -140,15 +167,49 @@ impl Endpoint {
             return Err(WmError::InvalidUrl(url.to_owned()));
         };
         let socket_base = socket_base.trim_end_matches("/v1").to_owned();
-        Ok(Endpoint { socket_base })
+        let api_base = if let Some(rest) = socket_base.strip_prefix("wss://") {
+            format!("https://{rest}")
+        } else {
+            format!("http://{}", socket_base.trim_start_matches("ws://"))
+        };
+        Ok(Endpoint {
+            socket_base,
+            config_base: api_base.clone(),
+            api_base,
+        })
     }
 
     /// The Genesys Cloud region with this domain (`mypurecloud.com`, `euw2.pure.cloud`...):
     /// `wss://webmessaging.<domain>`.
     pub fn region(domain: &str) -> Self {
+        let domain = domain.trim().trim_matches('.');
         Endpoint {
-            socket_base: format!("wss://webmessaging.{}", domain.trim().trim_matches('.')),
+            socket_base: format!("wss://webmessaging.{domain}"),
+            api_base: format!("https://api.{domain}"),
+            config_base: format!("https://api-cdn.{domain}"),
         }
+    }
+
+    /// The REST API base (`https://api.<domain>`, or the emulator's base URL).
+    pub fn api_base(&self) -> &str {
+        &self.api_base
+    }
+
+    /// The REST history URL (`GET`, with the `getJwt` bearer).
+    pub fn history_url(&self, page_number: u32, page_size: u32) -> String {
+        format!(
+            "{}/api/v2/webmessaging/messages?pageNumber={page_number}&pageSize={page_size}",
+            self.api_base
+        )
+    }
+
+    /// The URL of a deployment's `config.json`.
+    pub fn config_url(&self, deployment_id: &str) -> String {
+        let id: String = url::form_urlencoded::byte_serialize(deployment_id.as_bytes()).collect();
+        format!(
+            "{}/webdeployments/v1/deployments/{id}/config.json",
+            self.config_base
+        )
     }
 
     /// The socket URL of a deployment.

@@ -149,3 +149,16 @@ fn the_emulator_tls_example_chats_over_https_and_wss() {
     assert!(out.starts_with("emulator on https://127.0.0.1:"), "{out}");
     assert!(out.contains("connected over TLS to chat "), "{out}");
 }
+
+#[test]
+fn the_web_messaging_example_talks_reads_history_and_ends() {
+    let (ok, out, err) = run("web_messaging", &[]);
+    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("new conversation: Some(true)"), "{out}");
+    assert!(
+        out.contains("agent: You said: Hello!") || out.contains("Riley: You said: Hello!"),
+        "{out}"
+    );
+    assert!(out.contains("2 messages in history"), "{out}");
+    assert!(out.contains("conversation ended by Some(Guest)"), "{out}");
+}

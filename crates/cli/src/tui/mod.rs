@@ -110,9 +110,9 @@ async fn session(
         None => "left the chat".to_owned(),
     };
     let summary = format!(
-        "guest-chat: {ended}; {} in conversation {}",
+        "guest-chat: {ended}; {} in {}",
         format::count(app.messages, "message"),
-        chat.conversation_id()
+        crate::connect::conversation_label(&chat)
     );
     let outcome = match &app.close {
         Some((reason, by)) => crate::plain::outcome(reason, *by),
@@ -134,9 +134,12 @@ async fn live(
 ) -> anyhow::Result<()> {
     app.own_id = chat.member_id().to_owned();
     app.conn = Conn::Live;
+    let which = match chat.conversation_id() {
+        "" => "over Web Messaging".to_owned(),
+        id => id.to_owned(),
+    };
     app.system(format!(
-        "chat {} started; type a message and press Enter (/help for commands)",
-        chat.conversation_id()
+        "chat {which} started; type a message and press Enter (/help for commands)"
     ));
 
     let mut events = chat.events();

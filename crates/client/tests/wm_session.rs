@@ -1,0 +1,287 @@
+//! `GuestChat` over its Web Messaging backend, against the emulator.
+
+use futures::StreamExt;
+use guest_chat_emulator::{AgentMode, DeploymentSettings, Emulator, EmulatorHandle};
+use purecloud_guest_chat_client::session::{
+    Backend, ChatState, EndedBy, GuestChat, SessionEvent, SessionEvents, WebMessagingOptions,
+};
+use purecloud_guest_chat_client::webmessaging::{Endpoint, SessionToken, WmError};
+use purecloud_guest_chat_client::Error;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn start(agent: AgentMode) -> EmulatorHandle {
+    Emulator::builder()
+        .agent(agent)
+        .agent_delay(Duration::from_millis(5))
+        .start()
+        .await
+        .unwrap()
+}
+
+fn options(emu: &EmulatorHandle) -> WebMessagingOptions {
+    let endpoint = Endpoint::from_base_url(&emu.base_url()).unwrap();
+    WebMessagingOptions::new("dep-1", endpoint).answer_timeout(Duration::from_secs(20))
+}
+
+async fn next(events: &mut SessionEvents) -> SessionEvent {
+    tokio::time::timeout(WAIT, events.next())
+        .await
+        .expect("an event in time")
+        .expect("the stream is open")
+}
+
+/// The next agent message's text, skipping other events.
+async fn next_text(events: &mut SessionEvents) -> String {
+    loop {
+        if let SessionEvent::Message { message, own, .. } = next(events).await {
+            assert!(!own);
+            return message.body.unwrap_or_default();
+        }
+    }
+}
+
+fn conversation_id(emu: &EmulatorHandle) -> String {
+    let sessions = emu.web_messaging().sessions();
+    assert_eq!(sessions.len(), 1);
+    sessions[0].conversation_id.clone()
+}
+
+#[tokio::test]
+async fn the_same_calls_drive_a_web_messaging_chat() {
+    let emu = start(AgentMode::Echo).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    assert_eq!(chat.backend(), Backend::WebMessaging);
+    assert_eq!(chat.new_session(), Some(true));
+    let caps = chat.capabilities();
+    assert!(caps.typing && caps.end_conversation && caps.resumable);
+    let token = chat.resume_token().expect("a resume token");
+    assert!(!format!("{token:?}").contains(token.expose()));
+    let mut events = chat.events();
+
+    let sent = chat.send("hello").await.unwrap();
+    assert_eq!(sent.body.as_deref(), Some("hello"));
+    assert!(sent.id.is_some());
+    assert_eq!(next_text(&mut events).await, "You said: hello");
+    chat.typing().await.unwrap();
+    // Throttled: a second one within 5 s returns at once without a frame.
+    chat.typing().await.unwrap();
+
+    let page = chat.history(None).await.unwrap();
+    let bodies: Vec<_> = page
+        .messages
+        .iter()
+        .filter_map(|m| m.body.clone())
+        .collect();
+    assert_eq!(bodies, ["You said: hello", "hello"], "newest first");
+    assert!(page.next.is_none());
+
+    chat.leave().await.unwrap();
+    assert_eq!(
+        chat.ended_by(),
+        Some(EndedBy::Guest),
+        "known when leave returns"
+    );
+    loop {
+        if let SessionEvent::Ended(_) = next(&mut events).await {
+            break;
+        }
+    }
+    assert_eq!(chat.state(), ChatState::Ended);
+    assert_eq!(chat.ended_by(), Some(EndedBy::Guest));
+    assert!(matches!(
+        chat.send("after").await,
+        Err(Error::WebMessaging(WmError::Ended))
+    ));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stored_token_resumes_the_conversation() {
+    let emu = start(AgentMode::Manual).await;
+    let first = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    first.send("before").await.unwrap();
+    let stored = first.resume_token().unwrap().expose().to_owned();
+    drop(first);
+    let token = SessionToken::from_stored(stored).unwrap();
+    let second = GuestChat::start_web_messaging(options(&emu).token(token))
+        .await
+        .unwrap();
+    assert_eq!(second.new_session(), Some(false));
+    let page = second.history(None).await.unwrap();
+    assert_eq!(page.messages[0].body.as_deref(), Some("before"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_deployment_without_clear_or_typing_refuses_them_clearly() {
+    let emu = start(AgentMode::Manual).await;
+    emu.web_messaging().set_deployment(
+        "dep-1",
+        DeploymentSettings {
+            conversation_clear: false,
+            user_typing_indicator: false,
+            ..DeploymentSettings::default()
+        },
+    );
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    assert!(!chat.capabilities().end_conversation);
+    assert!(matches!(
+        chat.leave().await,
+        Err(Error::WebMessaging(WmError::NotAllowed(_)))
+    ));
+    assert!(matches!(
+        chat.typing().await,
+        Err(Error::WebMessaging(WmError::NotAllowed(_)))
+    ));
+    // The chat goes on.
+    chat.send("still here").await.unwrap();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn sends_over_the_rate_limit_are_spaced_not_refused() {
+    let emu = start(AgentMode::Manual).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    for i in 0..6 {
+        chat.send(&format!("m{i}")).await.unwrap();
+    }
+    let cid = conversation_id(&emu);
+    let stored = emu
+        .web_messaging()
+        .sessions()
+        .into_iter()
+        .find(|s| s.conversation_id == cid)
+        .unwrap();
+    assert_eq!(stored.messages, 6);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_socket_dropped_mid_burst_loses_and_repeats_nothing() {
+    let emu = start(AgentMode::Manual).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let mut events = chat.events();
+    chat.send("hi").await.unwrap();
+    let cid = conversation_id(&emu);
+    let wm = emu.web_messaging();
+    const N: usize = 40;
+    for i in 0..N {
+        wm.agent_say(&cid, &format!("burst {i}")).unwrap();
+        if i == N / 2 {
+            wm.drop_sockets(&cid).unwrap();
+        }
+    }
+    let mut got = Vec::new();
+    let mut reconnected = false;
+    let mut resynced = false;
+    while got.len() < N || !resynced {
+        match next(&mut events).await {
+            SessionEvent::Message { message, .. } => got.push(message.body.unwrap_or_default()),
+            SessionEvent::Reconnecting { .. } => reconnected = true,
+            SessionEvent::Resynced { .. } => resynced = true,
+            _ => {}
+        }
+    }
+    let want: Vec<_> = (0..N).map(|i| format!("burst {i}")).collect();
+    assert_eq!(got, want, "every message exactly once, in order");
+    assert!(reconnected && resynced);
+    // Nothing more (no repeats) after one more round trip.
+    wm.agent_say(&cid, "after").unwrap();
+    assert_eq!(next_text(&mut events).await, "after");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_quick_reply_is_answered_through_the_chat() {
+    let emu = start(AgentMode::Manual).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let echo = chat.send_quick_reply("Yes", "yes").await.unwrap();
+    assert!(echo.id.is_some());
+    let page = chat.history(None).await.unwrap();
+    assert_eq!(page.messages.len(), 1, "the answer is stored once");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_session_ends_the_chat_with_a_typed_error_after() {
+    let emu = start(AgentMode::Manual).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let mut events = chat.events();
+    chat.send("hi").await.unwrap();
+    emu.web_messaging().expire(&conversation_id(&emu)).unwrap();
+    loop {
+        if let SessionEvent::Ended(_) = next(&mut events).await {
+            break;
+        }
+    }
+    assert_eq!(chat.ended_by(), Some(EndedBy::Service));
+    let err = chat.send("late").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::WebMessaging(e) if e.is_session_fatal()),
+        "{err:?}"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_agent_ending_the_conversation_is_ended_by_agent() {
+    let emu = start(AgentMode::Manual).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let mut events = chat.events();
+    chat.send("hi").await.unwrap();
+    emu.web_messaging()
+        .disconnect(&conversation_id(&emu))
+        .unwrap();
+    loop {
+        if let SessionEvent::Ended(_) = next(&mut events).await {
+            break;
+        }
+    }
+    assert_eq!(chat.ended_by(), Some(EndedBy::Agent));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn history_pages_are_reached_through_the_opaque_cursor() {
+    let emu = start(AgentMode::Manual).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    chat.send("hi").await.unwrap();
+    let cid = conversation_id(&emu);
+    for i in 0..30 {
+        emu.web_messaging()
+            .agent_say(&cid, &format!("m{i}"))
+            .unwrap();
+    }
+    let first = chat.history(None).await.unwrap();
+    assert_eq!(first.messages[0].body.as_deref(), Some("m29"));
+    let second = chat.history(first.next.as_ref()).await.unwrap();
+    assert!(second.next.is_none());
+    let all = first.messages.len() + second.messages.len();
+    assert_eq!(all, 31);
+    assert_eq!(second.messages.last().unwrap().body.as_deref(), Some("hi"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_guest_chat_has_the_same_history_call() {
+    use purecloud_guest_chat_client::{ApiClient, CreateWebChatConversationRequest};
+    let emu = start(AgentMode::Echo).await;
+    let client = ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .no_config_file()
+        .build()
+        .unwrap();
+    let request = CreateWebChatConversationRequest::new("org", "dep", "Support", "Ada");
+    let chat = GuestChat::start(&client, &request).await.unwrap();
+    assert_eq!(chat.backend(), Backend::GuestChat);
+    assert!(chat.resume_token().is_none());
+    chat.send("from guest chat").await.unwrap();
+    let page = chat.history(None).await.unwrap();
+    assert!(page
+        .messages
+        .iter()
+        .any(|m| m.body.as_deref() == Some("from guest chat")));
+    emu.shutdown().await;
+}
