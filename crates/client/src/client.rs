@@ -162,12 +162,17 @@ impl ApiClient {
 
     /// The proxy for a WebSocket `url` (`ws`/`wss`), chosen as for REST: the builder's
     /// proxy, none, or the proxy environment variables (read now).
-    pub(crate) fn proxy_for(&self, url: &url::Url) -> Option<url::Url> {
-        match &self.inner.proxy {
-            ProxyMode::Disabled => None,
-            ProxyMode::Explicit(p) => crate::events::proxy::parse_proxy_url(p),
-            ProxyMode::System => crate::events::proxy::from_env(url),
-        }
+    pub(crate) fn proxy_for(
+        &self,
+        url: &url::Url,
+    ) -> Option<hyper_util::client::proxy::matcher::Intercept> {
+        use crate::events::proxy;
+        let matcher = match &self.inner.proxy {
+            ProxyMode::Disabled => return None,
+            ProxyMode::Explicit(p) => proxy::explicit(p),
+            ProxyMode::System => proxy::from_env(),
+        };
+        proxy::intercept(&matcher, url)
     }
 
     /// The TLS configuration this client verifies servers with (extra roots included), for
