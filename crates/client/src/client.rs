@@ -304,6 +304,10 @@ impl ApiClient {
         if let Some(b) = &body {
             rb = rb.body(b.clone());
         }
+        // Per call too, so that a caller's own `reqwest::Client` gets it as well.
+        if let Some(t) = self.inner.timeout {
+            rb = rb.timeout(t);
+        }
         // What every log entry of this attempt shares; each outcome fills in the rest.
         let exchange = HttpExchange {
             method: method.as_str(),
@@ -460,6 +464,7 @@ pub struct ApiClientBuilder {
     root_certificates: RootPems,
     pool_max_idle_per_host: Option<usize>,
     pool_idle_timeout: Option<Option<Duration>>,
+    http_client: Option<reqwest::Client>,
 }
 
 /// PEM texts given to `add_root_certificate_pem`; `Debug` shows how many, not the bytes.
@@ -487,6 +492,7 @@ impl Default for ApiClientBuilder {
             root_certificates: RootPems::default(),
             pool_max_idle_per_host: None,
             pool_idle_timeout: None,
+            http_client: None,
         }
     }
 }
@@ -610,6 +616,17 @@ impl ApiClientBuilder {
         self
     }
 
+    /// Sends REST calls with the caller's own `reqwest::Client` (shared connection pool,
+    /// own middleware settings). That client then decides everything a `reqwest::Client`
+    /// holds: user agent, default headers, proxy, connect and pool settings, trusted roots;
+    /// the builder's settings for those do not reach REST. The SDK still adds the JWT,
+    /// the whole-call timeout and retries per call, and the event stream still follows the
+    /// builder's proxy, connect timeout and root certificates.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<ApiClient, Error> {
         if let Some(e) = self.header_error {
@@ -659,9 +676,12 @@ impl ApiClientBuilder {
         } else {
             Some(ws_tls_config(&roots)?)
         };
-        let http = http
-            .build()
-            .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?;
+        let http = match self.http_client {
+            Some(own) => own,
+            None => http
+                .build()
+                .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?,
+        };
         let config = Config::new(environment, explicit);
         config.init_file(self.config_file);
         let client = ApiClient {

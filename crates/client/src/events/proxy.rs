@@ -108,9 +108,11 @@ impl<S: Send + 'static> Service<http::Uri> for Opened<S> {
     }
 
     fn call(&mut self, _: http::Uri) -> Self::Future {
-        let stream = self.0.take().map(TokioIo::new).ok_or_else(|| {
-            std::io::Error::other("the proxy connection was already used")
-        });
+        let stream = self
+            .0
+            .take()
+            .map(TokioIo::new)
+            .ok_or_else(|| std::io::Error::other("the proxy connection was already used"));
         Box::pin(async move { stream })
     }
 }
@@ -122,14 +124,16 @@ pub(crate) async fn tunnel(
     proxy: &Intercept,
     tls: Arc<rustls::ClientConfig>,
 ) -> Result<BoxedIo, ConnectError> {
-    let host_port =
-        authority(target).ok_or_else(|| other("the event stream URI has no host"))?;
+    let host_port = authority(target).ok_or_else(|| other("the event stream URI has no host"))?;
     let dst: http::Uri = format!("http://{host_port}/")
         .parse()
         .map_err(|e| other(format!("the event stream URI has no valid host: {e}")))?;
     let proxy_uri = proxy.uri();
     let proxy_host = proxy_uri.host().unwrap_or_default().to_owned();
-    let scheme = proxy_uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
+    let scheme = proxy_uri
+        .scheme_str()
+        .unwrap_or("http")
+        .to_ascii_lowercase();
     let default_port = if scheme == "https" { 443 } else { 1080 };
     let proxy_port = proxy_uri.port_u16().unwrap_or(match scheme.as_str() {
         "http" => 80,
@@ -154,7 +158,9 @@ pub(crate) async fn tunnel(
                 "proxy {proxy_at} refused CONNECT {host_port}: 407 Proxy Authentication Required (check the proxy credentials)"
             ))
         } else {
-            other(format!("proxy {proxy_at} refused CONNECT {host_port}: {text}"))
+            other(format!(
+                "proxy {proxy_at} refused CONNECT {host_port}: {text}"
+            ))
         }
     };
     match scheme.as_str() {
@@ -167,9 +173,12 @@ pub(crate) async fn tunnel(
             Ok(Box::new(io.into_inner()))
         }
         "https" => {
-            let name = rustls::pki_types::ServerName::try_from(bare_host.to_owned()).map_err(
-                |e| other(format!("proxy {proxy_at}: not a valid TLS server name: {e}")),
-            )?;
+            let name =
+                rustls::pki_types::ServerName::try_from(bare_host.to_owned()).map_err(|e| {
+                    other(format!(
+                        "proxy {proxy_at}: not a valid TLS server name: {e}"
+                    ))
+                })?;
             let stream = tokio_rustls::TlsConnector::from(tls)
                 .connect(name, stream)
                 .await
@@ -189,8 +198,8 @@ pub(crate) async fn tunnel(
             Ok(Box::new(io.into_inner()))
         }
         _ => {
-            let mut connect = SocksV5::new(proxy_uri.clone(), Opened(Some(stream)))
-                .local_dns(scheme == "socks5");
+            let mut connect =
+                SocksV5::new(proxy_uri.clone(), Opened(Some(stream))).local_dns(scheme == "socks5");
             if let Some((user, password)) = proxy.raw_auth() {
                 connect = connect.with_auth(user.to_owned(), password.to_owned());
             }
@@ -201,7 +210,9 @@ pub(crate) async fn tunnel(
                         "SOCKS5 proxy {proxy_at} refused the credentials: {text}"
                     ))
                 } else {
-                    other(format!("SOCKS5 proxy {proxy_at} refused {host_port}: {text}"))
+                    other(format!(
+                        "SOCKS5 proxy {proxy_at} refused {host_port}: {text}"
+                    ))
                 }
             })?;
             Ok(Box::new(io.into_inner()))
@@ -269,12 +280,18 @@ mod tests {
             via(&explicit("127.0.0.1:3128"), "wss://h/").as_deref(),
             Some("http://127.0.0.1:3128/")
         );
-        let socks = intercept(&explicit("socks5://u:p@h:1080"), &Url::parse("ws://x/").unwrap())
-            .unwrap();
+        let socks = intercept(
+            &explicit("socks5://u:p@h:1080"),
+            &Url::parse("ws://x/").unwrap(),
+        )
+        .unwrap();
         assert_eq!(socks.uri().scheme_str(), Some("socks5"));
         assert_eq!(socks.raw_auth(), Some(("u", "p")));
-        let basic = intercept(&explicit("http://ada:p%40ss@h:1"), &Url::parse("ws://x/").unwrap())
-            .unwrap();
+        let basic = intercept(
+            &explicit("http://ada:p%40ss@h:1"),
+            &Url::parse("ws://x/").unwrap(),
+        )
+        .unwrap();
         // RFC 4648 base64 of "ada:p@ss".
         assert_eq!(basic.basic_auth().unwrap(), "Basic YWRhOnBAc3M=");
         assert!(via(&explicit(""), "ws://x/").is_none());
