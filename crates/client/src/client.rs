@@ -162,12 +162,17 @@ impl ApiClient {
 
     /// The proxy for a WebSocket `url` (`ws`/`wss`), chosen as for REST: the builder's
     /// proxy, none, or the proxy environment variables (read now).
-    pub(crate) fn proxy_for(&self, url: &url::Url) -> Option<url::Url> {
-        match &self.inner.proxy {
-            ProxyMode::Disabled => None,
-            ProxyMode::Explicit(p) => crate::events::proxy::parse_proxy_url(p),
-            ProxyMode::System => crate::events::proxy::from_env(url),
-        }
+    pub(crate) fn proxy_for(
+        &self,
+        url: &url::Url,
+    ) -> Option<hyper_util::client::proxy::matcher::Intercept> {
+        use crate::events::proxy;
+        let matcher = match &self.inner.proxy {
+            ProxyMode::Disabled => return None,
+            ProxyMode::Explicit(p) => proxy::explicit(p),
+            ProxyMode::System => proxy::from_env(),
+        };
+        proxy::intercept(&matcher, url)
     }
 
     /// The TLS configuration this client verifies servers with (extra roots included), for
@@ -298,6 +303,10 @@ impl ApiClient {
             .headers(headers.clone());
         if let Some(b) = &body {
             rb = rb.body(b.clone());
+        }
+        // Per call too, so that a caller's own `reqwest::Client` gets it as well.
+        if let Some(t) = self.inner.timeout {
+            rb = rb.timeout(t);
         }
         // What every log entry of this attempt shares; each outcome fills in the rest.
         let exchange = HttpExchange {
@@ -455,6 +464,7 @@ pub struct ApiClientBuilder {
     root_certificates: RootPems,
     pool_max_idle_per_host: Option<usize>,
     pool_idle_timeout: Option<Option<Duration>>,
+    http_client: Option<reqwest::Client>,
 }
 
 /// PEM texts given to `add_root_certificate_pem`; `Debug` shows how many, not the bytes.
@@ -482,6 +492,7 @@ impl Default for ApiClientBuilder {
             root_certificates: RootPems::default(),
             pool_max_idle_per_host: None,
             pool_idle_timeout: None,
+            http_client: None,
         }
     }
 }
@@ -605,6 +616,17 @@ impl ApiClientBuilder {
         self
     }
 
+    /// Sends REST calls with the caller's own `reqwest::Client` (shared connection pool,
+    /// own middleware settings). That client then decides everything a `reqwest::Client`
+    /// holds: user agent, default headers, proxy, connect and pool settings, trusted roots;
+    /// the builder's settings for those do not reach REST. The SDK still adds the JWT,
+    /// the whole-call timeout and retries per call, and the event stream still follows the
+    /// builder's proxy, connect timeout and root certificates.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<ApiClient, Error> {
         if let Some(e) = self.header_error {
@@ -654,9 +676,12 @@ impl ApiClientBuilder {
         } else {
             Some(ws_tls_config(&roots)?)
         };
-        let http = http
-            .build()
-            .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?;
+        let http = match self.http_client {
+            Some(own) => own,
+            None => http
+                .build()
+                .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?,
+        };
         let config = Config::new(environment, explicit);
         config.init_file(self.config_file);
         let client = ApiClient {

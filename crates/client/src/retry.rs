@@ -91,14 +91,19 @@ impl RetryPolicy {
         Some(self.backoff(retry))
     }
 
-    /// Exponential back-off with "equal jitter": half fixed, half random.
+    /// The back-off before retry number `retry` (0-based): [`backoff`] with this policy's
+    /// base and ceiling.
     pub(crate) fn backoff(&self, retry: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(retry.min(30)))
-            .min(self.max_delay);
-        exp / 2 + jitter(exp / 2)
+        backoff(self.base_delay, self.max_delay, retry)
     }
+}
+
+/// The one back-off of the SDK, used by REST retries and event-stream reconnects alike:
+/// exponential with "equal jitter". Wait number `n` (0-based) is `min(base * 2^n, max)`,
+/// half of it fixed and the other half random, so it lies in `[ceiling / 2, ceiling]`.
+pub(crate) fn backoff(base: Duration, max: Duration, n: u32) -> Duration {
+    let ceiling = base.saturating_mul(2u32.saturating_pow(n.min(30))).min(max);
+    ceiling / 2 + jitter(ceiling / 2)
 }
 
 /// Whether the rules of the module table allow a replay.

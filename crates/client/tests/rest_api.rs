@@ -852,3 +852,27 @@ async fn message_length_counts_utf16_code_units() {
     );
     c.emu.shutdown().await;
 }
+
+/// `ApiClientBuilder::http_client`: REST goes through the caller's own `reqwest::Client`.
+/// The builder names a proxy nobody listens on; only the caller's client (no proxy) can
+/// reach the emulator, so the call succeeds only if that client carries it.
+#[tokio::test]
+async fn a_callers_own_reqwest_client_carries_the_rest_calls() {
+    let emu = Emulator::builder().start().await.expect("emulator");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let own = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = ApiClient::builder()
+        .environment(emu.base_url())
+        .no_config_file()
+        .proxy(format!("http://127.0.0.1:{dead_port}"))
+        .retry(RetryPolicy::none())
+        .http_client(own)
+        .build()
+        .expect("client");
+    let created = WebChatApi::new(&client)
+        .post_webchat_guest_conversations(&create_request())
+        .await;
+    assert!(created.is_ok(), "{created:?}");
+}

@@ -9,7 +9,6 @@ use crate::model::event::SOCKET_CLOSING_TOPIC;
 use crate::model::{ChatEvent, MemberState, SortOrder};
 use crate::secret::mask_secrets;
 use futures::StreamExt;
-use rand::Rng;
 use secrecy::ExposeSecret;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -293,15 +292,13 @@ impl Driver {
         let _ = self.emit(Ok(StreamEvent::Closed { reason })).await;
     }
 
-    /// Full-jitter exponential backoff.
+    /// The SDK's one back-off ([`crate::retry::backoff`], equal jitter); `attempt` is 1-based.
     fn backoff(&self, attempt: u32) -> Duration {
-        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
-        let base = millis(self.options.backoff_base);
-        let cap = millis(self.options.backoff_max);
-        let exp = base.saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
-        let ceiling = exp.min(cap);
-        let ms = rand::rng().random_range(ceiling / 2..=ceiling);
-        Duration::from_millis(ms)
+        crate::retry::backoff(
+            self.options.backoff_base,
+            self.options.backoff_max,
+            attempt.saturating_sub(1),
+        )
     }
 
     /// `Some(reason)` when REST says the chat cannot continue.

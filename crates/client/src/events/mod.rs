@@ -93,7 +93,8 @@ pub struct EventStreamOptions {
     pub heartbeat_interval: Duration,
     /// Limit on opening the socket (10 s).
     pub connect_timeout: Duration,
-    /// First reconnection delay (250 ms), doubled per attempt, with full jitter.
+    /// First reconnection delay (250 ms), doubled per attempt, with equal jitter
+    /// (each wait lies between half its ceiling and the ceiling; the same back-off as REST retries).
     pub backoff_base: Duration,
     /// Largest reconnection delay (30 s).
     pub backoff_max: Duration,
