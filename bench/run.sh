@@ -9,7 +9,8 @@
 # emulator: the same SDK driver against the emulator's send-message route and against the
 #   fixed-reply server, alternating (issue 14 item 2); with `wrk` installed, wrk too.
 #
-# Environment: SERVER_CPU (0), CLIENT_CPU (1), CARGO (cargo), KEEP (keep the result file).
+# Environment: SERVER_CPU (0), CLIENT_CPU (1), WARMUP (1 s), CARGO (cargo), KEEP (keep the
+# result file), EMULATOR_BIN (another emulator binary to measure, e.g. an older build).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -93,7 +94,7 @@ if [ "$MODE" = clients ]; then
     done
   done
 else
-  EMU=$(start emulator "$BIN/guest-chat-emulator" --agent manual --activate-without-stream \
+  EMU=$(start emulator "${EMULATOR_BIN:-$BIN/guest-chat-emulator}" --agent manual --activate-without-stream \
     --rate-limit 1000000000/60)
   CREATE=$(curl -sf -X POST "$EMU/api/v2/webchat/guest/conversations" -H 'content-type: application/json' \
     -d '{"organizationId":"bench-org","deploymentId":"bench-deployment","routingTarget":{"targetType":"QUEUE","targetAddress":"Bench"},"memberInfo":{"displayName":"Bench Guest"}}')

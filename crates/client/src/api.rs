@@ -476,11 +476,19 @@ impl WebChatApi {
             message: mask_jwts(&message).into_owned(),
             body: mask_jwts(&String::from_utf8_lossy(&raw.body)).into_owned(),
         };
-        let mut de = serde_json::Deserializer::from_slice(&raw.body);
-        let value: T = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| decode_error(e.path().to_string(), e.inner().to_string()))?;
-        de.end()
-            .map_err(|e| decode_error(".".into(), e.to_string()))?;
+        // The plain decoder first: tracking the JSON path costs on every call, and the path is
+        // only needed for the error, so a body that fails is decoded again to find it.
+        let value: T = match serde_json::from_slice(&raw.body) {
+            Ok(value) => value,
+            Err(_) => {
+                let mut de = serde_json::Deserializer::from_slice(&raw.body);
+                let value: T = serde_path_to_error::deserialize(&mut de)
+                    .map_err(|e| decode_error(e.path().to_string(), e.inner().to_string()))?;
+                de.end()
+                    .map_err(|e| decode_error(".".into(), e.to_string()))?;
+                value
+            }
+        };
         Ok(ApiResponse {
             status,
             status_text: raw.status.canonical_reason().unwrap_or("").to_owned(),
