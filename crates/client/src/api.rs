@@ -65,16 +65,25 @@ impl OperationSpec {
         let mut rest = self.path;
         for (name, value) in self.path_params.iter().zip(values) {
             check_id(name, value)?;
-            let placeholder = format!("{{{name}}}");
-            let at = rest
-                .find(&placeholder)
-                .ok_or_else(|| Error::InvalidArgument {
-                    name,
-                    reason: format!("not in the path template {}", self.path),
-                })?;
+            // Placeholders come in parameter order: the next `{` is normally this one.
+            let next = rest.find('{').filter(|&at| {
+                rest[at + 1..]
+                    .strip_prefix(*name)
+                    .is_some_and(|r| r.starts_with('}'))
+            });
+            let at = match next {
+                Some(at) => at,
+                None => {
+                    rest.find(&format!("{{{name}}}"))
+                        .ok_or_else(|| Error::InvalidArgument {
+                            name,
+                            reason: format!("not in the path template {}", self.path),
+                        })?
+                }
+            };
             out.push_str(&rest[..at]);
             out.extend(utf8_percent_encode(value, PATH_SEGMENT));
-            rest = &rest[at + placeholder.len()..];
+            rest = &rest[at + name.len() + 2..];
         }
         out.push_str(rest);
         Ok(out)
@@ -494,7 +503,11 @@ impl WebChatApi {
             status_text: raw.status.canonical_reason().unwrap_or("").to_owned(),
             headers: raw.headers,
             body: value,
-            text: String::from_utf8_lossy(&raw.body).into_owned(),
+            // `from_utf8` first: the lossy conversion walks the text far more slowly.
+            text: match std::str::from_utf8(&raw.body) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(&raw.body).into_owned(),
+            },
         })
     }
 
