@@ -52,14 +52,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start NAME CMD...: runs CMD on the server core, waits for its "listening on URL" line.
+# start NAME CMD...: runs CMD on the server core, waits for its "listening on URL" line and
+# sets URL (not run in a subshell, so that its process id is kept for the cleanup).
 start() {
   local name=$1; shift
   taskset -c "$SERVER_CPU" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   PIDS+=($!)
   for _ in $(seq 1 200); do
     if grep -q 'listening on ' "$WORK/$name.out" 2>/dev/null; then
-      grep -o 'http://[0-9.:]*' "$WORK/$name.out" | head -1
+      URL=$(grep -o 'http://[0-9.:]*' "$WORK/$name.out" | head -1)
       return
     fi
     sleep 0.1
@@ -81,7 +82,8 @@ drive() {
     --in-flight "$n" --secs "$SECS" --warmup "${WARMUP:-1}" | sed "s/^{/{\"label\":\"$label\",/" | tee -a "$RESULTS"
 }
 
-FIXED=$(start fixed "$BIN/fixed-reply-server")
+start fixed "$BIN/fixed-reply-server"
+FIXED=$URL
 echo "# fixed-reply server $FIXED (cpu $SERVER_CPU), clients on cpu $CLIENT_CPU, $ROUNDS x ${SECS}s each"
 echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -94,8 +96,9 @@ if [ "$MODE" = clients ]; then
     done
   done
 else
-  EMU=$(start emulator "${EMULATOR_BIN:-$BIN/guest-chat-emulator}" --agent manual --activate-without-stream \
-    --rate-limit 1000000000/60)
+  start emulator "${EMULATOR_BIN:-$BIN/guest-chat-emulator}" --agent manual --activate-without-stream \
+    --rate-limit 1000000000/60
+  EMU=$URL
   CREATE=$(curl -sf -X POST "$EMU/api/v2/webchat/guest/conversations" -H 'content-type: application/json' \
     -d '{"organizationId":"bench-org","deploymentId":"bench-deployment","routingTarget":{"targetType":"QUEUE","targetAddress":"Bench"},"memberInfo":{"displayName":"Bench Guest"}}')
   CONV=$(jq -r .id <<<"$CREATE")
