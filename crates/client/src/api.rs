@@ -65,16 +65,25 @@ impl OperationSpec {
         let mut rest = self.path;
         for (name, value) in self.path_params.iter().zip(values) {
             check_id(name, value)?;
-            let placeholder = format!("{{{name}}}");
-            let at = rest
-                .find(&placeholder)
-                .ok_or_else(|| Error::InvalidArgument {
-                    name,
-                    reason: format!("not in the path template {}", self.path),
-                })?;
+            // Placeholders come in parameter order: the next `{` is normally this one.
+            let next = rest.find('{').filter(|&at| {
+                rest[at + 1..]
+                    .strip_prefix(*name)
+                    .is_some_and(|r| r.starts_with('}'))
+            });
+            let at = match next {
+                Some(at) => at,
+                None => {
+                    rest.find(&format!("{{{name}}}"))
+                        .ok_or_else(|| Error::InvalidArgument {
+                            name,
+                            reason: format!("not in the path template {}", self.path),
+                        })?
+                }
+            };
             out.push_str(&rest[..at]);
             out.extend(utf8_percent_encode(value, PATH_SEGMENT));
-            rest = &rest[at + placeholder.len()..];
+            rest = &rest[at + name.len() + 2..];
         }
         out.push_str(rest);
         Ok(out)
@@ -476,17 +485,29 @@ impl WebChatApi {
             message: mask_secrets(&message).into_owned(),
             body: mask_secrets(&String::from_utf8_lossy(&raw.body)).into_owned(),
         };
-        let mut de = serde_json::Deserializer::from_slice(&raw.body);
-        let value: T = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| decode_error(e.path().to_string(), e.inner().to_string()))?;
-        de.end()
-            .map_err(|e| decode_error(".".into(), e.to_string()))?;
+        // The plain decoder first: tracking the JSON path costs on every call, and the path is
+        // only needed for the error, so a body that fails is decoded again to find it.
+        let value: T = match serde_json::from_slice(&raw.body) {
+            Ok(value) => value,
+            Err(_) => {
+                let mut de = serde_json::Deserializer::from_slice(&raw.body);
+                let value: T = serde_path_to_error::deserialize(&mut de)
+                    .map_err(|e| decode_error(e.path().to_string(), e.inner().to_string()))?;
+                de.end()
+                    .map_err(|e| decode_error(".".into(), e.to_string()))?;
+                value
+            }
+        };
         Ok(ApiResponse {
             status,
             status_text: raw.status.canonical_reason().unwrap_or("").to_owned(),
             headers: raw.headers,
             body: value,
-            text: String::from_utf8_lossy(&raw.body).into_owned(),
+            // `from_utf8` first: the lossy conversion walks the text far more slowly.
+            text: match std::str::from_utf8(&raw.body) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(&raw.body).into_owned(),
+            },
         })
     }
 

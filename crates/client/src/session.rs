@@ -1056,7 +1056,7 @@ impl SessionTask {
                         None => std::future::pending().await,
                     }
                 } => {
-                    self.expire_typing().await;
+                    Box::pin(self.expire_typing()).await;
                     continue;
                 }
                 item = stream.next() => item,

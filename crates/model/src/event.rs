@@ -204,8 +204,9 @@ impl BorrowedMetadata<'_> {
 struct TypedFrame<'a, B> {
     #[serde(rename = "topicName", borrow, default)]
     topic_name: Option<Cow<'a, str>>,
+    // Boxed: a message body is several hundred bytes, moved several times on the way out.
     #[serde(rename = "eventBody", default = "Option::default")]
-    event_body: Option<B>,
+    event_body: Option<Box<B>>,
     #[serde(borrow, default)]
     metadata: Option<&'a RawValue>,
 }
@@ -213,17 +214,24 @@ struct TypedFrame<'a, B> {
 /// The `metadata.type` near the end of `frame` (`"type":"message"` as the service writes it),
 /// when it is one of the three decoded directly.
 fn kind_hint(frame: &str) -> Option<&'static str> {
-    const HINTS: [(&[u8], &str); 3] = [
-        (b"\"type\":\"message\"", TYPE_MESSAGE),
-        (b"\"type\":\"typing-indicator\"", TYPE_TYPING),
-        (b"\"type\":\"member-change\"", TYPE_MEMBER_CHANGE),
-    ];
+    const KEY: &[u8] = b"\"type\":\"";
     let bytes = frame.as_bytes();
-    let tail = &bytes[bytes.len().saturating_sub(80)..];
-    HINTS
-        .into_iter()
-        .find(|(pattern, _)| tail.windows(pattern.len()).any(|w| w == *pattern))
-        .map(|(_, kind)| kind)
+    let low = bytes.len().saturating_sub(80);
+    let mut i = bytes.len();
+    while i > low {
+        i -= 1;
+        if bytes[i] == b'"' && bytes[i..].starts_with(KEY) {
+            let rest = &bytes[i + KEY.len()..];
+            return [TYPE_MESSAGE, TYPE_TYPING, TYPE_MEMBER_CHANGE]
+                .into_iter()
+                .find(|kind| {
+                    rest.len() > kind.len()
+                        && rest.starts_with(kind.as_bytes())
+                        && rest[kind.len()] == b'"'
+                });
+        }
+    }
+    None
 }
 
 /// Decodes `frame` with a `kind` body in one pass; `None` unless the frame really is a
@@ -231,7 +239,7 @@ fn kind_hint(frame: &str) -> Option<&'static str> {
 fn typed<'a, B: serde::de::DeserializeOwned>(
     frame: &'a str,
     kind: &str,
-) -> Option<(B, BorrowedMetadata<'a>)> {
+) -> Option<(Box<B>, BorrowedMetadata<'a>)> {
     let f: TypedFrame<'a, B> = serde_json::from_str(frame).ok()?;
     if f.topic_name
         .as_deref()
@@ -292,9 +300,9 @@ impl ChatEvent {
         let typed_event =
             match kind_hint(frame) {
                 Some(TYPE_MESSAGE) => typed::<WebChatMessage>(frame, TYPE_MESSAGE)
-                    .map(|(body, _)| ChatEvent::Message(body)),
+                    .map(|(body, _)| ChatEvent::Message(*body)),
                 Some(TYPE_TYPING) => typed::<WebChatTyping>(frame, TYPE_TYPING)
-                    .map(|(body, _)| ChatEvent::TypingIndicator(body)),
+                    .map(|(body, _)| ChatEvent::TypingIndicator(*body)),
                 Some(TYPE_MEMBER_CHANGE) => typed::<MemberChangeBody>(frame, TYPE_MEMBER_CHANGE)
                     .map(|(b, m)| ChatEvent::MemberChange {
                         conversation_id: b.conversation.id,

@@ -75,7 +75,14 @@ struct Outcome {
 
 /// Builds the SDK client for the target.
 fn client(args: &LoadArgs, base_url: &str) -> anyhow::Result<ApiClient> {
-    let mut builder = ApiClient::builder().environment(base_url).no_config_file();
+    // Idle REST connections are bounded by the opening concurrency: with --hold every chat
+    // sends at once, and an unbounded pool kept each of those connections (about 20 KiB of
+    // buffers apiece) until the run ended, a large part of the memory per open chat.
+    let idle = usize::try_from(args.concurrency).unwrap_or(usize::MAX);
+    let mut builder = ApiClient::builder()
+        .environment(base_url)
+        .no_config_file()
+        .pool_max_idle_per_host(idle);
     if let Some(path) = &args.root_cert {
         let pem = std::fs::read(path)
             .with_context(|| format!("cannot read --root-cert {}", path.display()))?;

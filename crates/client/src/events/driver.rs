@@ -237,7 +237,7 @@ impl Driver {
 
     /// Opens the socket, through the client's proxy when one applies (the whole of it,
     /// proxy included, runs under the connect timeout).
-    async fn open(&self) -> Result<Ws, ConnectError> {
+    async fn open(&self) -> Result<Box<Ws>, ConnectError> {
         let uri = self.target.uri.expose_secret();
         let url = Url::parse(uri).map_err(|e| {
             ConnectError::Other(format!(
@@ -272,7 +272,9 @@ impl Driver {
         };
         let opened =
             tokio_tungstenite::client_async_tls_with_config(uri, stream, config, connector).await;
-        opened.map(|(ws, _)| ws).map_err(|e| {
+        // Boxed: the socket (TLS state included) is large, and the task's state would
+        // otherwise hold it twice (the connect result and the read loop).
+        opened.map(|(ws, _)| Box::new(ws)).map_err(|e| {
             let text = mask_secrets(&e.to_string()).into_owned();
             let tls = match &e {
                 WsError::Tls(_) => Some(""),
@@ -323,7 +325,7 @@ impl Driver {
     }
 
     /// Reads frames until the socket ends, the consumer leaves or liveness fails.
-    async fn read(&mut self, mut ws: Ws) -> Ended {
+    async fn read(&mut self, mut ws: Box<Ws>) -> Ended {
         let dead_after = liveness_window(self.options.heartbeat_interval);
         let mut deadline = Instant::now() + dead_after;
         let mut got_frames = false;
