@@ -116,10 +116,21 @@ stop_emulator() {
   EMULATOR_PID=""
 }
 
+# A new session before the old one is killed: killing the server's last session makes it exit,
+# and a new-session racing that exit fails ("server exited unexpectedly"). `=` matches the
+# old name exactly (a bare name also matches as a prefix of the new one).
+RUN=0
+new_session() {
+  local old="$SESSION"
+  RUN=$((RUN + 1))
+  SESSION="guest-chat-tui-test-$$-$RUN"
+  tm new-session -d -s "$SESSION" "$@"
+  tm kill-session -t "=$old" 2>/dev/null || true
+}
+
 # `guest-chat chat` against the standalone emulator in a fresh tmux session.
 chat_against_emulator() {
-  tm kill-session -t "$SESSION" 2>/dev/null || true
-  tm new-session -d -s "$SESSION" -x 80 -y 24 \
+  new_session -x 80 -y 24 \
     "$BIN chat -e $EMULATOR_URL --organization-id o --deployment-id d --queue Support; echo \"guest-chat exited with status \$?\"; sleep 60"
 }
 
@@ -172,16 +183,9 @@ stop_emulator
 # Web Messaging with --token-file: quitting keeps the conversation, the next run resumes it,
 # and only /leave ends it.
 TOKEN_FILE="$WORK/wm-token"
-WM_RUN=0
-# A new session before the old one is killed: killing the server's last session makes it exit,
-# and a new-session racing that exit fails ("server exited unexpectedly").
 wm_chat() {
-  local old="$SESSION"
-  WM_RUN=$((WM_RUN + 1))
-  SESSION="guest-chat-tui-test-$$-wm$WM_RUN"
-  tm new-session -d -s "$SESSION" -x 100 -y 30 \
+  new_session -x 100 -y 30 \
     "$BIN chat --web-messaging -e $EMULATOR_URL --deployment-id d --token-file $TOKEN_FILE; echo \"guest-chat exited with status \$?\"; sleep 60"
-  tm kill-session -t "$old" 2>/dev/null || true
 }
 wm_sessions() { control GET "$EMULATOR_URL/emulator/webmessaging/sessions"; }
 start_emulator
