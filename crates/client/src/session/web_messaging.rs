@@ -643,12 +643,18 @@ impl SocketTask {
     }
 
     pub(super) async fn run(mut self, mut client: WebMessagingClient, cancel: CancellationToken) {
+        // After a long command (a send waiting out a 429), one late tick, not a burst.
         let mut keep_alive = tokio::time::interval(self.options.keep_alive);
+        keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         keep_alive.tick().await;
         let mut ping = tokio::time::interval(self.options.ping_interval);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ping.tick().await;
         loop {
+            // Biased: the socket is read before a ping tick is judged, so that a pong that
+            // came while a command kept the task busy is seen first.
             let alive = tokio::select! {
+                biased;
                 _ = cancel.cancelled() => break,
                 command = self.commands.recv() => match command {
                     None => break,
