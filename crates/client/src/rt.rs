@@ -135,6 +135,11 @@ mod wasm {
     }
 
     impl Interval {
+        /// The next tick comes one period from now.
+        pub(crate) fn reset(&mut self) {
+            self.next = Instant::now() + self.period;
+        }
+
         /// Waits for the next tick.
         pub(crate) async fn tick(&mut self) -> Instant {
             sleep_until(self.next).await;
