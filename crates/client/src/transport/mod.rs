@@ -70,7 +70,8 @@ pub(crate) enum Frame {
     Text(String),
     /// The peer closed the socket: code and reason, when it gave them.
     Close(Option<(u16, String)>),
-    /// The answer to a ping sent with [`Socket::ping`].
+    /// The answer to a ping sent with [`Socket::ping`] (never in a browser: pages send none).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     Pong,
     /// Anything else (a ping, a binary frame that is not text): proof of life only.
     Other,
