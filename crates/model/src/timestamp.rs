@@ -80,7 +80,8 @@ impl Timestamp {
             num(&b[8..10])?,
         )?;
         Some(Timestamp(
-            date.and_hms_nano_opt(hour, minute, second, nanos)?.and_utc(),
+            date.and_hms_nano_opt(hour, minute, second, nanos)?
+                .and_utc(),
         ))
     }
 
