@@ -3,6 +3,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -110,8 +111,13 @@ struct Registry {
     /// Indexed window -> slot of a secret holding it (where in the secret is looked up on a
     /// hit, which is rare: 12 bytes an entry instead of 16, and a process holding 10,000 chats
     /// holds about 2 million entries). Two secrets sharing an 8-byte window at indexed offsets
-    /// keep the first one's entry (a chance of about one in 2^48 per pair of windows).
+    /// keep the first one's entry here and the others' slots in `shared` (by chance about one
+    /// in 2^48 per pair of windows; by design where tokens share a prefix, such as a JWT
+    /// header).
     windows: HashMap<WindowKey, u32>,
+    /// Indexed windows held by more than one secret: the slots besides `windows`' own, so
+    /// that forgetting one secret keeps the window indexed for the others.
+    shared: HashMap<WindowKey, Vec<u32>>,
 }
 
 /// The 8 bytes of a window as two `u32`s (4-byte aligned, so a map entry with its `u32` slot
@@ -166,7 +172,15 @@ impl Registry {
         self.slots[slot as usize] = Some(shared.clone());
         self.secrets.insert(shared, (slot, 1));
         for key in indexed_windows(secret) {
-            self.windows.entry(key).or_insert(slot);
+            match self.windows.entry(key) {
+                Entry::Vacant(entry) => {
+                    entry.insert(slot);
+                }
+                Entry::Occupied(entry) if *entry.get() != slot => {
+                    self.shared.entry(key).or_default().push(slot);
+                }
+                Entry::Occupied(_) => {}
+            }
         }
     }
 
@@ -196,8 +210,30 @@ impl Registry {
         self.slots[slot as usize] = None;
         self.free.push(slot);
         for key in indexed_windows(secret) {
+            let others = self.shared.get_mut(&key);
+            let next = others.and_then(|others| {
+                others.retain(|&s| s != slot);
+                let next = others.pop();
+                if let Some(next) = next {
+                    others.retain(|&s| s != next);
+                }
+                next
+            });
+            if self.shared.get(&key).is_some_and(Vec::is_empty) {
+                self.shared.remove(&key);
+            }
             if self.windows.get(&key) == Some(&slot) {
-                self.windows.remove(&key);
+                match next {
+                    Some(next) => {
+                        self.windows.insert(key, next);
+                    }
+                    None => {
+                        self.windows.remove(&key);
+                    }
+                }
+            } else if let Some(next) = next {
+                // `slot` was not the primary: put back the one popped.
+                self.shared.entry(key).or_default().push(next);
             }
         }
         // Give memory back after a load run's thousands of chats are gone.
@@ -399,5 +435,24 @@ mod tests {
             drop(Jwt::new(format!("T3RoZXJSZXRpcmVkU2VjcmV0{i:04}zz")));
         }
         assert_eq!(mask_secrets(&before), before);
+
+        // Tokens sharing a prefix (every JWT from one issuer shares its header): forgetting
+        // the first one keeps the shared windows indexed for the one still alive.
+        let prefix = "U2hhcmVkUHJlZml4T2ZUd29Ub2tlbnNGcm9tT25lSXNzdWVy";
+        let first = Jwt::new(format!("{prefix}.Rmlyc3RUb2tlbnNPd25QYXJ0"));
+        let second = Jwt::new(format!("{prefix}.U2Vjb25kVG9rZW5zT3duUGFydA"));
+        drop(first);
+        for i in 0..RETIRED_SECRETS_KEPT + 1 {
+            drop(Jwt::new(format!("UmV0aXJlZEFnYWluU2VjcmV0{i:04}zz")));
+        }
+        for start in 0..=prefix.len() - MIN_MASKED_PIECE {
+            let piece = &prefix[start..start + MIN_MASKED_PIECE];
+            assert_eq!(
+                mask_secrets(&format!("<{piece}>")),
+                "<[REDACTED]>",
+                "{piece}"
+            );
+        }
+        drop(second);
     }
 }
