@@ -18,6 +18,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CO
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use std::fmt;
+#[cfg(feature = "config-file")]
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -571,6 +572,7 @@ impl ApiClientBuilder {
         self
     }
 
+    #[cfg(feature = "config-file")]
     /// Reads this configuration file instead of the default one.
     pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config_file.path = Some(path.into());
@@ -584,6 +586,7 @@ impl ApiClientBuilder {
         self
     }
 
+    #[cfg(feature = "config-file")]
     /// Forces live reload of the configuration file on or off.
     pub fn live_reload(mut self, on: bool) -> Self {
         self.config_file.live_reload = Some(on);
