@@ -460,9 +460,12 @@ impl ApiClientBuilder {
         };
         let http = match self.http_client {
             Some(own) => own,
-            None => http
-                .build()
-                .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?,
+            None => http.build().map_err(|e| {
+                Error::Transport(crate::error::TransportError::with_source(
+                    format!("cannot build the HTTP client: {e}"),
+                    e,
+                ))
+            })?,
         };
         let config = Config::new(environment, explicit);
         config.init_file(self.config_file);

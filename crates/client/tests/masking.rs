@@ -155,7 +155,7 @@ async fn signature_segment_and_pieces_are_masked_in_errors_logs_and_tracing() {
         serde_json::from_str::<serde_json::Value>(line).expect("masking keeps JSON valid");
     }
     // A transport error carrying the piece (as a proxy or a library could word it).
-    let e = Error::Transport(format!("connection reset by {piece}"));
+    let e = Error::Transport(format!("connection reset by {piece}").into());
     assert_eq!(
         e.to_string(),
         "transport error: connection reset by [REDACTED]"
