@@ -8,12 +8,12 @@
 //!   not switch logging off);
 //! - a malformed, unreadable or invalid file never panics and never replaces the last good
 //!   settings: the error (naming the file, the line when there is one, and the reason) is
-//!   kept in [`Config::last_error`] from the client's creation on, and logged as one warning
+//!   kept in `Config::last_error` from the client's creation on, and logged as one warning
 //!   line with `tracing::warn!` and in the SDK log (when the settings in force log anything),
 //!   at start and at every failed reload;
-//! - only a regular file of at most [`MAX_CONFIG_FILE_BYTES`] is read: a FIFO, a device (a
+//! - only a regular file of at most `MAX_CONFIG_FILE_BYTES` is read: a FIFO, a device (a
 //!   symlink to `/dev/zero`), a directory or a larger file is refused before it is opened
-//!   ([`ConfigError::NotRegularFile`], [`ConfigError::TooLarge`]), so loading never blocks
+//!   (`ConfigError::NotRegularFile`, `ConfigError::TooLarge`), so loading never blocks
 //!   and never reads without bound;
 //! - booleans, levels and formats are case-insensitive and trimmed; anything else is an error;
 //! - live reload reacts within a second (file-system notifications, not a 5 s stat poll).

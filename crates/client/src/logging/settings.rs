@@ -106,7 +106,7 @@ impl Default for LoggerSettings {
     }
 }
 
-/// What the SDK knows of one finished HTTP exchange, handed to [`SdkLogger::record`].
+/// What the SDK knows of one finished HTTP exchange, handed to [`SdkLogger::record`](super::SdkLogger::record).
 ///
 /// Headers and bodies are the real ones: the logger redacts its own copy and never
 /// touches what was sent.
