@@ -486,6 +486,25 @@ impl From<ApiError> for Error {
 }
 
 impl Error {
+    /// The variant's name (`Api`, `Timeout`, `Connect`, `Tls`, `EventStream`, ...), for
+    /// metrics and logs; [`EventStreamError::kind`] goes one level deeper.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Api(_) => "Api",
+            Error::Timeout(_) => "Timeout",
+            Error::Connect(_) => "Connect",
+            Error::Decode { .. } => "Decode",
+            Error::InvalidArgument { .. } => "InvalidArgument",
+            Error::InvalidEnvironment(_) => "InvalidEnvironment",
+            Error::MissingJwt { .. } => "MissingJwt",
+            Error::Tls(_) => "Tls",
+            Error::Transport(_) => "Transport",
+            Error::EventStream(_) => "EventStream",
+            Error::DeliveryUnknown { .. } => "DeliveryUnknown",
+            Error::WebMessaging(_) => "WebMessaging",
+        }
+    }
+
     /// The HTTP status, for [`Error::Api`] and [`Error::Decode`].
     pub fn status(&self) -> Option<u16> {
         match self {

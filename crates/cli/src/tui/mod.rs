@@ -185,7 +185,7 @@ async fn live(
                 }
                 app.warn(failure.describe());
             }
-            Some(w) = warnings.recv() => app.warn(w),
+            Some(e) = warnings.recv() => app.warn(crate::connect::config_warning(&e)),
             Some(_) = signals.recv() => app.quit = true,
             _ = tick.tick() => {}
         }
