@@ -18,6 +18,7 @@ use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
+#[cfg(feature = "config-file")]
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -350,6 +351,7 @@ impl ApiClientBuilder {
         self
     }
 
+    #[cfg(feature = "config-file")]
     /// Reads this configuration file instead of the default one.
     pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config_file.path = Some(path.into());
@@ -363,6 +365,7 @@ impl ApiClientBuilder {
         self
     }
 
+    #[cfg(feature = "config-file")]
     /// Forces live reload of the configuration file on or off.
     pub fn live_reload(mut self, on: bool) -> Self {
         self.config_file.live_reload = Some(on);
@@ -457,9 +460,12 @@ impl ApiClientBuilder {
         };
         let http = match self.http_client {
             Some(own) => own,
-            None => http
-                .build()
-                .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?,
+            None => http.build().map_err(|e| {
+                Error::Transport(crate::error::TransportError::with_source(
+                    format!("cannot build the HTTP client: {e}"),
+                    e,
+                ))
+            })?,
         };
         let config = Config::new(environment, explicit);
         config.init_file(self.config_file);

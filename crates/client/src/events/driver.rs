@@ -3,12 +3,10 @@
 use super::recent::RecentIds;
 use super::{CloseReason, EventStreamOptions, StreamEvent, StreamTarget};
 use crate::api::{GetMembersOptions, GetMessagesOptions};
-use crate::error::Error;
+use crate::error::{Error, EventStreamError, TransportError};
 use crate::model::event::SOCKET_CLOSING_TOPIC;
 use crate::model::{ChatEvent, MemberState, SortOrder};
-use crate::secret::mask_secrets;
-use crate::transport::proxy::ConnectError;
-use crate::transport::ws::{self, masked_uri, Ws};
+use crate::transport::ws::{self, Ws};
 use futures::StreamExt;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -25,8 +23,11 @@ const MEMBERS_PAGE: i32 = 100;
 enum Ended {
     /// The consumer dropped the stream or closed it.
     Stopped,
-    /// The socket closed or failed; the text says how (JWT masked).
-    Lost { reason: String, got_frames: bool },
+    /// The socket closed or failed.
+    Lost {
+        reason: EventStreamError,
+        got_frames: bool,
+    },
     /// The service announced maintenance (`v2.system.socket_closing`): the socket was
     /// closed by us so that a new one replaces it before the service drops this one.
     Closing,
@@ -126,7 +127,7 @@ impl Driver {
                         // instead: the next connection resyncs from the same point.
                         tracing::debug!(error = %e, "resync failed; reconnecting");
                         drop(ws);
-                        format!("resync failed: {e}")
+                        EventStreamError::ResyncFailed(Box::new(e))
                     } else {
                         match self.read(ws).await {
                             Ended::Stopped => return,
@@ -154,24 +155,17 @@ impl Driver {
                         }
                     }
                 }
-                Ok(Err(ConnectError::ProxyAuth(message))) => {
-                    // Retrying with the same credentials cannot succeed.
-                    tracing::debug!(%message, "event stream: proxy authentication failed");
-                    self.give_up(Error::EventStream(message), attempt + 1).await;
+                Ok(Err(e)) if e.is_permanent() => {
+                    // Retrying with the same credentials, or the same roots against the same
+                    // certificate, cannot succeed.
+                    tracing::debug!(error = %e, "event stream: cannot connect; giving up");
+                    self.give_up(Error::EventStream(e), attempt + 1).await;
                     return;
                 }
-                Ok(Err(ConnectError::Tls(message))) => {
-                    // The same roots meet the same certificate on every retry.
-                    tracing::debug!(%message, "event stream: TLS handshake failed");
-                    self.give_up(Error::Tls(message), attempt + 1).await;
-                    return;
-                }
-                Ok(Err(ConnectError::Other(message))) => format!("connect failed: {message}"),
-                Err(_) => format!(
-                    "connect to {} timed out after {:?}",
-                    masked_uri(&self.target.uri),
-                    self.options.connect_timeout
-                ),
+                Ok(Err(e)) => e,
+                Err(_) => EventStreamError::ConnectTimeout {
+                    after: self.options.connect_timeout,
+                },
             };
 
             if self.own_disconnected {
@@ -190,9 +184,10 @@ impl Driver {
             attempt += 1;
             if let Some(max) = self.options.max_reconnect_attempts {
                 if attempt > max {
-                    let error = Error::EventStream(format!(
-                        "gave up reconnecting after {max} attempts: {reason}"
-                    ));
+                    let error = Error::EventStream(EventStreamError::GaveUp {
+                        attempts: max,
+                        last: Box::new(reason),
+                    });
                     self.give_up(error, max).await;
                     return;
                 }
@@ -203,7 +198,7 @@ impl Driver {
                 .emit(Ok(StreamEvent::Reconnecting {
                     attempt,
                     delay,
-                    reason,
+                    reason: reason.to_string(),
                 }))
                 .await
             {
@@ -273,7 +268,7 @@ impl Driver {
                 msg = ws.next() => msg,
                 _ = sleep_until(deadline) => {
                     return Ended::Lost {
-                        reason: format!("no frame for {dead_after:?} (heartbeats stopped)"),
+                        reason: EventStreamError::HeartbeatLost { after: dead_after },
                         got_frames,
                     };
                 }
@@ -281,20 +276,29 @@ impl Driver {
             let text = match msg {
                 None => {
                     return Ended::Lost {
-                        reason: "socket closed without a close frame".into(),
+                        reason: EventStreamError::Dropped,
                         got_frames,
                     }
                 }
                 Some(Err(e)) => {
                     return Ended::Lost {
-                        reason: format!("socket error: {}", mask_secrets(&e.to_string())),
+                        reason: EventStreamError::Socket(TransportError::with_source(
+                            e.to_string(),
+                            e,
+                        )),
                         got_frames,
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
                     let reason = match frame {
-                        Some(f) => format!("closed by server: {} {}", u16::from(f.code), f.reason),
-                        None => "closed by server".to_owned(),
+                        Some(f) => EventStreamError::Closed {
+                            code: Some(u16::from(f.code)),
+                            reason: f.reason.to_string(),
+                        },
+                        None => EventStreamError::Closed {
+                            code: None,
+                            reason: String::new(),
+                        },
                     };
                     return Ended::Lost { reason, got_frames };
                 }
@@ -342,8 +346,8 @@ impl Driver {
                 return if closing { Next::Reconnect } else { Next::Read };
             }
             Err(e) => {
-                self.emit(Err(Error::EventStream(format!(
-                    "undecodable frame skipped: {e}"
+                self.emit(Err(Error::EventStream(EventStreamError::Frame(
+                    TransportError::with_source(e.to_string(), e),
                 ))))
                 .await
             }

@@ -3,8 +3,8 @@
 
 use super::proxy::{tunnel, BoxedIo, ConnectError, ProxyMode};
 use super::tls::tls_config;
+use crate::error::TransportError;
 use crate::error::{rustls_cause, tls_hint};
-use crate::secret::mask_secrets;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Error as WsError;
@@ -40,9 +40,9 @@ pub(crate) async fn connect(
 ) -> Result<Box<Ws>, ConnectError> {
     let uri = target.expose_secret();
     let url = Url::parse(uri).map_err(|e| {
-        ConnectError::Other(format!(
-            "invalid event stream URI {}: {e}",
-            masked_uri(target)
+        ConnectError::Connect(TransportError::with_source(
+            format!("invalid event stream URI {}: {e}", masked_uri(target)),
+            e,
         ))
     })?;
     let config = Some(ws_config());
@@ -59,13 +59,17 @@ pub(crate) async fn connect(
             let tcp = tokio::net::TcpStream::connect((host, port))
                 .await
                 .map_err(|e| {
-                    ConnectError::Other(format!("cannot connect to {}: {e}", masked_uri(target)))
+                    ConnectError::Connect(TransportError::with_source(
+                        format!("cannot connect to {}: {e}", masked_uri(target)),
+                        e,
+                    ))
                 })?;
             let _ = tcp.set_nodelay(true);
             Box::new(tcp)
         }
         Some(proxy) => {
-            let tls = tls_config(settings.tls.as_ref()).map_err(ConnectError::Other)?;
+            let tls = tls_config(settings.tls.as_ref())
+                .map_err(|m| ConnectError::Connect(TransportError::new(m)))?;
             tunnel(&url, &proxy, tls).await?
         }
     };
@@ -74,16 +78,21 @@ pub(crate) async fn connect(
     // Boxed: the socket (TLS state included) is large, and the task's state would
     // otherwise hold it twice (the connect result and the read loop).
     opened.map(|(ws, _)| Box::new(ws)).map_err(|e| {
-        let text = mask_secrets(&e.to_string()).into_owned();
+        // Unmasked here: the error masks its whole text when shown.
+        let text = e.to_string();
         let tls = match &e {
             WsError::Tls(_) => Some(""),
             other => rustls_cause(other).map(tls_hint),
         };
-        match tls {
-            Some(hint) => {
-                ConnectError::Tls(format!("event stream {}: {text}{hint}", masked_uri(target)))
-            }
-            None => ConnectError::Other(text),
+        match (tls, &e) {
+            (Some(hint), _) => ConnectError::Tls(TransportError::with_source(
+                format!("event stream {}: {text}{hint}", masked_uri(target)),
+                e,
+            )),
+            (None, WsError::Http(response)) => ConnectError::HandshakeRefused {
+                status: response.status().as_u16(),
+            },
+            (None, _) => ConnectError::Connect(TransportError::with_source(text, e)),
         }
     })
 }
