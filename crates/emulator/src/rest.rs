@@ -1,9 +1,10 @@
 //! The 11 REST operations under `/api/v2/webchat/guest/conversations`.
 
+use crate::auth::{bearer_token, verify};
 use crate::conv::{Conversation, ConversationState, GuestWriteError, NewConversation};
 use crate::error::ApiError;
-use crate::jwt::{Claims, TokenError};
-use crate::server::Shared;
+use crate::jwt::Claims;
+use crate::state::Shared;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::middleware::{self, Next};
@@ -55,35 +56,6 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router {
 pub(crate) struct AuthCtx {
     pub claims: Claims,
     pub conv: Arc<Conversation>,
-}
-
-/// Checks `Authorization: Bearer <jwt>` against the path conversation; counts the rate limit.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
-        ApiError::new(
-            401,
-            "authentication.required",
-            "No authentication bearer token specified in authorization header.",
-        )
-    })?;
-    let bad = || ApiError::new(401, "bad.credentials", "Invalid login credentials.");
-    let text = value.to_str().map_err(|_| bad())?.trim();
-    let (scheme, token) = text.split_once(' ').ok_or_else(bad)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(bad());
-    }
-    Ok(token.trim())
-}
-
-pub(crate) fn verify(shared: &Shared, token: &str) -> Result<Claims, ApiError> {
-    shared.signer.verify(token).map_err(|e| match e {
-        TokenError::Bad => ApiError::new(401, "bad.credentials", "Invalid login credentials."),
-        TokenError::Expired => ApiError::new(
-            401,
-            "credentials.expired",
-            "The supplied credentials are expired and cannot be used.",
-        ),
-    })
 }
 
 fn path_conversation(path: &str) -> String {

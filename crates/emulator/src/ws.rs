@@ -5,7 +5,7 @@ use crate::conv::{
     ENDED_REASON,
 };
 use crate::error::ApiError;
-use crate::server::Shared;
+use crate::state::Shared;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +40,7 @@ async fn upgrade(
     Path(jwt): Path<String>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
-    let claims = match crate::rest::verify(&shared, &jwt) {
+    let claims = match crate::auth::verify(&shared, &jwt) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

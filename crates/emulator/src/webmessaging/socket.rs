@@ -1,9 +1,9 @@
 //! The Web Messaging socket: `GET /v1?deploymentId=<id>`.
 
 use super::session::{frame_text, now_iso, WmCmd, WmSession};
-use super::{DeploymentSettings, WmState};
+use super::state::{Agents, DeploymentSettings, WmState, MAX_CUSTOM_DATA_BYTES};
 use crate::error::ApiError;
-use crate::server::Shared;
+use crate::state::Shared;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -267,7 +267,7 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
                         "body": {
                             "allowedMedia": {"inbound": {"fileTypes": [], "maxFileSizeKB": 0}},
                             "blockedExtensions": [],
-                            "maxCustomDataBytes": super::MAX_CUSTOM_DATA_BYTES,
+                            "maxCustomDataBytes": MAX_CUSTOM_DATA_BYTES,
                             "messageRoutingEnabled": true,
                             "sessionDurationSeconds": settings.session_duration_secs,
                         },
@@ -298,7 +298,12 @@ fn configure(
 ) -> Vec<Arc<str>> {
     let wm: &WmState = &shared.webmessaging;
     let settings = wm.deployment(&conn.deployment);
-    let (session, new_session) = match wm.open(shared, token.expose(), &conn.deployment, start_new)
+    let agents = Agents {
+        plan: shared.agent_plan(),
+        cancel: &shared.cancel,
+        tracker: &shared.tracker,
+    };
+    let (session, new_session) = match wm.open(agents, token.expose(), &conn.deployment, start_new)
     {
         Ok(pair) => pair,
         Err(()) => {
@@ -316,7 +321,7 @@ fn configure(
         connected: true,
         new_session: Some(new_session),
         read_only: Some(session.read_only()),
-        max_custom_data_bytes: Some(Number::from(super::MAX_CUSTOM_DATA_BYTES)),
+        max_custom_data_bytes: Some(Number::from(MAX_CUSTOM_DATA_BYTES)),
         duration_seconds: Some(Number::from(settings.session_duration_secs)),
         expiration_date: Some(Number::from(session.expires_at)),
         ..Default::default()
@@ -358,12 +363,12 @@ fn on_message(
         .map(|a| serde_json::to_string(a).map_or(0, |s| s.len()))
         .max()
         .unwrap_or(0);
-    if attributes > super::MAX_CUSTOM_DATA_BYTES as usize {
+    if attributes > MAX_CUSTOM_DATA_BYTES as usize {
         return vec![error(
             4013,
             format!(
                 "Custom attributes are larger than {} bytes.",
-                super::MAX_CUSTOM_DATA_BYTES
+                MAX_CUSTOM_DATA_BYTES
             ),
             tracing_id,
         )];
