@@ -204,7 +204,7 @@ fn frame_text<B: Serialize>(cid: &str, topic: &str, kind: &str, body: B) -> Opti
 }
 
 impl Conversation {
-    pub fn new(new: NewConversation, parent: &CancellationToken) -> Arc<Conversation> {
+    pub(crate) fn new(new: NewConversation, parent: &CancellationToken) -> Arc<Conversation> {
         let id = uuid::Uuid::new_v4().to_string();
         let guest_id = new.guest.id.clone().unwrap_or_default();
         let guest_name = new.guest.display_name.clone().unwrap_or_default();
@@ -244,51 +244,51 @@ impl Conversation {
         })
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         // A poisoned lock only means another thread panicked mid-update; the data is
         // still usable for an emulator, so recover instead of propagating the panic.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<SocketCmd> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<SocketCmd> {
         self.events.subscribe()
     }
 
-    pub fn watch(&self) -> watch::Receiver<Status> {
+    pub(crate) fn watch(&self) -> watch::Receiver<Status> {
         self.status.subscribe()
     }
 
-    pub fn status(&self) -> Status {
+    pub(crate) fn status(&self) -> Status {
         *self.status.borrow()
     }
 
-    pub fn take_agent_rx(&self) -> Option<mpsc::UnboundedReceiver<AgentInput>> {
+    pub(crate) fn take_agent_rx(&self) -> Option<mpsc::UnboundedReceiver<AgentInput>> {
         self.agent_rx
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
     }
 
-    pub fn socket_attached(&self) {
+    pub(crate) fn socket_attached(&self) {
         self.touch();
         self.status.send_modify(|s| s.sockets += 1);
     }
 
-    pub fn socket_detached(&self) {
+    pub(crate) fn socket_detached(&self) {
         self.touch();
         self.status
             .send_modify(|s| s.sockets = s.sockets.saturating_sub(1));
     }
 
     /// Records guest activity (a REST call, a socket attaching or leaving).
-    pub fn touch(&self) {
+    pub(crate) fn touch(&self) {
         *self.touched.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
     }
 
     /// Whether the emulator may forget this conversation at `now`: its JWT expired, it ended
     /// more than `ended_retention` ago, or nobody attached a socket or called for
     /// `abandoned_after`.
-    pub fn forgettable(
+    pub(crate) fn forgettable(
         &self,
         now: Instant,
         ended_retention: Duration,
@@ -310,7 +310,7 @@ impl Conversation {
         self.status.send_modify(|s| s.state = state);
     }
 
-    pub fn broadcast(&self, cmd: SocketCmd) {
+    pub(crate) fn broadcast(&self, cmd: SocketCmd) {
         // No receiver = no socket attached: events are not buffered (docs/protocol.md 7.1).
         let _ = self.events.send(cmd);
     }
@@ -318,7 +318,7 @@ impl Conversation {
     /// The conversation is gone (forgotten, or its JWT expired): attached sockets are closed
     /// with 4100 as the real service closed failed connections (docs/protocol.md 7.9), and its
     /// agent stops.
-    pub fn vanish(&self) {
+    pub(crate) fn vanish(&self) {
         self.broadcast(SocketCmd::Close {
             code: CONNECT_ERROR_CODE,
             reason: Arc::from(connect_error_reason(&self.id)),
@@ -329,7 +329,7 @@ impl Conversation {
     /// Announces a maintenance close (`v2.system.socket_closing`, docs/protocol.md 7.11) to the
     /// attached sockets; they are closed with 1001 after `grace` unless their clients
     /// reconnect first.
-    pub fn announce_socket_closing(&self, grace: Duration) {
+    pub(crate) fn announce_socket_closing(&self, grace: Duration) {
         let frame = EventFrame {
             topic_name: Some(SOCKET_CLOSING_TOPIC.to_owned()),
             version: Some("2".to_owned()),
@@ -356,12 +356,12 @@ impl Conversation {
     }
 
     /// When the guest was last active (creation counts).
-    pub fn last_guest_activity(&self) -> tokio::time::Instant {
+    pub(crate) fn last_guest_activity(&self) -> tokio::time::Instant {
         self.created + Duration::from_millis(self.guest_activity_ms.load(Ordering::Relaxed))
     }
 
     /// Sends `text` as it is to every attached socket (for tests of unknown or broken frames).
-    pub fn push_raw_frame(&self, text: &str) {
+    pub(crate) fn push_raw_frame(&self, text: &str) {
         self.broadcast(SocketCmd::Frame(Arc::from(text)));
     }
 
@@ -460,7 +460,7 @@ impl Conversation {
     }
 
     /// `created` -> `queued`: guest CONNECTED, ACD member CONNECTED. True when it happened now.
-    pub fn activate(&self) -> bool {
+    pub(crate) fn activate(&self) -> bool {
         let mut inner = self.lock();
         if inner.state != ConversationState::Created {
             return false;
@@ -489,7 +489,7 @@ impl Conversation {
     }
 
     /// A guest message (already validated).
-    pub fn guest_message(
+    pub(crate) fn guest_message(
         &self,
         body: String,
         body_type: BodyType,
@@ -523,7 +523,7 @@ impl Conversation {
         }
     }
 
-    pub fn guest_typing(
+    pub(crate) fn guest_typing(
         &self,
         activate_without_stream: bool,
     ) -> Result<WebChatTyping, GuestWriteError> {
@@ -561,7 +561,7 @@ impl Conversation {
 
     /// An Architect inbound flow (a WORKFLOW member, docs/protocol.md 7.8 step 3) joins, posts a
     /// standard message and leaves before an agent is offered.
-    pub fn workflow_says(&self, name: &str, text: String) -> Result<String, EmulatorError> {
+    pub(crate) fn workflow_says(&self, name: &str, text: String) -> Result<String, EmulatorError> {
         let mut inner = self.lock();
         let id = self.join_member(&mut inner, name, Role::Workflow, MemberState::Connected)?;
         self.add_message(&mut inner, &id, text, BodyType::Standard);
@@ -570,7 +570,7 @@ impl Conversation {
     }
 
     /// A new agent member, ALERTING.
-    pub fn agent_alerting(&self, name: &str) -> Result<String, EmulatorError> {
+    pub(crate) fn agent_alerting(&self, name: &str) -> Result<String, EmulatorError> {
         let mut inner = self.lock();
         let id = self.join_member(&mut inner, name, Role::Agent, MemberState::Alerting)?;
         inner.agent_id = Some(id.clone());
@@ -578,7 +578,7 @@ impl Conversation {
     }
 
     /// The alerting agent answers: CONNECTED, member-join, ACD leaves.
-    pub fn agent_connect(&self, agent_id: &str) -> Result<(), EmulatorError> {
+    pub(crate) fn agent_connect(&self, agent_id: &str) -> Result<(), EmulatorError> {
         let mut inner = self.lock();
         if !Self::is_active(inner.state) || inner.agent_id.as_deref() != Some(agent_id) {
             return Err(EmulatorError::State(
@@ -616,7 +616,7 @@ impl Conversation {
         }
     }
 
-    pub fn agent_say(
+    pub(crate) fn agent_say(
         &self,
         body: String,
         body_type: BodyType,
@@ -626,14 +626,14 @@ impl Conversation {
         Ok(self.add_message(&mut inner, &agent, body, body_type))
     }
 
-    pub fn agent_typing(&self) -> Result<WebChatTyping, EmulatorError> {
+    pub(crate) fn agent_typing(&self) -> Result<WebChatTyping, EmulatorError> {
         let inner = self.lock();
         let agent = self.connected_agent(&inner)?;
         Ok(self.publish_typing(&agent))
     }
 
     /// First half of a transfer: the current agent leaves, the chat is queued again.
-    pub fn agent_leave(&self) -> Result<(), EmulatorError> {
+    pub(crate) fn agent_leave(&self) -> Result<(), EmulatorError> {
         let mut inner = self.lock();
         if !Self::is_active(inner.state) {
             return Err(EmulatorError::State(
@@ -667,7 +667,7 @@ impl Conversation {
     }
 
     /// The agent ends the chat (docs/protocol.md 7.9 sequence).
-    pub fn end_by_agent(&self) -> Result<(), EmulatorError> {
+    pub(crate) fn end_by_agent(&self) -> Result<(), EmulatorError> {
         let mut inner = self.lock();
         if inner.state == ConversationState::Ended {
             return Err(EmulatorError::State("The conversation is ended".into()));
@@ -686,7 +686,7 @@ impl Conversation {
     }
 
     /// The guest leaves (DELETE own member).
-    pub fn end_by_guest(&self) -> Result<(), GuestWriteError> {
+    pub(crate) fn end_by_guest(&self) -> Result<(), GuestWriteError> {
         let mut inner = self.lock();
         if inner.state == ConversationState::Ended || !self.guest_connected(&inner) {
             return Err(GuestWriteError::MemberState);
@@ -705,7 +705,7 @@ impl Conversation {
     }
 
     /// Re-sends a member's current state as a new member-change.
-    pub fn duplicate_member_change(
+    pub(crate) fn duplicate_member_change(
         &self,
         member_id: Option<&str>,
     ) -> Result<String, EmulatorError> {
@@ -728,7 +728,7 @@ impl Conversation {
     }
 
     /// A PENDING media request, announced by a `media-request` message from the agent.
-    pub fn push_media_request(
+    pub(crate) fn push_media_request(
         &self,
         types: Vec<MediaRequestType>,
     ) -> Result<WebChatGuestMediaRequest, EmulatorError> {
@@ -760,7 +760,7 @@ impl Conversation {
         Ok(req)
     }
 
-    pub fn snapshot(&self) -> ConversationSnapshot {
+    pub(crate) fn snapshot(&self) -> ConversationSnapshot {
         let inner = self.lock();
         ConversationSnapshot {
             id: self.id.clone(),
@@ -774,19 +774,19 @@ impl Conversation {
     }
 
     /// Every message stored, oldest first.
-    pub fn transcript(&self) -> Vec<WebChatMessage> {
+    pub(crate) fn transcript(&self) -> Vec<WebChatMessage> {
         self.lock().messages.clone()
     }
 
-    pub fn state(&self) -> ConversationState {
+    pub(crate) fn state(&self) -> ConversationState {
         self.lock().state
     }
 
-    pub fn pause_heartbeats(&self, paused: bool) {
+    pub(crate) fn pause_heartbeats(&self, paused: bool) {
         self.heartbeats_paused.store(paused, Ordering::Relaxed);
     }
 
-    pub fn heartbeats_paused(&self) -> bool {
+    pub(crate) fn heartbeats_paused(&self) -> bool {
         self.heartbeats_paused.load(Ordering::Relaxed)
     }
 }
@@ -818,7 +818,7 @@ pub(crate) struct Store {
 const SHARDS: usize = 64;
 
 impl Store {
-    pub fn new() -> Store {
+    pub(crate) fn new() -> Store {
         Store {
             shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
             count: std::sync::atomic::AtomicUsize::new(0),
@@ -833,11 +833,11 @@ impl Store {
     }
 
     /// Conversations kept right now.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.count.load(Ordering::Relaxed)
     }
 
-    pub fn insert(&self, conv: Arc<Conversation>) {
+    pub(crate) fn insert(&self, conv: Arc<Conversation>) {
         let old = self
             .shard(&conv.id)
             .write()
@@ -848,7 +848,7 @@ impl Store {
         }
     }
 
-    pub fn remove(&self, id: &str) -> Option<Arc<Conversation>> {
+    pub(crate) fn remove(&self, id: &str) -> Option<Arc<Conversation>> {
         let out = self
             .shard(id)
             .write()
@@ -861,7 +861,10 @@ impl Store {
     }
 
     /// Removes and returns the conversations `forget` picks, a shard at a time.
-    pub fn remove_where(&self, forget: impl Fn(&Conversation) -> bool) -> Vec<Arc<Conversation>> {
+    pub(crate) fn remove_where(
+        &self,
+        forget: impl Fn(&Conversation) -> bool,
+    ) -> Vec<Arc<Conversation>> {
         let mut out = Vec::new();
         for s in &self.shards {
             // Scanned under the read lock: the write lock (which stalls lookups of the
@@ -887,7 +890,7 @@ impl Store {
         out
     }
 
-    pub fn get(&self, id: &str) -> Option<Arc<Conversation>> {
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Conversation>> {
         self.shard(id)
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -895,7 +898,7 @@ impl Store {
             .cloned()
     }
 
-    pub fn all(&self) -> Vec<Arc<Conversation>> {
+    pub(crate) fn all(&self) -> Vec<Arc<Conversation>> {
         let mut out = Vec::new();
         for s in &self.shards {
             out.extend(

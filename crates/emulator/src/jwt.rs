@@ -94,7 +94,7 @@ pub(crate) struct Signer {
 
 impl Signer {
     /// Generates (once per process, on a blocking thread) the key and a fresh `kid`.
-    pub async fn new() -> Result<Signer, EmulatorError> {
+    pub(crate) async fn new() -> Result<Signer, EmulatorError> {
         let key = tokio::task::spawn_blocking(|| KEY.get_or_init(generate).clone())
             .await
             .map_err(|e| EmulatorError::Key(e.to_string()))?
@@ -106,7 +106,7 @@ impl Signer {
         })
     }
 
-    pub fn sign(
+    pub(crate) fn sign(
         &self,
         conv: &str,
         deployment: &str,
@@ -148,7 +148,7 @@ impl Signer {
 
     /// Checks the signature, `kid`, `alg`, `iss` and `exp` (no leeway), as jsonwebtoken did.
     /// A token verified before is only checked for `exp`.
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    pub(crate) fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let cached = self.verified_cache().get(token).cloned();
         let claims = match cached {
             Some(claims) => claims,

@@ -665,12 +665,9 @@ async fn typing(
         .map_err(write_error)
 }
 
-async fn list_messages(
-    Extension(ctx): Extension<AuthCtx>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<WebChatMessageEntityList>, ApiError> {
-    let q = query_map(raw);
-    let max = match int_param(&q, "maxResults")? {
+/// `maxResults` (default 100) and whether `sortOrder` is descending.
+fn page_params(q: &HashMap<String, String>) -> Result<(usize, bool), ApiError> {
+    let max = match int_param(q, "maxResults")? {
         None => 100,
         Some(n) if (1..=100).contains(&n) => n as usize,
         Some(_) => return Err(ApiError::constraint("maxResults must be between 1 and 100")),
@@ -687,6 +684,15 @@ async fn list_messages(
             ))
         }
     };
+    Ok((max, descending))
+}
+
+async fn list_messages(
+    Extension(ctx): Extension<AuthCtx>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<WebChatMessageEntityList>, ApiError> {
+    let q = query_map(raw);
+    let (max, descending) = page_params(&q)?;
     let messages = ctx.conv.lock().messages.clone();
     let index_of = |name: &str| -> Result<Option<usize>, ApiError> {
         match q.get(name) {

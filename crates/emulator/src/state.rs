@@ -58,7 +58,7 @@ pub(crate) struct RateInfo {
 }
 
 impl RateInfo {
-    pub fn headers(&self) -> [(HeaderName, HeaderValue); 3] {
+    pub(crate) fn headers(&self) -> [(HeaderName, HeaderValue); 3] {
         [
             (
                 HeaderName::from_static("inin-ratelimit-allowed"),
@@ -84,7 +84,7 @@ impl RateLimiter {
     }
 
     /// Drops the counters whose window ended (a new request starts a new window anyway).
-    pub fn prune(&self, window: Duration) {
+    pub(crate) fn prune(&self, window: Duration) {
         let now = Instant::now();
         for shard in &self.shards {
             shard
@@ -94,7 +94,7 @@ impl RateLimiter {
         }
     }
 
-    pub fn hit(&self, key: &str, allowed: u32, window: Duration) -> RateInfo {
+    pub(crate) fn hit(&self, key: &str, allowed: u32, window: Duration) -> RateInfo {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut h);
@@ -146,7 +146,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// `ws` or `wss`, as the event stream of this emulator is served.
-    pub fn ws_scheme(&self) -> &'static str {
+    pub(crate) fn ws_scheme(&self) -> &'static str {
         if self.tls_certificate.is_some() {
             "wss"
         } else {
@@ -156,18 +156,18 @@ impl Shared {
 }
 
 impl Shared {
-    pub fn conv(&self, cid: &str) -> Result<Arc<Conversation>, EmulatorError> {
+    pub(crate) fn conv(&self, cid: &str) -> Result<Arc<Conversation>, EmulatorError> {
         self.store
             .get(cid)
             .ok_or_else(|| EmulatorError::NotFound(cid.to_owned()))
     }
 
-    pub fn agent_plan(&self) -> AgentPlan {
+    pub(crate) fn agent_plan(&self) -> AgentPlan {
         self.agent.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Activates a conversation (first socket, or at create) and starts its agent.
-    pub fn activate(&self, conv: &Arc<Conversation>) {
+    pub(crate) fn activate(&self, conv: &Arc<Conversation>) {
         if conv.activate() {
             let mut plan = self.agent_plan();
             plan.workflow_message = self.config.workflow_message.clone();
@@ -177,14 +177,14 @@ impl Shared {
         }
     }
 
-    pub fn set_faults(&self, faults: Faults) {
+    pub(crate) fn set_faults(&self, faults: Faults) {
         if let Some(seed) = faults.seed {
             *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = StdRng::seed_from_u64(seed);
         }
         self.faults.send_replace(faults);
     }
 
-    pub fn roll(&self, rate: f64) -> bool {
+    pub(crate) fn roll(&self, rate: f64) -> bool {
         if rate <= 0.0 {
             return false;
         }
@@ -196,7 +196,7 @@ impl Shared {
     }
 
     /// Forgets a conversation (see [`EmulatorHandle::forget`]).
-    pub fn forget(&self, cid: &str) -> Result<(), EmulatorError> {
+    pub(crate) fn forget(&self, cid: &str) -> Result<(), EmulatorError> {
         let conv = self
             .store
             .remove(cid)
@@ -206,7 +206,7 @@ impl Shared {
     }
 
     /// Announces a maintenance close to one conversation's sockets, or to all.
-    pub fn announce_socket_closing(
+    pub(crate) fn announce_socket_closing(
         &self,
         cid: Option<&str>,
         grace: Duration,
@@ -222,7 +222,7 @@ impl Shared {
         Ok(())
     }
 
-    pub fn drop_all_sockets(&self, mode: DropMode) {
+    pub(crate) fn drop_all_sockets(&self, mode: DropMode) {
         for c in self.store.all() {
             c.broadcast(SocketCmd::Drop(mode));
         }

@@ -135,26 +135,15 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
                 return;
             }
             cmd = rx.recv() => match cmd {
-                Ok(SocketCmd::Frame(text)) => {
-                    let (drop_rate, stall_rate, dup_rate) = {
-                        let f = shared.faults.borrow();
-                        (f.drop_socket_rate, f.stall_rate, f.duplicate_frame_rate)
-                    };
-                    if shared.roll(drop_rate) {
-                        return;
-                    }
-                    if shared.roll(stall_rate) {
+                Ok(SocketCmd::Frame(text)) => match deliver(&shared, &mut socket, &text).await {
+                    Delivery::Sent => {}
+                    Delivery::Gone => return,
+                    Delivery::Stall => {
                         drop(rx);
                         stall(&shared, socket).await;
                         return;
                     }
-                    let copies = if shared.roll(dup_rate) { 2 } else { 1 };
-                    for _ in 0..copies {
-                        if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
-                            return;
-                        }
-                    }
-                }
+                },
                 Ok(SocketCmd::Close { code, reason }) => {
                     close(socket, code, &reason).await;
                     return;
@@ -188,11 +177,7 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
             }
             msg = socket.recv() => match msg {
                 Some(Ok(Message::Text(text))) => {
-                    let is_ping = serde_json::from_str::<serde_json::Value>(text.as_str())
-                        .ok()
-                        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(|m| m.eq_ignore_ascii_case("ping")))
-                        .unwrap_or(false);
-                    if is_ping && socket.send(Message::Text(channel_frame("pong").into())).await.is_err() {
+                    if !answer_ping(&mut socket, text.as_str()).await {
                         return;
                     }
                 }
@@ -201,6 +186,53 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
             },
         }
     }
+}
+
+/// What became of one event frame.
+enum Delivery {
+    Sent,
+    /// The socket is gone (or the drop fault struck).
+    Gone,
+    /// The stall fault struck: the socket must go silent.
+    Stall,
+}
+
+/// Sends one event frame, with the socket faults (drop, stall, duplicate) applied.
+async fn deliver(shared: &Shared, socket: &mut WebSocket, text: &str) -> Delivery {
+    let (drop_rate, stall_rate, dup_rate) = {
+        let f = shared.faults.borrow();
+        (f.drop_socket_rate, f.stall_rate, f.duplicate_frame_rate)
+    };
+    if shared.roll(drop_rate) {
+        return Delivery::Gone;
+    }
+    if shared.roll(stall_rate) {
+        return Delivery::Stall;
+    }
+    let copies = if shared.roll(dup_rate) { 2 } else { 1 };
+    for _ in 0..copies {
+        if socket.send(Message::Text(text.into())).await.is_err() {
+            return Delivery::Gone;
+        }
+    }
+    Delivery::Sent
+}
+
+/// Answers a client `{"message":"ping"}` with a pong; `false` when the socket is gone.
+async fn answer_ping(socket: &mut WebSocket, text: &str) -> bool {
+    let is_ping = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(|m| m.eq_ignore_ascii_case("ping"))
+        })
+        .unwrap_or(false);
+    !is_ping
+        || socket
+            .send(Message::Text(channel_frame("pong").into()))
+            .await
+            .is_ok()
 }
 
 /// The stall fault: the socket stays open and sends nothing (no frame, heartbeat or pong)

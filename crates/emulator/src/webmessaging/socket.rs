@@ -190,20 +190,7 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
             "Authenticated sessions are not available on this emulator.",
             tracing_id,
         ),
-        ClientRequest::Echo(r) => {
-            let mut msg = StructuredMessage::new(r.message.kind.clone());
-            msg.text = r.message.text.clone();
-            msg.direction = Some(Direction::Inbound);
-            msg.id = Some(uuid::Uuid::new_v4().to_string());
-            if let Some(s) = &conn.session {
-                let mut meta = BTreeMap::new();
-                let left = s.expires_at - chrono::Utc::now().timestamp();
-                meta.insert("durationSeconds".to_owned(), left.max(0).to_string());
-                meta.insert("expirationDate".to_owned(), s.expires_at.to_string());
-                msg.metadata = Some(meta);
-            }
-            frame_text(&ServerFrame::Message(Envelope::response(msg, tracing_id)))
-        }
+        ClientRequest::Echo(r) => echo_reply(conn, r, tracing_id),
         other => {
             let Some(session) = conn
                 .session
@@ -221,28 +208,7 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
                     let settings = wm.deployment(&session.deployment_id);
                     return on_message(shared, conn, &session, &settings, r, tracing_id);
                 }
-                ClientRequest::GetJwt(_) => match shared.signer.sign(
-                    &session.conversation_id,
-                    &session.deployment_id,
-                    &session.conversation_id,
-                    "webmessaging",
-                    JWT_LIFETIME_SECS,
-                ) {
-                    Ok(jwt) => frame_text(&ServerFrame::Jwt(Envelope::response(
-                        JwtResponse {
-                            jwt: Secret::new(jwt),
-                            exp: Number::from(
-                                chrono::Utc::now()
-                                    .timestamp()
-                                    .saturating_add(JWT_LIFETIME_SECS),
-                            ),
-                            tracing_id: None,
-                            extra: Default::default(),
-                        },
-                        tracing_id,
-                    ))),
-                    Err(_) => error(5000, "Could not sign a token.", tracing_id),
-                },
+                ClientRequest::GetJwt(_) => jwt_reply(shared, &session, tracing_id),
                 ClientRequest::CloseSession(r) => {
                     if r.close_all_connections {
                         session.close_others(conn.id);
@@ -259,23 +225,7 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
                     )))
                 }
                 ClientRequest::GetConfiguration(_) => {
-                    let settings = wm.deployment(&session.deployment_id);
-                    let mut frame = json!({
-                        "type": "response",
-                        "class": "GetConfigurationResponse",
-                        "code": 200,
-                        "body": {
-                            "allowedMedia": {"inbound": {"fileTypes": [], "maxFileSizeKB": 0}},
-                            "blockedExtensions": [],
-                            "maxCustomDataBytes": MAX_CUSTOM_DATA_BYTES,
-                            "messageRoutingEnabled": true,
-                            "sessionDurationSeconds": settings.session_duration_secs,
-                        },
-                    });
-                    if let Some(t) = tracing_id {
-                        frame["tracingId"] = json!(t);
-                    }
-                    frame_text(&ServerFrame::from_value(frame))
+                    configuration_reply(&wm.deployment(&session.deployment_id), tracing_id)
                 }
                 // Attachments (onAttachment, getAttachment, deleteAttachment).
                 _ => error(
@@ -287,6 +237,72 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
         }
     };
     vec![reply]
+}
+
+/// The answer to `echo`: the message back (Inbound) with the session's countdown.
+fn echo_reply(
+    conn: &Conn,
+    r: guest_chat_model::webmessaging::SendEchoRequest,
+    tracing_id: Option<String>,
+) -> Arc<str> {
+    let mut msg = StructuredMessage::new(r.message.kind.clone());
+    msg.text = r.message.text.clone();
+    msg.direction = Some(Direction::Inbound);
+    msg.id = Some(uuid::Uuid::new_v4().to_string());
+    if let Some(s) = &conn.session {
+        let mut meta = BTreeMap::new();
+        let left = s.expires_at - chrono::Utc::now().timestamp();
+        meta.insert("durationSeconds".to_owned(), left.max(0).to_string());
+        meta.insert("expirationDate".to_owned(), s.expires_at.to_string());
+        msg.metadata = Some(meta);
+    }
+    frame_text(&ServerFrame::Message(Envelope::response(msg, tracing_id)))
+}
+
+/// The answer to `getJwt`: a history JWT for the session's conversation.
+fn jwt_reply(shared: &Shared, session: &WmSession, tracing_id: Option<String>) -> Arc<str> {
+    match shared.signer.sign(
+        &session.conversation_id,
+        &session.deployment_id,
+        &session.conversation_id,
+        "webmessaging",
+        JWT_LIFETIME_SECS,
+    ) {
+        Ok(jwt) => frame_text(&ServerFrame::Jwt(Envelope::response(
+            JwtResponse {
+                jwt: Secret::new(jwt),
+                exp: Number::from(
+                    chrono::Utc::now()
+                        .timestamp()
+                        .saturating_add(JWT_LIFETIME_SECS),
+                ),
+                tracing_id: None,
+                extra: Default::default(),
+            },
+            tracing_id,
+        ))),
+        Err(_) => error(5000, "Could not sign a token.", tracing_id),
+    }
+}
+
+/// The answer to `getConfiguration`.
+fn configuration_reply(settings: &DeploymentSettings, tracing_id: Option<String>) -> Arc<str> {
+    let mut frame = json!({
+        "type": "response",
+        "class": "GetConfigurationResponse",
+        "code": 200,
+        "body": {
+            "allowedMedia": {"inbound": {"fileTypes": [], "maxFileSizeKB": 0}},
+            "blockedExtensions": [],
+            "maxCustomDataBytes": MAX_CUSTOM_DATA_BYTES,
+            "messageRoutingEnabled": true,
+            "sessionDurationSeconds": settings.session_duration_secs,
+        },
+    });
+    if let Some(t) = tracing_id {
+        frame["tracingId"] = json!(t);
+    }
+    frame_text(&ServerFrame::from_value(frame))
 }
 
 fn configure(
@@ -331,15 +347,14 @@ fn configure(
     ))]
 }
 
-fn on_message(
+/// The rate limit and the custom-attribute size limit of one `onMessage`: the error frame
+/// when the message is refused.
+fn admit(
     shared: &Shared,
-    conn: &mut Conn,
-    session: &Arc<WmSession>,
-    settings: &DeploymentSettings,
-    r: guest_chat_model::webmessaging::SendMessageRequest,
-    tracing_id: Option<String>,
-) -> Vec<Arc<str>> {
-    let _ = conn;
+    session: &WmSession,
+    r: &guest_chat_model::webmessaging::SendMessageRequest,
+    tracing_id: &Option<String>,
+) -> Result<(), Arc<str>> {
     if let Some(per_second) = shared.webmessaging.rate_per_second() {
         if let Err(retry_after) = session.admit(per_second) {
             let body = TooManyRequestsErrorMessage {
@@ -351,9 +366,10 @@ fn on_message(
                 tracing_id: None,
                 extra: Default::default(),
             };
-            let frame =
-                ServerFrame::TooManyRequests(Envelope::response(body, tracing_id).with_code(429));
-            return vec![frame_text(&frame)];
+            let frame = ServerFrame::TooManyRequests(
+                Envelope::response(body, tracing_id.clone()).with_code(429),
+            );
+            return Err(frame_text(&frame));
         }
     }
     let attributes = [r.channel.as_ref(), r.message.channel.as_ref()]
@@ -364,14 +380,49 @@ fn on_message(
         .max()
         .unwrap_or(0);
     if attributes > MAX_CUSTOM_DATA_BYTES as usize {
-        return vec![error(
+        return Err(error(
             4013,
             format!(
                 "Custom attributes are larger than {} bytes.",
                 MAX_CUSTOM_DATA_BYTES
             ),
-            tracing_id,
-        )];
+            tracing_id.clone(),
+        ));
+    }
+    Ok(())
+}
+
+/// The Inbound echo: the guest's message as the platform took it.
+fn inbound_echo(
+    message: &guest_chat_model::webmessaging::IncomingNormalizedMessage,
+) -> StructuredMessage {
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut echo = StructuredMessage::new(message.kind.clone());
+    echo.id = Some(id.clone());
+    echo.direction = Some(Direction::Inbound);
+    echo.text = message.text.clone();
+    echo.content = message.content.clone();
+    echo.events = message.events.clone();
+    echo.metadata = message.metadata.clone();
+    echo.channel = Some(BaseMessagingChannel {
+        time: Some(now_iso()),
+        message_id: Some(id),
+        ..Default::default()
+    });
+    echo
+}
+
+fn on_message(
+    shared: &Shared,
+    conn: &mut Conn,
+    session: &Arc<WmSession>,
+    settings: &DeploymentSettings,
+    r: guest_chat_model::webmessaging::SendMessageRequest,
+    tracing_id: Option<String>,
+) -> Vec<Arc<str>> {
+    let _ = conn;
+    if let Err(frame) = admit(shared, session, &r, &tracing_id) {
+        return vec![frame];
     }
     let message = r.message;
     let events = message.events.clone().unwrap_or_default();
@@ -414,21 +465,7 @@ fn on_message(
         // Typing goes to the agent's screen only: no echo.
         return Vec::new();
     }
-    // The Inbound echo: the guest's message as the platform took it.
-    let id = uuid::Uuid::new_v4().to_string();
-    let mut echo = StructuredMessage::new(message.kind.clone());
-    echo.id = Some(id.clone());
-    echo.direction = Some(Direction::Inbound);
-    echo.text = message.text.clone();
-    echo.content = message.content.clone();
-    echo.events = message.events.clone();
-    echo.metadata = message.metadata.clone();
-    echo.channel = Some(BaseMessagingChannel {
-        time: Some(now_iso()),
-        message_id: Some(id),
-        ..Default::default()
-    });
-    session.publish(echo, tracing_id);
+    session.publish(inbound_echo(&message), tracing_id);
     if !is_event {
         let text = message.text.unwrap_or_default();
         let text = match (&text, message.content.as_deref()) {
