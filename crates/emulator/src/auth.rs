@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use crate::jwt::{Claims, TokenError};
 use crate::state::Shared;
 use http::HeaderMap;
+use std::sync::Arc;
 
 /// The token of an `Authorization: Bearer <jwt>` header, or the 401 the service answers.
 pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
@@ -25,7 +26,7 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 /// Verifies a guest JWT (signature, issuer, expiry), or the 401 the service answers.
-pub(crate) fn verify(shared: &Shared, token: &str) -> Result<Claims, ApiError> {
+pub(crate) fn verify(shared: &Shared, token: &str) -> Result<Arc<Claims>, ApiError> {
     shared.signer.verify(token).map_err(|e| match e {
         TokenError::Bad => ApiError::new(401, "bad.credentials", "Invalid login credentials."),
         TokenError::Expired => ApiError::new(

@@ -425,7 +425,11 @@ impl Conversation {
             timestamp: Some(ts),
             ..Default::default()
         };
-        self.publish(frame_text(&self.id, "messages", TYPE_MESSAGE, &event));
+        // No socket attached (a REST-only client, or between reconnects): nothing to serialise;
+        // the client reads the message over REST.
+        if self.events.receiver_count() > 0 {
+            self.publish(frame_text(&self.id, "messages", TYPE_MESSAGE, &event));
+        }
         let mut rest = event;
         if let Some(c) = rest.conversation.as_mut() {
             c.self_uri = Some(conversation_uri(&self.id));

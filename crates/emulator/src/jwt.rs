@@ -89,7 +89,7 @@ pub(crate) struct Signer {
     /// Whole token text -> its claims, for tokens this signer verified (the signature covers
     /// the whole header and payload, so an exact match needs no second check; `exp` is still
     /// checked on every use).
-    verified: Mutex<HashMap<Box<str>, Claims>>,
+    verified: Mutex<HashMap<Box<str>, Arc<Claims>>>,
 }
 
 impl Signer {
@@ -148,12 +148,12 @@ impl Signer {
 
     /// Checks the signature, `kid`, `alg`, `iss` and `exp` (no leeway), as jsonwebtoken did.
     /// A token verified before is only checked for `exp`.
-    pub(crate) fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    pub(crate) fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
         let cached = self.verified_cache().get(token).cloned();
         let claims = match cached {
             Some(claims) => claims,
             None => {
-                let claims = self.verify_signed(token)?;
+                let claims = Arc::new(self.verify_signed(token)?);
                 let mut cache = self.verified_cache();
                 if cache.len() >= VERIFIED_CAPACITY {
                     cache.clear();
@@ -168,7 +168,7 @@ impl Signer {
         Ok(claims)
     }
 
-    fn verified_cache(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Claims>> {
+    fn verified_cache(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Arc<Claims>>> {
         self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -230,9 +230,11 @@ mod tests {
         for _ in 0..2 {
             assert_eq!(signer.verify(&expired), Err(TokenError::Expired));
         }
-        let mut stale = signer.verify(&token).expect("valid");
+        let mut stale = Claims::clone(&signer.verify(&token).expect("valid"));
         stale.exp = 0;
-        signer.verified_cache().insert(token.as_str().into(), stale);
+        signer
+            .verified_cache()
+            .insert(token.as_str().into(), Arc::new(stale));
         assert_eq!(signer.verify(&token), Err(TokenError::Expired));
     }
 

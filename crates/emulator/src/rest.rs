@@ -54,7 +54,7 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router {
 /// What the auth layer hands to the handlers.
 #[derive(Clone)]
 pub(crate) struct AuthCtx {
-    pub claims: Claims,
+    pub claims: Arc<Claims>,
     pub conv: Arc<Conversation>,
 }
 

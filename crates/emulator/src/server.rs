@@ -200,6 +200,7 @@ impl EmulatorBuilder {
     /// Binds, generates the signing key (and the certificate, with self-signed TLS), and
     /// serves in the background.
     pub async fn start(self) -> Result<EmulatorHandle, EmulatorError> {
+        self.faults.validate()?;
         let settings = self.effective_settings()?;
         let tls = match &self.tls {
             Some(tls) => Some(tls.materialize()?),

@@ -45,7 +45,7 @@ pub(crate) struct Settings {
 
 /// Per-JWT fixed-window counters, sharded.
 pub(crate) struct RateLimiter {
-    shards: Vec<Mutex<HashMap<String, (Instant, u32)>>>,
+    shards: Vec<Mutex<HashMap<u64, (Instant, u32)>>>,
 }
 
 /// The outcome of counting one request.
@@ -98,12 +98,15 @@ impl RateLimiter {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut h);
-        let idx = (h.finish() as usize) % self.shards.len().max(1);
+        // Counters are keyed by the key's 64-bit hash: the key (a whole JWT, hundreds of bytes)
+        // is hashed once per request and never copied. Keys only reach here verified.
+        let hash = h.finish();
+        let idx = (hash as usize) % self.shards.len().max(1);
         let now = Instant::now();
         let (start, count) = match self.shards.get(idx) {
             Some(shard) => {
                 let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
-                let entry = map.entry(key.to_owned()).or_insert((now, 0));
+                let entry = map.entry(hash).or_insert((now, 0));
                 if now.duration_since(entry.0) >= window {
                     *entry = (now, 0);
                 }

@@ -163,8 +163,7 @@ impl WebMessaging {
     /// token again answers 4007.
     pub fn expire(&self, conversation_id: &str) -> Result<(), crate::EmulatorError> {
         let s = self.session(conversation_id)?;
-        self.wm().remove(&s);
-        self.wm().lock().expired.insert(s.token.clone());
+        self.wm().lock().expire(&s);
         s.expire();
         Ok(())
     }

@@ -160,6 +160,11 @@ fn error(code: i64, text: impl Into<String>, tracing_id: Option<String>) -> Arc<
 }
 
 /// Handles one text frame: the frames to send back to this socket.
+/// `onAttachment` on a deployment without attachments (Shyrka 4000, feature unavailable).
+const ATTACHMENTS_OFF: i64 = 4000;
+/// `getAttachment` / `deleteAttachment` of an id the session never uploaded (Shyrka 4009).
+const ATTACHMENT_NOT_FOUND: i64 = 4009;
+
 fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
@@ -227,10 +232,22 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
                 ClientRequest::GetConfiguration(_) => {
                     configuration_reply(&wm.deployment(&session.deployment_id), tracing_id)
                 }
-                // Attachments (onAttachment, getAttachment, deleteAttachment).
+                // The emulator's deployments have attachments off (`config.json`:
+                // `fileUpload.enableAttachments: false`): no upload URL is ever handed out,
+                // so no attachment id can name one.
+                ClientRequest::OnAttachment(_) => error(
+                    ATTACHMENTS_OFF,
+                    "Attachments are not enabled on this deployment: onAttachment is refused.",
+                    tracing_id,
+                ),
+                ClientRequest::GetAttachment(r) | ClientRequest::DeleteAttachment(r) => error(
+                    ATTACHMENT_NOT_FOUND,
+                    format!("Attachment not found: {}.", r.attachment_id),
+                    tracing_id,
+                ),
                 _ => error(
-                    4000,
-                    "Attachments are not enabled on this deployment.",
+                    ATTACHMENTS_OFF,
+                    "This request is not available on this emulator.",
                     tracing_id,
                 ),
             }

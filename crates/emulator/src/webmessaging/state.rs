@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -31,7 +32,8 @@ pub struct DeploymentSettings {
     /// After the agent's Presence Disconnect, the conversation turns read-only
     /// (`conversationDisconnect.type: ReadOnly`).
     pub read_only_on_disconnect: bool,
-    /// Session lifetime announced as `durationSeconds`.
+    /// Session lifetime, announced as `durationSeconds`: when it is over the session expires
+    /// (`SessionExpiredEvent`, its sockets close, and its token answers 4007 from then on).
     pub session_duration_secs: u64,
 }
 
@@ -54,9 +56,49 @@ pub(crate) struct Sessions {
     pub(crate) expired: HashSet<String>,
 }
 
+impl Sessions {
+    /// Forgets `session` (its token may already belong to a newer session).
+    pub(crate) fn remove(&mut self, session: &WmSession) {
+        if self
+            .by_token
+            .get(&session.token)
+            .is_some_and(|s| s.conversation_id == session.conversation_id)
+        {
+            self.by_token.remove(&session.token);
+        }
+        self.by_conversation.remove(&session.conversation_id);
+    }
+
+    /// Forgets `session` and remembers its token as expired (configuring it again answers 4007).
+    pub(crate) fn expire(&mut self, session: &WmSession) {
+        self.remove(session);
+        self.expired.insert(session.token.clone());
+    }
+}
+
+fn lock(sessions: &Mutex<Sessions>) -> std::sync::MutexGuard<'_, Sessions> {
+    sessions.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Expires `session` once its lifetime (`expires_at`) is over, unless it ends first: the
+/// service's session TTL, set per deployment (`session_duration_secs`).
+fn expire_on_time(sessions: Arc<Mutex<Sessions>>, session: Arc<WmSession>, tracker: &TaskTracker) {
+    let left = session.expires_at - chrono::Utc::now().timestamp();
+    let after = Duration::from_secs(u64::try_from(left).unwrap_or(0));
+    tracker.spawn(async move {
+        tokio::select! {
+            _ = session.cancel.cancelled() => {}
+            _ = tokio::time::sleep(after) => {
+                lock(&sessions).expire(&session);
+                session.expire();
+            }
+        }
+    });
+}
+
 /// Web Messaging state of one emulator.
 pub(crate) struct WmState {
-    pub(crate) sessions: Mutex<Sessions>,
+    pub(crate) sessions: Arc<Mutex<Sessions>>,
     pub(crate) deployments: RwLock<HashMap<String, DeploymentSettings>>,
     pub(crate) default_deployment: RwLock<DeploymentSettings>,
     pub(crate) rate_per_second: RwLock<Option<u32>>,
@@ -66,7 +108,7 @@ pub(crate) struct WmState {
 impl Default for WmState {
     fn default() -> Self {
         WmState {
-            sessions: Mutex::default(),
+            sessions: Arc::default(),
             deployments: RwLock::default(),
             default_deployment: RwLock::default(),
             rate_per_second: RwLock::new(Some(guest_chat_model::webmessaging::MESSAGES_PER_SECOND)),
@@ -77,7 +119,7 @@ impl Default for WmState {
 
 impl WmState {
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Sessions> {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.sessions)
     }
 
     pub(crate) fn deployment(&self, id: &str) -> DeploymentSettings {
@@ -132,6 +174,7 @@ impl WmState {
             agents.cancel,
         );
         session.start_agent(plan, agents.tracker);
+        expire_on_time(self.sessions.clone(), session.clone(), agents.tracker);
         sessions.by_token.insert(token.to_owned(), session.clone());
         sessions
             .by_conversation
@@ -140,15 +183,7 @@ impl WmState {
     }
 
     pub(crate) fn remove(&self, session: &WmSession) {
-        let mut sessions = self.lock();
-        if sessions
-            .by_token
-            .get(&session.token)
-            .is_some_and(|s| s.conversation_id == session.conversation_id)
-        {
-            sessions.by_token.remove(&session.token);
-        }
-        sessions.by_conversation.remove(&session.conversation_id);
+        self.lock().remove(session);
     }
 
     /// Drops every Web Messaging socket (the `drop_sockets_secs` fault); sessions live on.
