@@ -112,10 +112,12 @@ pub(crate) enum SocketCmd {
         reason: Arc<str>,
     },
     Drop(DropMode),
-    /// Send this `v2.system.socket_closing` frame, then close with 1001 after `grace`.
+    /// Send this `v2.system.socket_closing` frame, then close with 1001 after `grace_ms`
+    /// milliseconds. (Milliseconds in a `u32` keep the command at 24 bytes: the event channel
+    /// of every conversation holds 64 of them from its creation on.)
     Closing {
         frame: Arc<str>,
-        grace: Duration,
+        grace_ms: u32,
     },
 }
 
@@ -169,8 +171,10 @@ pub(crate) struct Conversation {
     status: watch::Sender<Status>,
     pub heartbeats_paused: AtomicBool,
     pub cancel: CancellationToken,
-    agent_tx: mpsc::UnboundedSender<AgentInput>,
-    agent_rx: Mutex<Option<mpsc::UnboundedReceiver<AgentInput>>>,
+    /// Items boxed: tokio allocates a channel's first block of 32 slots at creation, and this
+    /// channel exists once per conversation.
+    agent_tx: mpsc::UnboundedSender<Box<AgentInput>>,
+    agent_rx: Mutex<Option<mpsc::UnboundedReceiver<Box<AgentInput>>>>,
 }
 
 const EVENT_BUFFER: usize = 64;
@@ -262,7 +266,7 @@ impl Conversation {
         *self.status.borrow()
     }
 
-    pub(crate) fn take_agent_rx(&self) -> Option<mpsc::UnboundedReceiver<AgentInput>> {
+    pub(crate) fn take_agent_rx(&self) -> Option<mpsc::UnboundedReceiver<Box<AgentInput>>> {
         self.agent_rx
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -344,7 +348,7 @@ impl Conversation {
         if let Ok(text) = serde_json::to_string(&frame) {
             self.broadcast(SocketCmd::Closing {
                 frame: Arc::from(text),
-                grace,
+                grace_ms: u32::try_from(grace.as_millis()).unwrap_or(u32::MAX),
             });
         }
     }
@@ -508,7 +512,7 @@ impl Conversation {
         self.guest_active();
         let _ = self
             .agent_tx
-            .send(AgentInput::GuestMessage { body, body_type });
+            .send(Box::new(AgentInput::GuestMessage { body, body_type }));
         Ok(msg)
     }
 

@@ -76,8 +76,9 @@ async fn upgrade(
         })
 }
 
-/// Read buffer of a server-side socket (see `upgrade`).
-const WS_READ_BUFFER: usize = 4 * 1024;
+/// Read buffer of a server-side socket (see `upgrade`). A guest sends only pings on this
+/// socket (about 20 bytes each), so 1 KiB holds many; a larger frame grows the buffer.
+const WS_READ_BUFFER: usize = 1024;
 
 /// Decrements the socket count however the socket task ends.
 struct Attached(Arc<Conversation>);
@@ -153,11 +154,11 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
                     close(socket, code, "Dropped by the emulator").await;
                     return;
                 }
-                Ok(SocketCmd::Closing { frame, grace }) => {
+                Ok(SocketCmd::Closing { frame, grace_ms }) => {
                     if socket.send(Message::Text(frame.as_ref().into())).await.is_err() {
                         return;
                     }
-                    let at = tokio::time::Instant::now() + grace;
+                    let at = tokio::time::Instant::now() + Duration::from_millis(grace_ms.into());
                     closing_at = Some(closing_at.map_or(at, |t| t.min(at)));
                 }
                 // A socket too slow to keep up is dropped (the client resyncs over REST),
