@@ -130,10 +130,28 @@ pub(crate) enum AgentInput {
 pub(crate) struct Inner {
     pub state: ConversationState,
     pub members: Vec<WebChatMemberInfo>,
-    pub messages: Vec<WebChatMessage>,
+    /// The transcript, oldest first, stored compactly (a `WebChatMessage` is about 800 bytes
+    /// inline, most of it the conversation and sender it repeats): see [`StoredMessage`].
+    pub messages: Vec<StoredMessage>,
     pub media: Vec<WebChatGuestMediaRequest>,
     pub agent_id: Option<String>,
     pub acd_id: Option<String>,
+}
+
+/// One message of the transcript: what its REST shape has beyond the conversation's own facts.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredMessage {
+    id: Box<str>,
+    sender: Box<str>,
+    body: Box<str>,
+    body_type: BodyType,
+    timestamp: Timestamp,
+}
+
+impl StoredMessage {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 /// Static facts about the guest given at create.
@@ -426,7 +444,7 @@ impl Conversation {
             sender: Some(id_only(sender)),
             body: Some(body),
             body_type: Some(body_type),
-            timestamp: Some(ts),
+            timestamp: Some(ts.clone()),
             ..Default::default()
         };
         // No socket attached (a REST-only client, or between reconnects): nothing to serialise;
@@ -434,13 +452,40 @@ impl Conversation {
         if self.events.receiver_count() > 0 {
             self.publish(frame_text(&self.id, "messages", TYPE_MESSAGE, &event));
         }
-        let mut rest = event;
-        if let Some(c) = rest.conversation.as_mut() {
-            c.self_uri = Some(conversation_uri(&self.id));
-        }
-        rest.self_uri = Some(message_uri(&self.id, &mid));
-        inner.messages.push(rest.clone());
+        let stored = StoredMessage {
+            id: mid.into(),
+            sender: sender.into(),
+            body: event.body.as_deref().unwrap_or_default().into(),
+            body_type: event.body_type.clone().unwrap_or(BodyType::Standard),
+            timestamp: ts,
+        };
+        let rest = self.rest_message(&stored);
+        inner.messages.push(stored);
         rest
+    }
+
+    /// A stored message in its REST shape (as `GET .../messages/{id}` answers it).
+    pub(crate) fn rest_message(&self, m: &StoredMessage) -> WebChatMessage {
+        WebChatMessage {
+            id: Some(m.id.to_string()),
+            conversation: Some(WebChatConversation {
+                id: Some(self.id.clone()),
+                self_uri: Some(conversation_uri(&self.id)),
+                ..Default::default()
+            }),
+            sender: Some(id_only(&m.sender)),
+            body: Some(m.body.to_string()),
+            body_type: Some(m.body_type.clone()),
+            timestamp: Some(m.timestamp.clone()),
+            self_uri: Some(message_uri(&self.id, &m.id)),
+            ..Default::default()
+        }
+    }
+
+    /// Every stored message in its REST shape, oldest first.
+    pub(crate) fn rest_messages(&self) -> Vec<WebChatMessage> {
+        let stored = self.lock().messages.clone();
+        stored.iter().map(|m| self.rest_message(m)).collect()
     }
 
     fn publish_typing(&self, sender: &str) -> WebChatTyping {
@@ -783,7 +828,7 @@ impl Conversation {
 
     /// Every message stored, oldest first.
     pub(crate) fn transcript(&self) -> Vec<WebChatMessage> {
-        self.lock().messages.clone()
+        self.rest_messages()
     }
 
     pub(crate) fn state(&self) -> ConversationState {

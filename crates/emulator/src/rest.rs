@@ -693,7 +693,7 @@ async fn list_messages(
 ) -> Result<Json<WebChatMessageEntityList>, ApiError> {
     let q = query_map(raw);
     let (max, descending) = page_params(&q)?;
-    let messages = ctx.conv.lock().messages.clone();
+    let messages = ctx.conv.rest_messages();
     let index_of = |name: &str| -> Result<Option<usize>, ApiError> {
         match q.get(name) {
             None => Ok(None),
@@ -771,13 +771,15 @@ async fn get_message(
     Extension(ctx): Extension<AuthCtx>,
     Path((_cid, msgid)): Path<(String, String)>,
 ) -> Result<Json<WebChatMessage>, ApiError> {
-    ctx.conv
+    let stored = ctx
+        .conv
         .lock()
         .messages
         .iter()
-        .find(|m| m.id.as_deref() == Some(msgid.as_str()))
-        .cloned()
-        .map(Json)
+        .find(|m| m.id() == msgid)
+        .cloned();
+    stored
+        .map(|m| Json(ctx.conv.rest_message(&m)))
         .ok_or_else(|| ApiError::chat_not_found(MESSAGE_NOT_FOUND))
 }
 
