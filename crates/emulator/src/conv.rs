@@ -444,7 +444,7 @@ impl Conversation {
             sender: Some(id_only(sender)),
             body: Some(body),
             body_type: Some(body_type),
-            timestamp: Some(ts.clone()),
+            timestamp: Some(ts),
             ..Default::default()
         };
         // No socket attached (a REST-only client, or between reconnects): nothing to serialise;
@@ -476,7 +476,7 @@ impl Conversation {
             sender: Some(id_only(&m.sender)),
             body: Some(m.body.to_string()),
             body_type: Some(m.body_type.clone()),
-            timestamp: Some(m.timestamp.clone()),
+            timestamp: Some(m.timestamp),
             self_uri: Some(message_uri(&self.id, &m.id)),
             ..Default::default()
         }

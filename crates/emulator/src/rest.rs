@@ -70,16 +70,19 @@ fn path_conversation(path: &str) -> String {
 }
 
 async fn auth_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
-    let token = match bearer_token(req.headers()) {
-        Ok(t) => t.to_owned(),
-        Err(e) => return e.into_response(),
-    };
-    let claims = match verify(&shared, &token) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
+    // The token is borrowed from the request (no copy of its hundreds of bytes).
     let s = &shared.settings;
-    let rate = shared.limiter.hit(&token, s.rate_requests, s.rate_window);
+    let checked = bearer_token(req.headers()).and_then(|token| {
+        let claims = verify(&shared, token)?;
+        Ok((
+            claims,
+            shared.limiter.hit(token, s.rate_requests, s.rate_window),
+        ))
+    });
+    let (claims, rate) = match checked {
+        Ok(pair) => pair,
+        Err(e) => return e.into_response(),
+    };
     let mut resp = if rate.exceeded {
         ApiError::new(
             429,
@@ -570,11 +573,12 @@ async fn send_message(
     State(shared): State<Arc<Shared>>,
     Extension(ctx): Extension<AuthCtx>,
     Path((_cid, mid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Result<Json<WebChatMessage>, ApiError> {
     own_member(&ctx, &mid)?;
-    let req: Option<CreateWebChatMessageRequest> = read_json(&shared, &headers, body).await?;
+    // The request itself rather than a `HeaderMap` extractor, which would copy the headers.
+    let (parts, body) = req.into_parts();
+    let req: Option<CreateWebChatMessageRequest> = read_json(&shared, &parts.headers, body).await?;
     let (text, body_type) = message_request(req)?;
     ctx.conv
         .guest_message(text, body_type, shared.settings.activate_without_stream)
