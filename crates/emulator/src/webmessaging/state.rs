@@ -80,11 +80,14 @@ fn lock(sessions: &Mutex<Sessions>) -> std::sync::MutexGuard<'_, Sessions> {
     sessions.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Expires `session` once its lifetime (`expires_at`) is over, unless it ends first: the
-/// service's session TTL, set per deployment (`session_duration_secs`).
-fn expire_on_time(sessions: Arc<Mutex<Sessions>>, session: Arc<WmSession>, tracker: &TaskTracker) {
-    let left = session.expires_at - chrono::Utc::now().timestamp();
-    let after = Duration::from_secs(u64::try_from(left).unwrap_or(0));
+/// Expires `session` once its lifetime `after` (the deployment's `session_duration_secs`, the
+/// service's session TTL) is over, unless it ends first.
+fn expire_on_time(
+    sessions: Arc<Mutex<Sessions>>,
+    session: Arc<WmSession>,
+    after: Duration,
+    tracker: &TaskTracker,
+) {
     tracker.spawn(async move {
         tokio::select! {
             _ = session.cancel.cancelled() => {}
@@ -174,7 +177,13 @@ impl WmState {
             agents.cancel,
         );
         session.start_agent(plan, agents.tracker);
-        expire_on_time(self.sessions.clone(), session.clone(), agents.tracker);
+        let lifetime = Duration::from_secs(settings.session_duration_secs);
+        expire_on_time(
+            self.sessions.clone(),
+            session.clone(),
+            lifetime,
+            agents.tracker,
+        );
         sessions.by_token.insert(token.to_owned(), session.clone());
         sessions
             .by_conversation
