@@ -27,7 +27,16 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 
 /// Verifies a guest JWT (signature, issuer, expiry), or the 401 the service answers.
 pub(crate) fn verify(shared: &Shared, token: &str) -> Result<Arc<Claims>, ApiError> {
-    shared.signer.verify(token).map_err(|e| match e {
+    verify_keyed(shared, token, shared.signer.token_key(token))
+}
+
+/// [`verify`] with the token's key (`Signer::token_key`) already computed.
+pub(crate) fn verify_keyed(
+    shared: &Shared,
+    token: &str,
+    key: u64,
+) -> Result<Arc<Claims>, ApiError> {
+    shared.signer.verify_keyed(token, key).map_err(|e| match e {
         TokenError::Bad => ApiError::new(401, "bad.credentials", "Invalid login credentials."),
         TokenError::Expired => ApiError::new(
             401,

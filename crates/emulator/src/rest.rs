@@ -1,6 +1,6 @@
 //! The 11 REST operations under `/api/v2/webchat/guest/conversations`.
 
-use crate::auth::{bearer_token, verify};
+use crate::auth::{bearer_token, verify_keyed};
 use crate::conv::{Conversation, ConversationState, GuestWriteError, NewConversation};
 use crate::error::ApiError;
 use crate::jwt::Claims;
@@ -73,11 +73,13 @@ async fn auth_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: N
     // The token is borrowed from the request (no copy of its hundreds of bytes).
     let s = &shared.settings;
     let checked = bearer_token(req.headers()).and_then(|token| {
-        let claims = verify(&shared, token)?;
-        Ok((
-            claims,
-            shared.limiter.hit(token, s.rate_requests, s.rate_window),
-        ))
+        // One hash of the token keys both the verified-token cache and the rate limiter.
+        let key = shared.signer.token_key(token);
+        let claims = verify_keyed(&shared, token, key)?;
+        let rate = shared
+            .limiter
+            .hit_hashed(key, s.rate_requests, s.rate_window);
+        Ok((claims, rate))
     });
     let (claims, rate) = match checked {
         Ok(pair) => pair,

@@ -94,13 +94,17 @@ impl RateLimiter {
         }
     }
 
+    /// Counts one request of `key`.
     pub(crate) fn hit(&self, key: &str, allowed: u32, window: Duration) -> RateInfo {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut h);
-        // Counters are keyed by the key's 64-bit hash: the key (a whole JWT, hundreds of bytes)
-        // is hashed once per request and never copied. Keys only reach here verified.
-        let hash = h.finish();
+        self.hit_hashed(h.finish(), allowed, window)
+    }
+
+    /// Counts one request of the key with this 64-bit hash. Counters are keyed by the hash:
+    /// a key (a whole JWT, hundreds of bytes) is hashed once per request and never copied.
+    pub(crate) fn hit_hashed(&self, hash: u64, allowed: u32, window: Duration) -> RateInfo {
         let idx = (hash as usize) % self.shards.len().max(1);
         let now = Instant::now();
         let (start, count) = match self.shards.get(idx) {
