@@ -48,6 +48,12 @@ pub struct WebMessagingSession {
     pub messages: usize,
     /// Sends are refused.
     pub read_only: bool,
+    /// WebSocket pings received from its sockets.
+    pub pings: u64,
+    /// `echo` health checks answered.
+    pub health_checks: u64,
+    /// `onMessage` requests answered 429.
+    pub rate_limited: u64,
 }
 
 impl WebMessagingSession {
@@ -58,6 +64,9 @@ impl WebMessagingSession {
             deployment_id: s.deployment_id.clone(),
             messages: inner.history.len(),
             read_only: inner.read_only,
+            pings: inner.pings,
+            health_checks: inner.health_checks,
+            rate_limited: inner.rate_limited,
         }
     }
 }
@@ -115,6 +124,25 @@ impl WebMessaging {
             .rate_per_second
             .write()
             .unwrap_or_else(|p| p.into_inner()) = per_second;
+    }
+
+    /// Fault: the next `count` guest texts are stored and reach the agent, but their `Inbound`
+    /// echo (the sender's acknowledgement) is never sent.
+    pub fn lose_echoes(&self, count: u32) {
+        self.wm().faults().lose_echoes = count;
+    }
+
+    /// Fault: the next `count` guest texts have their `Inbound` echo sent twice.
+    pub fn duplicate_echoes(&self, count: u32) {
+        self.wm().faults().duplicate_echoes = count;
+    }
+
+    /// Fault: the next `count` `onMessage` requests are answered 429
+    /// `TooManyRequestsErrorMessage` with this `retryAfter` (seconds), and not processed.
+    pub fn refuse_messages(&self, count: u32, retry_after_secs: i64) {
+        let mut f = self.wm().faults();
+        f.refuse = count;
+        f.refuse_retry_after = retry_after_secs;
     }
 
     /// Every live session.

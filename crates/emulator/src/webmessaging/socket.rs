@@ -149,6 +149,12 @@ async fn serve(shared: Arc<Shared>, deployment: String, mut socket: WebSocket) {
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                // The pong is sent by the WebSocket layer; the ping is counted.
+                Some(Ok(Message::Ping(_))) => {
+                    if let Some(s) = &conn.session {
+                        s.lock().pings += 1;
+                    }
+                }
                 Some(Ok(_)) => {}
             },
         }
@@ -267,6 +273,7 @@ fn echo_reply(
     msg.direction = Some(Direction::Inbound);
     msg.id = Some(uuid::Uuid::new_v4().to_string());
     if let Some(s) = &conn.session {
+        s.lock().health_checks += 1;
         let mut meta = BTreeMap::new();
         let left = s.expires_at - chrono::Utc::now().timestamp();
         meta.insert("durationSeconds".to_owned(), left.max(0).to_string());
@@ -372,22 +379,33 @@ fn admit(
     r: &guest_chat_model::webmessaging::SendMessageRequest,
     tracing_id: &Option<String>,
 ) -> Result<(), Arc<str>> {
-    if let Some(per_second) = shared.webmessaging.rate_per_second() {
-        if let Err(retry_after) = session.admit(per_second) {
-            let body = TooManyRequestsErrorMessage {
-                retry_after,
-                error_code: 4029,
-                error_message: "Message rate too high for this session".to_owned(),
-                name: Some("TooManyRequestsError".to_owned()),
-                message: Some("Message rate too high for this session".to_owned()),
-                tracing_id: None,
-                extra: Default::default(),
-            };
-            let frame = ServerFrame::TooManyRequests(
-                Envelope::response(body, tracing_id.clone()).with_code(429),
-            );
-            return Err(frame_text(&frame));
-        }
+    let refused = {
+        let mut f = shared.webmessaging.faults();
+        (f.refuse > 0).then(|| {
+            f.refuse -= 1;
+            f.refuse_retry_after
+        })
+    };
+    let admitted = match (refused, shared.webmessaging.rate_per_second()) {
+        (Some(retry_after), _) => Err(retry_after),
+        (None, Some(per_second)) => session.admit(per_second),
+        (None, None) => Ok(()),
+    };
+    if let Err(retry_after) = admitted {
+        session.lock().rate_limited += 1;
+        let body = TooManyRequestsErrorMessage {
+            retry_after,
+            error_code: 4029,
+            error_message: "Message rate too high for this session".to_owned(),
+            name: Some("TooManyRequestsError".to_owned()),
+            message: Some("Message rate too high for this session".to_owned()),
+            tracing_id: None,
+            extra: Default::default(),
+        };
+        let frame = ServerFrame::TooManyRequests(
+            Envelope::response(body, tracing_id.clone()).with_code(429),
+        );
+        return Err(frame_text(&frame));
     }
     let attributes = [r.channel.as_ref(), r.message.channel.as_ref()]
         .into_iter()
@@ -482,7 +500,31 @@ fn on_message(
         // Typing goes to the agent's screen only: no echo.
         return Vec::new();
     }
-    session.publish(inbound_echo(&message), tracing_id);
+    let echo = inbound_echo(&message);
+    let (lose, twice) = {
+        let mut f = shared.webmessaging.faults();
+        let lose = !is_event && f.lose_echoes > 0;
+        let twice = !is_event && !lose && f.duplicate_echoes > 0;
+        if lose {
+            f.lose_echoes -= 1;
+        }
+        if twice {
+            f.duplicate_echoes -= 1;
+        }
+        (lose, twice)
+    };
+    if lose {
+        session.store(echo);
+    } else if twice {
+        session.publish(echo.clone(), tracing_id.clone());
+        session.broadcast_frame(&ServerFrame::Message({
+            let mut env = Envelope::message(echo);
+            env.tracing_id = tracing_id;
+            env
+        }));
+    } else {
+        session.publish(echo, tracing_id);
+    }
     if !is_event {
         let text = message.text.unwrap_or_default();
         let text = match (&text, message.content.as_deref()) {

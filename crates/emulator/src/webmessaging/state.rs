@@ -106,6 +106,19 @@ pub(crate) struct WmState {
     pub(crate) default_deployment: RwLock<DeploymentSettings>,
     pub(crate) rate_per_second: RwLock<Option<u32>>,
     pub(crate) next_socket: AtomicU64,
+    pub(crate) faults: Mutex<WmFaults>,
+}
+
+/// One-shot Web Messaging faults: each count is used up by the requests it hits.
+#[derive(Debug, Default)]
+pub(crate) struct WmFaults {
+    /// `onMessage` texts stored and handed to the agent, but whose `Inbound` echo is not sent.
+    pub(crate) lose_echoes: u32,
+    /// `onMessage` texts whose `Inbound` echo is sent twice.
+    pub(crate) duplicate_echoes: u32,
+    /// `onMessage` requests answered 429 with `refuse_retry_after`, not processed.
+    pub(crate) refuse: u32,
+    pub(crate) refuse_retry_after: i64,
 }
 
 impl Default for WmState {
@@ -116,6 +129,7 @@ impl Default for WmState {
             default_deployment: RwLock::default(),
             rate_per_second: RwLock::new(Some(guest_chat_model::webmessaging::MESSAGES_PER_SECOND)),
             next_socket: AtomicU64::new(1),
+            faults: Mutex::default(),
         }
     }
 }
@@ -135,6 +149,10 @@ impl WmState {
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
         }
+    }
+
+    pub(crate) fn faults(&self) -> std::sync::MutexGuard<'_, WmFaults> {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn rate_per_second(&self) -> Option<u32> {
