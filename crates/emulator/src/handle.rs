@@ -55,7 +55,7 @@ impl EmulatorHandle {
     }
 
     /// The certificate (PEM) clients must trust to reach this emulator over TLS: the
-    /// generated one, or the chain given to [`EmulatorTls::from_pem`]. `None` without TLS.
+    /// generated one, or the chain given to [`EmulatorTls::from_pem`](crate::EmulatorTls::from_pem). `None` without TLS.
     pub fn tls_certificate_pem(&self) -> Option<String> {
         self.shared.tls_certificate.clone()
     }
@@ -99,7 +99,7 @@ impl EmulatorHandle {
     }
 
     /// The token the control API requires (`Authorization: Bearer ...`): the one given to
-    /// [`EmulatorBuilder::control_token`], or the one generated for a non-loopback bind.
+    /// [`EmulatorBuilder::control_token`](crate::EmulatorBuilder::control_token), or the one generated for a non-loopback bind.
     /// `None` when the control API is open (loopback, no token given).
     pub fn control_token(&self) -> Option<String> {
         self.shared.settings.control_token.clone()
