@@ -150,8 +150,9 @@ pub fn config_warning(e: &ConfigError) -> String {
     )
 }
 
-/// The warning line of every failed reload of the configuration file, as it happens.
-pub fn config_warnings(client: &ApiClient) -> mpsc::UnboundedReceiver<String> {
+/// The error of every failed reload of the configuration file, as it happens (the UI words
+/// it with [`config_warning`]).
+pub fn config_warnings(client: &ApiClient) -> mpsc::UnboundedReceiver<ConfigError> {
     let (tx, rx) = mpsc::unbounded_channel();
     let config = client.config_arc();
     let mut reloads = config.subscribe_reloads();
@@ -159,7 +160,7 @@ pub fn config_warnings(client: &ApiClient) -> mpsc::UnboundedReceiver<String> {
     tokio::spawn(async move {
         while reloads.changed().await.is_ok() {
             if let Some(e) = config.last_error() {
-                if tx.send(config_warning(&e)).is_err() {
+                if tx.send(e).is_err() {
                     break;
                 }
             }

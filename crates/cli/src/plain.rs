@@ -5,10 +5,13 @@
 //! that fails is reported on stderr and the chat goes on; whatever ends the program leaves a
 //! chat still going on (best effort, bounded).
 
-use crate::connect::{config_warnings, describe, leave_quietly, signals, start_chat, Target};
+use crate::connect::{
+    config_warning, config_warnings, describe, leave_quietly, signals, start_chat, Target,
+};
 use crate::format;
 use anyhow::anyhow;
 use futures::StreamExt;
+use purecloud_guest_chat_client::config::ConfigError;
 use purecloud_guest_chat_client::events::CloseReason;
 use purecloud_guest_chat_client::model::{BodyType, Role};
 use purecloud_guest_chat_client::session::{Backend, ChatState, EndedBy, GuestChat, SessionEvent};
@@ -174,7 +177,7 @@ impl<'a> Session<'a> {
     async fn run(
         &mut self,
         signals: &mut mpsc::UnboundedReceiver<&'static str>,
-        mut warnings: mpsc::UnboundedReceiver<String>,
+        mut warnings: mpsc::UnboundedReceiver<ConfigError>,
     ) -> anyhow::Result<()> {
         self.started_line();
         let mut events = self.chat.events();
@@ -201,7 +204,7 @@ impl<'a> Session<'a> {
                     }
                     self.pending.push_back(input);
                 }
-                Some(w) = warnings.recv() => eprintln!("{w}"),
+                Some(e) = warnings.recv() => eprintln!("{}", config_warning(&e)),
                 Some(_) = signals.recv() => {
                     if self.left_at.is_some() {
                         return Err(anyhow!("interrupted while waiting for the end of the chat"));

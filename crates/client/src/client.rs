@@ -20,7 +20,7 @@ use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "config-file", not(target_arch = "wasm32")))]
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -359,7 +359,7 @@ impl ApiClientBuilder {
         self
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(all(feature = "config-file", not(target_arch = "wasm32")))]
     /// Reads this configuration file instead of the default one.
     pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config_file.path = Some(path.into());
@@ -373,7 +373,7 @@ impl ApiClientBuilder {
         self
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(all(feature = "config-file", not(target_arch = "wasm32")))]
     /// Forces live reload of the configuration file on or off.
     pub fn live_reload(mut self, on: bool) -> Self {
         self.config_file.live_reload = Some(on);
@@ -500,9 +500,12 @@ impl ApiClientBuilder {
         };
         let http = match &self.http_client {
             Some(own) => own.clone(),
-            None => http
-                .build()
-                .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?,
+            None => http.build().map_err(|e| {
+                Error::Transport(crate::error::TransportError::with_source(
+                    format!("cannot build the HTTP client: {e}"),
+                    e,
+                ))
+            })?,
         };
         let ws = WsSettings {
             proxy: self.proxy.clone(),
@@ -519,7 +522,12 @@ impl ApiClientBuilder {
             None => reqwest::Client::builder()
                 .default_headers(self.default_headers.clone())
                 .build()
-                .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?,
+                .map_err(|e| {
+                    Error::Transport(crate::error::TransportError::with_source(
+                        format!("cannot build the HTTP client: {e}"),
+                        e,
+                    ))
+                })?,
         };
         Ok((http, WsSettings, 0))
     }

@@ -21,9 +21,9 @@ pub enum Error {
     /// The server answered with a non-2xx status.
     Api(Box<ApiError>),
     /// No answer within the request timeout (the call may or may not have been processed).
-    Timeout(String),
+    Timeout(TransportError),
     /// The connection could not be established (nothing was sent).
-    Connect(String),
+    Connect(TransportError),
     /// A 2xx answer whose body is not the expected JSON.
     Decode {
         /// HTTP status of the answer.
@@ -52,11 +52,11 @@ pub enum Error {
     /// The TLS handshake failed: most often the server's certificate is not trusted (add its
     /// issuer with `ApiClientBuilder::add_root_certificate_pem`). Not retried: the same
     /// handshake fails the same way.
-    Tls(String),
+    Tls(TransportError),
     /// Any other transport failure (protocol, body read, client construction).
-    Transport(String),
-    /// The event stream could not continue, or skipped an undecodable frame (JWT masked).
-    EventStream(String),
+    Transport(TransportError),
+    /// The event stream could not continue, or skipped an undecodable frame.
+    EventStream(EventStreamError),
     /// A message send whose outcome could not be settled: a POST failed ambiguously (its
     /// answer was lost: timeout, 5xx, broken connection) and the conversation's history, where
     /// [`GuestChat::send`](crate::session::GuestChat::send) looks for the message before
@@ -194,12 +194,270 @@ impl fmt::Debug for Error {
 }
 
 impl std::error::Error for Error {
+    /// The cause: the HTTP client's, TLS's or the operating system's error for a transport
+    /// failure, the [`EventStreamError`] of the event stream, the last attempt's error for
+    /// [`Error::DeliveryUnknown`].
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::InvalidEnvironment(e) => Some(e),
             Error::WebMessaging(e) => Some(e),
-            _ => None,
+            Error::Timeout(t) | Error::Connect(t) | Error::Tls(t) | Error::Transport(t) => {
+                t.cause()
+            }
+            Error::EventStream(e) => Some(e),
+            Error::DeliveryUnknown { last, .. } => Some(&**last),
+            Error::Api(_)
+            | Error::Decode { .. }
+            | Error::InvalidArgument { .. }
+            | Error::MissingJwt { .. } => None,
         }
+    }
+}
+
+impl From<EventStreamError> for Error {
+    fn from(e: EventStreamError) -> Self {
+        Error::EventStream(e)
+    }
+}
+
+/// The cause of a transport failure, boxed.
+pub(crate) type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A failure below HTTP (no connection, no answer in time, TLS, a broken socket): what
+/// happened, and the error that caused it ([`source()`](std::error::Error::source)), so that
+/// a caller can walk down to the `reqwest`, `rustls` or `std::io` error.
+///
+/// `Display` and `Debug` mask JWTs (see [`mask_secrets`]).
+pub struct TransportError {
+    message: String,
+    source: Option<Cause>,
+}
+
+impl TransportError {
+    /// A failure described by `message` alone.
+    pub fn new(message: impl Into<String>) -> Self {
+        TransportError {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure described by `message`, caused by `source`.
+    pub fn with_source(message: impl Into<String>, source: impl Into<Cause>) -> Self {
+        TransportError {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// What happened, JWTs masked.
+    pub fn message(&self) -> String {
+        mask_secrets(&self.message).into_owned()
+    }
+
+    fn cause(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<String> for TransportError {
+    fn from(message: String) -> Self {
+        TransportError::new(message)
+    }
+}
+
+impl From<&str> for TransportError {
+    fn from(message: &str) -> Self {
+        TransportError::new(message)
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask_secrets(&self.message))
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let source = self.source.as_ref().map(|s| format!("{s:?}"));
+        write_masked(
+            f,
+            format_args!(
+                "TransportError {{ message: {:?}, source: {:?} }}",
+                self.message, source
+            ),
+        )
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause()
+    }
+}
+
+/// Why the event stream failed, one variant per kind of failure. `Display` and `Debug`
+/// mask JWTs (the stream's URI carries one).
+#[non_exhaustive]
+pub enum EventStreamError {
+    /// The server answered the WebSocket upgrade with this HTTP status instead of 101.
+    HandshakeRefused {
+        /// The HTTP status (401 for a JWT it does not accept).
+        status: u16,
+    },
+    /// No connection to the server or the proxy (refused, unreachable, bad URI).
+    Connect(TransportError),
+    /// Connecting (proxy, TLS and upgrade included) took longer than the connect timeout.
+    ConnectTimeout {
+        /// The connect timeout.
+        after: Duration,
+    },
+    /// The TLS handshake failed (an untrusted certificate, or no TLS at the other end).
+    Tls(TransportError),
+    /// The proxy refused the credentials (407): retrying cannot help.
+    ProxyAuth(TransportError),
+    /// No frame, not even a heartbeat, within the liveness window.
+    HeartbeatLost {
+        /// The liveness window.
+        after: Duration,
+    },
+    /// The socket failed while being read (a protocol error, a reset connection).
+    Socket(TransportError),
+    /// The server closed the socket with a close frame.
+    Closed {
+        /// The close code, when the frame has one.
+        code: Option<u16>,
+        /// The close frame's reason (empty without one).
+        reason: String,
+    },
+    /// The socket ended without a close frame.
+    Dropped,
+    /// A frame that is not a valid event was skipped (the stream goes on).
+    Frame(TransportError),
+    /// Catching up on the messages missed while disconnected failed.
+    ResyncFailed(Box<Error>),
+    /// The stream stopped reconnecting after this many attempts; `last` says why the last
+    /// one failed.
+    GaveUp {
+        /// Reconnection attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: Box<EventStreamError>,
+    },
+    /// The event stream ended before the guest joined the chat.
+    EndedBeforeJoin,
+    /// The guest was not `CONNECTED` within the join timeout.
+    JoinTimeout {
+        /// The join timeout.
+        after: Duration,
+    },
+}
+
+/// The unmasked text of an event-stream error; only ever written through [`mask_secrets`].
+struct RawStreamDisplay<'a>(&'a EventStreamError);
+
+impl fmt::Display for RawStreamDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use EventStreamError as E;
+        match self.0 {
+            E::HandshakeRefused { status } => {
+                write!(f, "the server refused the WebSocket upgrade: HTTP {status}")
+            }
+            E::Connect(t) => write!(f, "connect failed: {}", t.message),
+            E::ConnectTimeout { after } => write!(f, "connect timed out after {after:?}"),
+            E::Tls(t) => write!(f, "TLS handshake failed: {}", t.message),
+            E::ProxyAuth(t) => write!(f, "{}", t.message),
+            E::HeartbeatLost { after } => write!(f, "no frame for {after:?} (heartbeats stopped)"),
+            E::Socket(t) => write!(f, "socket error: {}", t.message),
+            E::Closed {
+                code: Some(code),
+                reason,
+            } => write!(f, "closed by server: {code} {reason}"),
+            E::Closed { code: None, .. } => f.write_str("closed by server"),
+            E::Dropped => f.write_str("socket closed without a close frame"),
+            E::Frame(t) => write!(f, "undecodable frame skipped: {}", t.message),
+            E::ResyncFailed(e) => write!(f, "resync failed: {}", RawDisplay(e)),
+            E::GaveUp { attempts, last } => write!(
+                f,
+                "gave up reconnecting after {attempts} attempts: {}",
+                RawStreamDisplay(last)
+            ),
+            E::EndedBeforeJoin => {
+                f.write_str("the event stream ended before the guest joined the chat")
+            }
+            E::JoinTimeout { after } => write!(
+                f,
+                "the guest was not CONNECTED within {after:?} of opening the event stream"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for EventStreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_masked(f, format_args!("{}", RawStreamDisplay(self)))
+    }
+}
+
+impl std::error::Error for EventStreamError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        use EventStreamError as E;
+        match self {
+            E::Connect(t) | E::Tls(t) | E::ProxyAuth(t) | E::Socket(t) | E::Frame(t) => t.cause(),
+            E::ResyncFailed(e) => Some(&**e),
+            E::GaveUp { last, .. } => Some(&**last),
+            E::HandshakeRefused { .. }
+            | E::ConnectTimeout { .. }
+            | E::HeartbeatLost { .. }
+            | E::Closed { .. }
+            | E::Dropped
+            | E::EndedBeforeJoin
+            | E::JoinTimeout { .. } => None,
+        }
+    }
+}
+
+impl fmt::Debug for EventStreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = RawStreamDisplay(self).to_string();
+        write_masked(
+            f,
+            format_args!("EventStreamError::{}({text:?})", self.kind()),
+        )
+    }
+}
+
+impl EventStreamError {
+    /// The variant's name (`HandshakeRefused`, `HeartbeatLost`, ...), for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        use EventStreamError as E;
+        match self {
+            E::HandshakeRefused { .. } => "HandshakeRefused",
+            E::Connect(_) => "Connect",
+            E::ConnectTimeout { .. } => "ConnectTimeout",
+            E::Tls(_) => "Tls",
+            E::ProxyAuth(_) => "ProxyAuth",
+            E::HeartbeatLost { .. } => "HeartbeatLost",
+            E::Socket(_) => "Socket",
+            E::Closed { .. } => "Closed",
+            E::Dropped => "Dropped",
+            E::Frame(_) => "Frame",
+            E::ResyncFailed(_) => "ResyncFailed",
+            E::GaveUp { .. } => "GaveUp",
+            E::EndedBeforeJoin => "EndedBeforeJoin",
+            E::JoinTimeout { .. } => "JoinTimeout",
+        }
+    }
+
+    /// True when trying again with the same settings cannot help (TLS, proxy credentials).
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            EventStreamError::Tls(_) | EventStreamError::ProxyAuth(_)
+        )
     }
 }
 
@@ -228,6 +486,25 @@ impl From<ApiError> for Error {
 }
 
 impl Error {
+    /// The variant's name (`Api`, `Timeout`, `Connect`, `Tls`, `EventStream`, ...), for
+    /// metrics and logs; [`EventStreamError::kind`] goes one level deeper.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Api(_) => "Api",
+            Error::Timeout(_) => "Timeout",
+            Error::Connect(_) => "Connect",
+            Error::Decode { .. } => "Decode",
+            Error::InvalidArgument { .. } => "InvalidArgument",
+            Error::InvalidEnvironment(_) => "InvalidEnvironment",
+            Error::MissingJwt { .. } => "MissingJwt",
+            Error::Tls(_) => "Tls",
+            Error::Transport(_) => "Transport",
+            Error::EventStream(_) => "EventStream",
+            Error::DeliveryUnknown { .. } => "DeliveryUnknown",
+            Error::WebMessaging(_) => "WebMessaging",
+        }
+    }
+
     /// The HTTP status, for [`Error::Api`] and [`Error::Decode`].
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -254,7 +531,10 @@ impl Error {
     /// True when the TLS handshake failed (an untrusted or invalid server certificate, or
     /// no TLS at the other end).
     pub fn is_tls(&self) -> bool {
-        matches!(self, Error::Tls(_))
+        matches!(
+            self,
+            Error::Tls(_) | Error::EventStream(EventStreamError::Tls(_))
+        )
     }
 
     /// True when trying again later may succeed: 429, 502, 503, 504, timeouts and

@@ -25,7 +25,7 @@ pub use api::{
 };
 pub use client::{ApiClient, ApiClientBuilder};
 pub use config::Config;
-pub use error::{ApiError, Error};
+pub use error::{ApiError, Error, EventStreamError, TransportError};
 pub use events::{CloseReason, EventStream, EventStreamOptions, StreamEvent};
 pub use logging::{LogFormat, LogLevel, LoggerSettings};
 pub use region::{Environment, InvalidEnvironment, Region};

@@ -3,6 +3,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -107,26 +108,34 @@ struct Registry {
     free: Vec<u32>,
     /// Retired secrets, oldest first.
     retired: VecDeque<Arc<str>>,
-    /// Indexed window -> (slot, offset) of a secret holding it. Two secrets sharing an
-    /// 8-byte window at indexed offsets keep the first one's entry (a chance of about one in
-    /// 2^48 per pair of windows).
-    windows: HashMap<u64, (u32, u32)>,
+    /// Indexed window -> slot of a secret holding it (where in the secret is looked up on a
+    /// hit, which is rare: 12 bytes an entry instead of 16, and a process holding 10,000 chats
+    /// holds about 2 million entries). Two secrets sharing an 8-byte window at indexed offsets
+    /// keep the first one's entry here and the others' slots in `shared` (by chance about one
+    /// in 2^48 per pair of windows; by design where tokens share a prefix, such as a JWT
+    /// header).
+    windows: HashMap<WindowKey, u32>,
+    /// Indexed windows held by more than one secret: the slots besides `windows`' own, so
+    /// that forgetting one secret keeps the window indexed for the others.
+    shared: HashMap<WindowKey, Vec<u32>>,
 }
 
-fn window_key(w: &[u8]) -> u64 {
-    let mut b = [0u8; WINDOW];
-    b.copy_from_slice(&w[..WINDOW]);
-    u64::from_le_bytes(b)
+/// The 8 bytes of a window as two `u32`s (4-byte aligned, so a map entry with its `u32` slot
+/// takes 12 bytes).
+type WindowKey = (u32, u32);
+
+fn window_key(w: &[u8]) -> WindowKey {
+    let word = |i: usize| u32::from_le_bytes([w[i], w[i + 1], w[i + 2], w[i + 3]]);
+    (word(0), word(4))
 }
 
-/// The indexed windows of `secret`: (offset, key).
-fn indexed_windows(secret: &str) -> impl Iterator<Item = (u32, u64)> + '_ {
+/// The keys of the indexed windows of `secret`.
+fn indexed_windows(secret: &str) -> impl Iterator<Item = WindowKey> + '_ {
     secret
         .as_bytes()
         .windows(WINDOW)
-        .enumerate()
         .step_by(STRIDE)
-        .map(|(off, w)| (off as u32, window_key(w)))
+        .map(window_key)
 }
 
 /// Token characters: base64url, base64 and the JWT's dots. Only such secrets are indexed, so
@@ -162,8 +171,16 @@ impl Registry {
         };
         self.slots[slot as usize] = Some(shared.clone());
         self.secrets.insert(shared, (slot, 1));
-        for (off, key) in indexed_windows(secret) {
-            self.windows.entry(key).or_insert((slot, off));
+        for key in indexed_windows(secret) {
+            match self.windows.entry(key) {
+                Entry::Vacant(entry) => {
+                    entry.insert(slot);
+                }
+                Entry::Occupied(entry) if *entry.get() != slot => {
+                    self.shared.entry(key).or_default().push(slot);
+                }
+                Entry::Occupied(_) => {}
+            }
         }
     }
 
@@ -192,9 +209,31 @@ impl Registry {
         };
         self.slots[slot as usize] = None;
         self.free.push(slot);
-        for (off, key) in indexed_windows(secret) {
-            if self.windows.get(&key) == Some(&(slot, off)) {
-                self.windows.remove(&key);
+        for key in indexed_windows(secret) {
+            let others = self.shared.get_mut(&key);
+            let next = others.and_then(|others| {
+                others.retain(|&s| s != slot);
+                let next = others.pop();
+                if let Some(next) = next {
+                    others.retain(|&s| s != next);
+                }
+                next
+            });
+            if self.shared.get(&key).is_some_and(Vec::is_empty) {
+                self.shared.remove(&key);
+            }
+            if self.windows.get(&key) == Some(&slot) {
+                match next {
+                    Some(next) => {
+                        self.windows.insert(key, next);
+                    }
+                    None => {
+                        self.windows.remove(&key);
+                    }
+                }
+            } else if let Some(next) = next {
+                // `slot` was not the primary: put back the one popped.
+                self.shared.entry(key).or_default().push(next);
             }
         }
         // Give memory back after a load run's thousands of chats are gone.
@@ -218,9 +257,15 @@ impl Registry {
             let hit = self
                 .windows
                 .get(&window_key(&bytes[i..]))
-                .and_then(|&(slot, off)| {
-                    let secret = self.slots.get(slot as usize)?.as_deref()?;
-                    Some(extend(bytes, i, secret.as_bytes(), off as usize))
+                .and_then(|&slot| {
+                    let secret = self.slots.get(slot as usize)?.as_deref()?.as_bytes();
+                    // The longest stretch over every place the window occurs in the secret.
+                    secret
+                        .windows(WINDOW)
+                        .enumerate()
+                        .filter(|(_, w)| *w == &bytes[i..i + WINDOW])
+                        .map(|(off, _)| extend(bytes, i, secret, off))
+                        .max_by_key(|(start, end)| end - start)
                 });
             let Some((start, end)) = hit else {
                 i += 1;
@@ -333,6 +378,26 @@ mod tests {
     }
 
     #[test]
+    fn a_window_found_twice_in_a_secret_masks_the_piece_around_either_place() {
+        // `Rep3atW1nd0w` occurs twice, with different neighbours: the index keeps only which
+        // secret holds a window, so a hit must be extended from the right place.
+        let secret = "AAAA1111Rep3atW1nd0wBBBBBBBBBBBBRep3atW1nd0wCCCC2222";
+        let _jwt = Jwt::new(secret);
+        for start in 0..=secret.len() - MIN_MASKED_PIECE {
+            let piece = &secret[start..start + MIN_MASKED_PIECE];
+            assert_eq!(
+                mask_secrets(&format!("<{piece}>")),
+                "<[REDACTED]>",
+                "{piece}"
+            );
+        }
+        for start in [0, 20, 28, 32] {
+            let text = format!("x{}y", &secret[start..]);
+            assert_eq!(mask_secrets(&text), "x[REDACTED]y", "{start}");
+        }
+    }
+
+    #[test]
     fn pieces_of_a_known_token_are_masked_while_it_lives_and_after() {
         let header = "eyJhbGciOiJSUzI1NiJ9";
         let payload = "eyJzdWIiOiJ1bml0LXRlc3QtcGllY2VzIn0";
@@ -370,5 +435,24 @@ mod tests {
             drop(Jwt::new(format!("T3RoZXJSZXRpcmVkU2VjcmV0{i:04}zz")));
         }
         assert_eq!(mask_secrets(&before), before);
+
+        // Tokens sharing a prefix (every JWT from one issuer shares its header): forgetting
+        // the first one keeps the shared windows indexed for the one still alive.
+        let prefix = "U2hhcmVkUHJlZml4T2ZUd29Ub2tlbnNGcm9tT25lSXNzdWVy";
+        let first = Jwt::new(format!("{prefix}.Rmlyc3RUb2tlbnNPd25QYXJ0"));
+        let second = Jwt::new(format!("{prefix}.U2Vjb25kVG9rZW5zT3duUGFydA"));
+        drop(first);
+        for i in 0..RETIRED_SECRETS_KEPT + 1 {
+            drop(Jwt::new(format!("UmV0aXJlZEFnYWluU2VjcmV0{i:04}zz")));
+        }
+        for start in 0..=prefix.len() - MIN_MASKED_PIECE {
+            let piece = &prefix[start..start + MIN_MASKED_PIECE];
+            assert_eq!(
+                mask_secrets(&format!("<{piece}>")),
+                "<[REDACTED]>",
+                "{piece}"
+            );
+        }
+        drop(second);
     }
 }

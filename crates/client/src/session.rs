@@ -480,7 +480,7 @@ impl GuestChat {
                 }
                 if joined_rx.changed().await.is_err() {
                     return Err(Error::EventStream(
-                        "the event stream ended before the guest joined the chat".into(),
+                        crate::error::EventStreamError::EndedBeforeJoin,
                     ));
                 }
             }
@@ -488,10 +488,11 @@ impl GuestChat {
         match crate::rt::timeout(options.join_timeout, wait).await {
             Ok(Ok(())) => Ok(GuestChat { inner, wm: None }),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(Error::EventStream(format!(
-                "the guest was not CONNECTED within {:?} of opening the event stream",
-                options.join_timeout
-            ))),
+            Err(_) => Err(Error::EventStream(
+                crate::error::EventStreamError::JoinTimeout {
+                    after: options.join_timeout,
+                },
+            )),
         }
     }
 
@@ -508,9 +509,9 @@ impl GuestChat {
         // In a browser, fetch has no client-wide timeout.
         #[cfg(not(target_arch = "wasm32"))]
         let builder = builder.timeout(options.answer_timeout);
-        let http = builder
-            .build()
-            .map_err(|e| Error::Transport(e.to_string()))?;
+        let http = builder.build().map_err(|e| {
+            Error::Transport(crate::error::TransportError::with_source(e.to_string(), e))
+        })?;
         let capabilities =
             web_messaging::read_capabilities(&http, &options.endpoint, &options.deployment_id)
                 .await?;

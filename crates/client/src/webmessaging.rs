@@ -287,7 +287,7 @@ impl WebMessagingClient {
                 after: options.answer_timeout,
             })?
             .map_err(|e| match e {
-                ConnectError::Refused(status) => WmError::UpgradeRefused { status },
+                ConnectError::HandshakeRefused { status } => WmError::UpgradeRefused { status },
                 other => WmError::Socket(other.to_string()),
             })?;
         Ok(WebMessagingClient {

@@ -3,6 +3,8 @@
 //!
 //! Tests await `Config::subscribe_reloads()` with a timeout instead of sleeping.
 
+#![cfg(feature = "config-file")]
+
 use purecloud_guest_chat_client::config::{Config, ConfigError, ConfigFileOptions};
 use purecloud_guest_chat_client::{Environment, LogFormat, LogLevel, LoggerSettings};
 use std::path::{Path, PathBuf};

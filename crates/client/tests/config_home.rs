@@ -2,6 +2,8 @@
 //!
 //! `HOME` is process-global, so this binary holds a single test that sets it.
 
+#![cfg(feature = "config-file")]
+
 use purecloud_guest_chat_client::config::{default_config_path, Config, ConfigFileOptions};
 use purecloud_guest_chat_client::{Environment, LogLevel};
 use std::time::Duration;

@@ -10,7 +10,8 @@ use purecloud_guest_chat_client::events::{
 };
 use purecloud_guest_chat_client::{
     ApiClient, BodyType, ChatEvent, CreateWebChatConversationRequest,
-    CreateWebChatConversationResponse, MemberState, RetryPolicy, WebChatApi,
+    CreateWebChatConversationResponse, Error, EventStreamError, MemberState, RetryPolicy,
+    WebChatApi,
 };
 use std::time::Duration;
 use tokio::time::timeout;
@@ -480,6 +481,16 @@ async fn unknown_and_malformed_frames_do_not_break_the_stream() {
         .expect("not ended")
         .expect_err("a malformed frame is an error item");
     assert!(err.to_string().contains("undecodable frame"), "{err}");
+    assert!(
+        matches!(err, Error::EventStream(EventStreamError::Frame(_))),
+        "{err:?}"
+    );
+    assert!(
+        std::error::Error::source(&err)
+            .and_then(|s| s.source())
+            .is_some(),
+        "the decode error is kept: {err:?}"
+    );
     let got = until(&mut stream, |e| agent_text(e).is_some()).await;
     assert_eq!(agent_text(&got).as_deref(), Some("still flowing"));
     emu.shutdown().await;
@@ -546,5 +557,97 @@ async fn a_conversation_the_service_forgot_ends_the_stream() {
         }
     );
     assert!(timeout(WAIT, stream.next()).await.unwrap().is_none());
+    emu.shutdown().await;
+}
+
+/// The error a stream that may not reconnect gives up with, and the items before it.
+async fn given_up(mut stream: EventStream) -> EventStreamError {
+    loop {
+        let item = timeout(WAIT, stream.next())
+            .await
+            .expect("an item within the wait")
+            .expect("the stream reports why it stops before it ends");
+        match item {
+            Err(Error::EventStream(EventStreamError::GaveUp { last, .. })) => return *last,
+            Err(other) => panic!("unexpected error {other:?}"),
+            Ok(_) => {}
+        }
+    }
+}
+
+fn no_retries(heartbeat: Duration) -> EventStreamOptions {
+    fast_options(heartbeat).max_reconnect_attempts(Some(0))
+}
+
+#[tokio::test]
+async fn each_event_stream_failure_is_its_own_error_variant() {
+    let heartbeat = Duration::from_millis(200);
+    let emu = emulator(AgentMode::Manual, heartbeat).await;
+    let client = client(&emu);
+
+    // The upgrade refused: the server answers 401 to a JWT it did not sign.
+    let mut bad = create(&client).await;
+    let uri = bad.event_stream_uri.clone().expect("uri");
+    let cut = uri.rfind('/').expect("a path") + 1;
+    bad.event_stream_uri = Some(format!("{}not-a-jwt", &uri[..cut]));
+    let stream = EventStream::with_options(&client, &bad, no_retries(heartbeat)).expect("stream");
+    let last = given_up(stream).await;
+    assert!(
+        matches!(last, EventStreamError::HandshakeRefused { status: 401 }),
+        "{last:?}"
+    );
+
+    // Nothing listening: a connect failure that keeps the operating system's error.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut closed = create(&client).await;
+    closed.event_stream_uri = Some(format!("ws://127.0.0.1:{port}/chat/jwt/x"));
+    let stream =
+        EventStream::with_options(&client, &closed, no_retries(heartbeat)).expect("stream");
+    let last = given_up(stream).await;
+    assert!(matches!(last, EventStreamError::Connect(_)), "{last:?}");
+    let cause = std::error::Error::source(&last).expect("the cause is kept");
+    assert!(
+        cause.downcast_ref::<std::io::Error>().is_some(),
+        "{cause:?}"
+    );
+
+    // Heartbeats stop: the liveness window passes without a frame.
+    let created = create(&client).await;
+    let cid = created.id.clone().expect("id");
+    let mut stream =
+        EventStream::with_options(&client, &created, no_retries(heartbeat)).expect("stream");
+    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
+    emu.wait_for_state(&cid, ConversationState::Connected)
+        .await
+        .expect("agent connects");
+    emu.pause_heartbeats(&cid, true).expect("pause");
+    let last = given_up(stream).await;
+    assert!(
+        matches!(last, EventStreamError::HeartbeatLost { .. }),
+        "{last:?}"
+    );
+
+    // The server closes the socket with a close frame, then resets it without one.
+    for (mode, want) in [
+        (DropMode::Close(4000), "Closed"),
+        (DropMode::Abrupt, "Socket"),
+    ] {
+        let created = create(&client).await;
+        let cid = created.id.clone().expect("id");
+        let mut stream =
+            EventStream::with_options(&client, &created, no_retries(Duration::from_secs(30)))
+                .expect("stream");
+        assert_eq!(next(&mut stream).await, StreamEvent::Connected);
+        emu.wait_for_state(&cid, ConversationState::Connected)
+            .await
+            .expect("agent connects");
+        emu.drop_sockets(&cid, mode).expect("drop");
+        let last = given_up(stream).await;
+        assert_eq!(last.kind(), want, "{last:?}");
+    }
     emu.shutdown().await;
 }

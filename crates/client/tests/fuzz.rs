@@ -2,9 +2,11 @@
 //! configuration file and error responses. Bad input gets a typed error, never a panic.
 
 use proptest::prelude::*;
+#[cfg(feature = "config-file")]
 use purecloud_guest_chat_client::config::{parse_config_text, ConfigError};
 use purecloud_guest_chat_client::error::MAX_RETRY_AFTER_HINT;
 use purecloud_guest_chat_client::{ApiError, Environment, Region};
+#[cfg(feature = "config-file")]
 use std::path::Path;
 
 /// Environment-like strings: schemes, hosts, ports, paths and noise.
@@ -69,11 +71,13 @@ proptest! {
         }
     }
 
+    #[cfg(feature = "config-file")]
     #[test]
     fn config_text_never_panics(text in "\\PC{0,200}") {
         let _ = parse_config_text(Path::new("config"), &text);
     }
 
+    #[cfg(feature = "config-file")]
     #[test]
     fn config_lines_never_panic(lines in prop::collection::vec(prop_oneof![
         Just("[logging]".to_owned()),
@@ -88,12 +92,14 @@ proptest! {
         let _ = parse_config_text(Path::new("config"), &text);
     }
 
+    #[cfg(feature = "config-file")]
     #[test]
     fn json_config_never_panics(body in "\\PC{0,80}", json_value in json_like()) {
         let _ = parse_config_text(Path::new("config.json"), &format!("{{{body}"));
         let _ = parse_config_text(Path::new("config.json"), &json_value);
     }
 
+    #[cfg(feature = "config-file")]
     #[test]
     fn a_malformed_ini_line_names_its_line(
         good in prop::collection::vec(prop_oneof![
@@ -120,6 +126,7 @@ proptest! {
         }
     }
 
+    #[cfg(feature = "config-file")]
     #[test]
     fn malformed_json_names_a_line(
         lines_before in 0usize..5,

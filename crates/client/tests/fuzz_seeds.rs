@@ -2,6 +2,7 @@
 //! docs/fuzzing.md) stays what it claims to be: real, valid input for the SDK's parsers, so
 //! that every fuzz run starts inside the accepted language rather than at its edge.
 
+#[cfg(feature = "config-file")]
 use purecloud_guest_chat_client::config::parse_config_text;
 use purecloud_guest_chat_client::{ApiError, ChatEvent, Environment};
 use std::fs;
@@ -43,6 +44,7 @@ fn event_frame_seeds_decode_as_known_events() {
     }
 }
 
+#[cfg(feature = "config-file")]
 #[test]
 fn config_file_seeds_parse() {
     for (path, bytes) in seeds("config_file") {

@@ -1,6 +1,8 @@
 //! The SDK logger end to end: real requests through `ApiClient` against the in-process
 //! emulator, configured by a configuration file, logged with the JWT redacted.
 
+#![cfg(feature = "config-file")]
+
 use guest_chat_emulator::Emulator;
 use purecloud_guest_chat_client::*;
 use serde_json::Value;

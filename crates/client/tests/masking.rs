@@ -155,12 +155,28 @@ async fn signature_segment_and_pieces_are_masked_in_errors_logs_and_tracing() {
         serde_json::from_str::<serde_json::Value>(line).expect("masking keeps JSON valid");
     }
     // A transport error carrying the piece (as a proxy or a library could word it).
-    let e = Error::Transport(format!("connection reset by {piece}"));
+    let e = Error::Transport(format!("connection reset by {piece}").into());
     assert_eq!(
         e.to_string(),
         "transport error: connection reset by [REDACTED]"
     );
     assert_no_piece(&jwt, &format!("{e:?}"), "Transport Debug");
+    // The same at the boundary of the event stream's errors, nested ones included.
+    let inner = TransportError::new(format!("socket to /chat/jwt/{jwt} reset by {piece}"));
+    let e = Error::EventStream(EventStreamError::GaveUp {
+        attempts: 3,
+        last: Box::new(EventStreamError::Socket(inner)),
+    });
+    for (shown, what) in [
+        (e.to_string(), "EventStream Display"),
+        (format!("{e:?}"), "EventStream Debug"),
+        (format!("{e:#?}"), "EventStream Debug alternate"),
+    ] {
+        assert_no_piece(&jwt, &shown, what);
+        assert!(shown.contains("[REDACTED]"), "{shown}");
+    }
+    let source = std::error::Error::source(&e).expect("the stream error");
+    assert_no_piece(&jwt, &source.to_string(), "EventStreamError Display");
     // The public function the CLI prints through.
     assert_eq!(
         mask_secrets(&format!("correlation id {sig}")),

@@ -11,7 +11,7 @@ use purecloud_guest_chat_client::events::{
 };
 use purecloud_guest_chat_client::{
     ApiClient, ChatEvent, CreateWebChatConversationRequest, CreateWebChatConversationResponse,
-    CreateWebChatMessageRequest, Error, WebChatApi,
+    CreateWebChatMessageRequest, Error, EventStreamError, WebChatApi,
 };
 use std::time::Duration;
 use tokio::time::timeout;
@@ -118,7 +118,10 @@ async fn a_proxy_refusing_the_tunnel_with_407_closes_the_stream_with_a_clear_err
 
     let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
     let err = match next(&mut events).await {
-        Some(Err(Error::EventStream(message))) => message,
+        Some(Err(Error::EventStream(e))) => {
+            assert!(matches!(e, EventStreamError::ProxyAuth(_)), "{e:?}");
+            e.to_string()
+        }
         other => panic!("expected an event-stream error, got {other:?}"),
     };
     assert!(err.contains("407"), "{err}");

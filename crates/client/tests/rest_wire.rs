@@ -366,6 +366,11 @@ async fn timeouts_are_retried_for_reads_only() {
         .await
         .unwrap_err();
     assert!(e.is_timeout(), "{e:?}");
+    let cause = std::error::Error::source(&e).expect("a timeout keeps its cause");
+    let cause = cause
+        .downcast_ref::<reqwest::Error>()
+        .expect("reqwest's error");
+    assert!(cause.is_timeout(), "{cause:?}");
     assert_eq!(s.seen.lock().unwrap().len(), 1);
 }
 
@@ -418,6 +423,15 @@ async fn connect_errors_are_retried_even_for_writes() {
         .unwrap_err();
     assert!(e.is_connect(), "{e:?}");
     assert!(e.is_retryable());
+    // The cause is kept down to the operating system's error.
+    let chain: Vec<&dyn std::error::Error> =
+        std::iter::successors(std::error::Error::source(&e), |s| s.source()).collect();
+    assert!(
+        chain
+            .iter()
+            .any(|s| s.downcast_ref::<std::io::Error>().is_some()),
+        "{chain:?}"
+    );
 }
 
 /// A server that answers GET member with the caller's TCP port as the member id, so a test

@@ -9,7 +9,8 @@ use purecloud_guest_chat_client::events::{
 };
 use purecloud_guest_chat_client::session::{ChatOptions, GuestChat, SessionEvent, SessionEvents};
 use purecloud_guest_chat_client::{
-    ApiClient, BodyType, CreateWebChatConversationRequest, Error, GetMessagesOptions, WebChatApi,
+    ApiClient, BodyType, CreateWebChatConversationRequest, Error, EventStreamError,
+    GetMessagesOptions, WebChatApi,
 };
 use std::time::Duration;
 use tokio::time::timeout;
@@ -146,6 +147,11 @@ async fn a_client_without_the_certificate_gets_a_clear_tls_error() {
         .expect_err("the certificate is not trusted");
     assert!(err.is_tls(), "{err:?}");
     assert!(!err.is_retryable(), "{err:?}");
+    let cause = std::error::Error::source(&err).expect("the TLS failure keeps its cause");
+    assert!(
+        cause.downcast_ref::<reqwest::Error>().is_some(),
+        "{cause:?}"
+    );
     let text = err.to_string();
     assert!(text.starts_with("TLS handshake failed: "), "{text}");
     assert!(text.contains("certificate"), "{text}");
@@ -183,6 +189,12 @@ async fn a_client_without_the_certificate_gets_a_clear_tls_error() {
         .expect("an item");
     let err = first.expect_err("the wss handshake fails");
     assert!(err.is_tls(), "{err:?}");
+    assert!(
+        matches!(err, Error::EventStream(EventStreamError::Tls(_))),
+        "{err:?}"
+    );
+    let cause = std::error::Error::source(&err).and_then(|s| s.source());
+    assert!(cause.is_some(), "the handshake error is kept: {err:?}");
     for shown in [err.to_string(), format!("{err:?}")] {
         assert!(!shown.contains(&jwt), "{shown}");
         assert!(shown.contains("certificate"), "{shown}");

@@ -211,65 +211,93 @@ pub(crate) async fn serve(
             _permit: permit,
         });
         registry.insert(&slot);
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        let builder = builder.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let close = slot.close.clone();
-            let deadline = slot.opened + limits.header_read_timeout;
-            let io = match acceptor {
-                None => Io::Plain(tcp),
-                Some(acceptor) => {
-                    let handshake = tokio::select! {
-                        _ = close.cancelled() => return,
-                        _ = tokio::time::sleep_until(deadline) => return,
-                        h = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)) => h,
-                    };
-                    match handshake {
-                        Ok(Ok(stream)) => Io::Tls(Box::new(stream)),
-                        Ok(Err(e)) => {
-                            tracing::debug!(%remote, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%remote, "TLS handshake timed out");
-                            return;
-                        }
-                    }
-                }
-            };
-            let service_slot = slot.clone();
-            let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-                let slot = service_slot.clone();
-                slot.got_request.store(true, Ordering::Relaxed);
-                slot.in_flight.fetch_add(1, Ordering::Relaxed);
-                slot.touch();
-                req.extensions_mut().insert(ConnectInfo(remote));
-                req.extensions_mut().insert(slot.clone());
-                let call = app.clone().oneshot(req.map(Body::new));
-                async move {
-                    let out = call.await;
-                    slot.in_flight.fetch_sub(1, Ordering::Relaxed);
-                    slot.touch();
-                    out
-                }
-            });
-            match io {
-                Io::Plain(tcp) => {
-                    let c = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
-                    watch_connection(watcher.watch(c), &slot, limits, remote).await;
-                }
-                Io::Tls(tls) => {
-                    let c = builder.serve_connection_with_upgrades(TokioIo::new(*tls), service);
-                    watch_connection(watcher.watch(c), &slot, limits, remote).await;
-                }
-            }
-        });
+        let conn = Conn {
+            acceptor: acceptor.clone(),
+            app: app.clone(),
+            builder: builder.clone(),
+            limits,
+        };
+        tokio::spawn(conn.serve(tcp, remote, slot, graceful.watcher()));
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// What each connection task needs from the accept loop.
+struct Conn {
+    acceptor: Option<TlsAcceptor>,
+    app: Router,
+    builder: auto::Builder<TokioExecutor>,
+    limits: Limits,
+}
+
+impl Conn {
+    /// Serves one accepted connection (after the TLS handshake, when serving TLS) until it
+    /// ends, is closed to make room, or the server shuts down.
+    async fn serve(
+        self,
+        tcp: tokio::net::TcpStream,
+        remote: SocketAddr,
+        slot: Arc<ConnSlot>,
+        watcher: hyper_util::server::graceful::Watcher,
+    ) {
+        let Conn {
+            acceptor,
+            app,
+            builder,
+            limits,
+        } = self;
+        let close = slot.close.clone();
+        let deadline = slot.opened + limits.header_read_timeout;
+        let io = match acceptor {
+            None => Io::Plain(tcp),
+            Some(acceptor) => {
+                let handshake = tokio::select! {
+                    _ = close.cancelled() => return,
+                    _ = tokio::time::sleep_until(deadline) => return,
+                    h = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)) => h,
+                };
+                match handshake {
+                    Ok(Ok(stream)) => Io::Tls(Box::new(stream)),
+                    Ok(Err(e)) => {
+                        tracing::debug!(%remote, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%remote, "TLS handshake timed out");
+                        return;
+                    }
+                }
+            }
+        };
+        let service_slot = slot.clone();
+        let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+            let slot = service_slot.clone();
+            slot.got_request.store(true, Ordering::Relaxed);
+            slot.in_flight.fetch_add(1, Ordering::Relaxed);
+            slot.touch();
+            req.extensions_mut().insert(ConnectInfo(remote));
+            req.extensions_mut().insert(slot.clone());
+            let call = app.clone().oneshot(req.map(Body::new));
+            async move {
+                let out = call.await;
+                slot.in_flight.fetch_sub(1, Ordering::Relaxed);
+                slot.touch();
+                out
+            }
+        });
+        match io {
+            Io::Plain(tcp) => {
+                let c = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+                watch_connection(watcher.watch(c), &slot, limits, remote).await;
+            }
+            Io::Tls(tls) => {
+                let c = builder.serve_connection_with_upgrades(TokioIo::new(*tls), service);
+                watch_connection(watcher.watch(c), &slot, limits, remote).await;
+            }
+        }
+    }
 }
 
 enum Io {

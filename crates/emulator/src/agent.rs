@@ -203,8 +203,10 @@ async fn inactivity_watchdog(conv: &Conversation, timeout: Option<Duration>) {
     }
 }
 
-async fn next_message(rx: &mut mpsc::UnboundedReceiver<AgentInput>) -> Option<(String, BodyType)> {
-    match rx.recv().await? {
+async fn next_message(
+    rx: &mut mpsc::UnboundedReceiver<Box<AgentInput>>,
+) -> Option<(String, BodyType)> {
+    match *rx.recv().await? {
         AgentInput::GuestMessage { body, body_type } => Some((body, body_type)),
     }
 }
@@ -212,7 +214,7 @@ async fn next_message(rx: &mut mpsc::UnboundedReceiver<AgentInput>) -> Option<(S
 async fn behave(
     conv: &Conversation,
     plan: &AgentPlan,
-    rx: &mut mpsc::UnboundedReceiver<AgentInput>,
+    rx: &mut mpsc::UnboundedReceiver<Box<AgentInput>>,
 ) -> Result<(), EmulatorError> {
     if let Some(text) = &plan.workflow_message {
         tokio::time::sleep(plan.delay).await;

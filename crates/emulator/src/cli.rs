@@ -139,6 +139,50 @@ impl EmulatorArgs {
         if self.heartbeat_secs == 0 {
             return Err(EmulatorError::Config("--heartbeat-secs must be > 0".into()));
         }
+        let config = self.config_with_flags()?;
+        if self.jwt_lifetime_secs == 0 {
+            return Err(EmulatorError::Config(
+                "--jwt-lifetime-secs must be > 0 (every chat would fail at once)".into(),
+            ));
+        }
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(EmulatorTls::from_pem_files(cert, key)?),
+            _ if self.tls => Some(EmulatorTls::self_signed()),
+            _ => None,
+        };
+        if tls.is_none() && self.tls_cert_out.is_some() {
+            return Err(EmulatorError::Config(
+                "--tls-cert-out needs --tls (or --tls-cert and --tls-key)".into(),
+            ));
+        }
+        let mut builder = Emulator::builder();
+        if let Some(secs) = self.inactivity_timeout_secs {
+            if secs == 0 {
+                return Err(EmulatorError::Config(
+                    "--inactivity-timeout-secs must be > 0".into(),
+                ));
+            }
+            builder = builder.inactivity_timeout(Duration::from_secs(secs));
+        }
+        let builder = builder
+            .bind(SocketAddr::new(self.host, self.port))
+            .agent(agent)
+            .agent_delay(Duration::from_millis(self.agent_delay_ms))
+            .heartbeat_interval(Duration::from_secs(self.heartbeat_secs))
+            .jwt_lifetime(Duration::from_secs(self.jwt_lifetime_secs))
+            .rate_limit(requests, window)
+            .max_request_bytes(self.max_request_bytes)
+            .activate_without_stream(self.activate_without_stream)
+            .config(config)
+            .faults(faults);
+        Ok(match tls {
+            Some(tls) => builder.tls(tls),
+            None => builder,
+        })
+    }
+
+    /// The config file (if any) with the flags that override it applied.
+    fn config_with_flags(&self) -> Result<EmulatorConfig, EmulatorError> {
         let mut config = match &self.config {
             Some(p) => EmulatorConfig::from_file(p)?,
             None => EmulatorConfig::default(),
@@ -193,45 +237,7 @@ impl EmulatorArgs {
         if let Some(token) = &self.control_token {
             config.control_token = Some(token.clone());
         }
-        if self.jwt_lifetime_secs == 0 {
-            return Err(EmulatorError::Config(
-                "--jwt-lifetime-secs must be > 0 (every chat would fail at once)".into(),
-            ));
-        }
-        let tls = match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => Some(EmulatorTls::from_pem_files(cert, key)?),
-            _ if self.tls => Some(EmulatorTls::self_signed()),
-            _ => None,
-        };
-        if tls.is_none() && self.tls_cert_out.is_some() {
-            return Err(EmulatorError::Config(
-                "--tls-cert-out needs --tls (or --tls-cert and --tls-key)".into(),
-            ));
-        }
-        let mut builder = Emulator::builder();
-        if let Some(secs) = self.inactivity_timeout_secs {
-            if secs == 0 {
-                return Err(EmulatorError::Config(
-                    "--inactivity-timeout-secs must be > 0".into(),
-                ));
-            }
-            builder = builder.inactivity_timeout(Duration::from_secs(secs));
-        }
-        let builder = builder
-            .bind(SocketAddr::new(self.host, self.port))
-            .agent(agent)
-            .agent_delay(Duration::from_millis(self.agent_delay_ms))
-            .heartbeat_interval(Duration::from_secs(self.heartbeat_secs))
-            .jwt_lifetime(Duration::from_secs(self.jwt_lifetime_secs))
-            .rate_limit(requests, window)
-            .max_request_bytes(self.max_request_bytes)
-            .activate_without_stream(self.activate_without_stream)
-            .config(config)
-            .faults(faults);
-        Ok(match tls {
-            Some(tls) => builder.tls(tls),
-            None => builder,
-        })
+        Ok(config)
     }
 }
 

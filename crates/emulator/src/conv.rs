@@ -112,10 +112,12 @@ pub(crate) enum SocketCmd {
         reason: Arc<str>,
     },
     Drop(DropMode),
-    /// Send this `v2.system.socket_closing` frame, then close with 1001 after `grace`.
+    /// Send this `v2.system.socket_closing` frame, then close with 1001 after `grace_ms`
+    /// milliseconds. (Milliseconds in a `u32` keep the command at 24 bytes: the event channel
+    /// of every conversation holds 64 of them from its creation on.)
     Closing {
         frame: Arc<str>,
-        grace: Duration,
+        grace_ms: u32,
     },
 }
 
@@ -128,10 +130,28 @@ pub(crate) enum AgentInput {
 pub(crate) struct Inner {
     pub state: ConversationState,
     pub members: Vec<WebChatMemberInfo>,
-    pub messages: Vec<WebChatMessage>,
+    /// The transcript, oldest first, stored compactly (a `WebChatMessage` is about 800 bytes
+    /// inline, most of it the conversation and sender it repeats): see [`StoredMessage`].
+    pub messages: Vec<StoredMessage>,
     pub media: Vec<WebChatGuestMediaRequest>,
     pub agent_id: Option<String>,
     pub acd_id: Option<String>,
+}
+
+/// One message of the transcript: what its REST shape has beyond the conversation's own facts.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredMessage {
+    id: Box<str>,
+    sender: Box<str>,
+    body: Box<str>,
+    body_type: BodyType,
+    timestamp: Timestamp,
+}
+
+impl StoredMessage {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 /// Static facts about the guest given at create.
@@ -169,8 +189,10 @@ pub(crate) struct Conversation {
     status: watch::Sender<Status>,
     pub heartbeats_paused: AtomicBool,
     pub cancel: CancellationToken,
-    agent_tx: mpsc::UnboundedSender<AgentInput>,
-    agent_rx: Mutex<Option<mpsc::UnboundedReceiver<AgentInput>>>,
+    /// Items boxed: tokio allocates a channel's first block of 32 slots at creation, and this
+    /// channel exists once per conversation.
+    agent_tx: mpsc::UnboundedSender<Box<AgentInput>>,
+    agent_rx: Mutex<Option<mpsc::UnboundedReceiver<Box<AgentInput>>>>,
 }
 
 const EVENT_BUFFER: usize = 64;
@@ -204,7 +226,7 @@ fn frame_text<B: Serialize>(cid: &str, topic: &str, kind: &str, body: B) -> Opti
 }
 
 impl Conversation {
-    pub fn new(new: NewConversation, parent: &CancellationToken) -> Arc<Conversation> {
+    pub(crate) fn new(new: NewConversation, parent: &CancellationToken) -> Arc<Conversation> {
         let id = uuid::Uuid::new_v4().to_string();
         let guest_id = new.guest.id.clone().unwrap_or_default();
         let guest_name = new.guest.display_name.clone().unwrap_or_default();
@@ -244,51 +266,51 @@ impl Conversation {
         })
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         // A poisoned lock only means another thread panicked mid-update; the data is
         // still usable for an emulator, so recover instead of propagating the panic.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<SocketCmd> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<SocketCmd> {
         self.events.subscribe()
     }
 
-    pub fn watch(&self) -> watch::Receiver<Status> {
+    pub(crate) fn watch(&self) -> watch::Receiver<Status> {
         self.status.subscribe()
     }
 
-    pub fn status(&self) -> Status {
+    pub(crate) fn status(&self) -> Status {
         *self.status.borrow()
     }
 
-    pub fn take_agent_rx(&self) -> Option<mpsc::UnboundedReceiver<AgentInput>> {
+    pub(crate) fn take_agent_rx(&self) -> Option<mpsc::UnboundedReceiver<Box<AgentInput>>> {
         self.agent_rx
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
     }
 
-    pub fn socket_attached(&self) {
+    pub(crate) fn socket_attached(&self) {
         self.touch();
         self.status.send_modify(|s| s.sockets += 1);
     }
 
-    pub fn socket_detached(&self) {
+    pub(crate) fn socket_detached(&self) {
         self.touch();
         self.status
             .send_modify(|s| s.sockets = s.sockets.saturating_sub(1));
     }
 
     /// Records guest activity (a REST call, a socket attaching or leaving).
-    pub fn touch(&self) {
+    pub(crate) fn touch(&self) {
         *self.touched.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
     }
 
     /// Whether the emulator may forget this conversation at `now`: its JWT expired, it ended
     /// more than `ended_retention` ago, or nobody attached a socket or called for
     /// `abandoned_after`.
-    pub fn forgettable(
+    pub(crate) fn forgettable(
         &self,
         now: Instant,
         ended_retention: Duration,
@@ -310,7 +332,7 @@ impl Conversation {
         self.status.send_modify(|s| s.state = state);
     }
 
-    pub fn broadcast(&self, cmd: SocketCmd) {
+    pub(crate) fn broadcast(&self, cmd: SocketCmd) {
         // No receiver = no socket attached: events are not buffered (docs/protocol.md 7.1).
         let _ = self.events.send(cmd);
     }
@@ -318,7 +340,7 @@ impl Conversation {
     /// The conversation is gone (forgotten, or its JWT expired): attached sockets are closed
     /// with 4100 as the real service closed failed connections (docs/protocol.md 7.9), and its
     /// agent stops.
-    pub fn vanish(&self) {
+    pub(crate) fn vanish(&self) {
         self.broadcast(SocketCmd::Close {
             code: CONNECT_ERROR_CODE,
             reason: Arc::from(connect_error_reason(&self.id)),
@@ -329,7 +351,7 @@ impl Conversation {
     /// Announces a maintenance close (`v2.system.socket_closing`, docs/protocol.md 7.11) to the
     /// attached sockets; they are closed with 1001 after `grace` unless their clients
     /// reconnect first.
-    pub fn announce_socket_closing(&self, grace: Duration) {
+    pub(crate) fn announce_socket_closing(&self, grace: Duration) {
         let frame = EventFrame {
             topic_name: Some(SOCKET_CLOSING_TOPIC.to_owned()),
             version: Some("2".to_owned()),
@@ -344,7 +366,7 @@ impl Conversation {
         if let Ok(text) = serde_json::to_string(&frame) {
             self.broadcast(SocketCmd::Closing {
                 frame: Arc::from(text),
-                grace,
+                grace_ms: u32::try_from(grace.as_millis()).unwrap_or(u32::MAX),
             });
         }
     }
@@ -356,12 +378,12 @@ impl Conversation {
     }
 
     /// When the guest was last active (creation counts).
-    pub fn last_guest_activity(&self) -> tokio::time::Instant {
+    pub(crate) fn last_guest_activity(&self) -> tokio::time::Instant {
         self.created + Duration::from_millis(self.guest_activity_ms.load(Ordering::Relaxed))
     }
 
     /// Sends `text` as it is to every attached socket (for tests of unknown or broken frames).
-    pub fn push_raw_frame(&self, text: &str) {
+    pub(crate) fn push_raw_frame(&self, text: &str) {
         self.broadcast(SocketCmd::Frame(Arc::from(text)));
     }
 
@@ -425,14 +447,45 @@ impl Conversation {
             timestamp: Some(ts),
             ..Default::default()
         };
-        self.publish(frame_text(&self.id, "messages", TYPE_MESSAGE, &event));
-        let mut rest = event;
-        if let Some(c) = rest.conversation.as_mut() {
-            c.self_uri = Some(conversation_uri(&self.id));
+        // No socket attached (a REST-only client, or between reconnects): nothing to serialise;
+        // the client reads the message over REST.
+        if self.events.receiver_count() > 0 {
+            self.publish(frame_text(&self.id, "messages", TYPE_MESSAGE, &event));
         }
-        rest.self_uri = Some(message_uri(&self.id, &mid));
-        inner.messages.push(rest.clone());
+        let stored = StoredMessage {
+            id: mid.into(),
+            sender: sender.into(),
+            body: event.body.as_deref().unwrap_or_default().into(),
+            body_type: event.body_type.clone().unwrap_or(BodyType::Standard),
+            timestamp: ts,
+        };
+        let rest = self.rest_message(&stored);
+        inner.messages.push(stored);
         rest
+    }
+
+    /// A stored message in its REST shape (as `GET .../messages/{id}` answers it).
+    pub(crate) fn rest_message(&self, m: &StoredMessage) -> WebChatMessage {
+        WebChatMessage {
+            id: Some(m.id.to_string()),
+            conversation: Some(WebChatConversation {
+                id: Some(self.id.clone()),
+                self_uri: Some(conversation_uri(&self.id)),
+                ..Default::default()
+            }),
+            sender: Some(id_only(&m.sender)),
+            body: Some(m.body.to_string()),
+            body_type: Some(m.body_type.clone()),
+            timestamp: Some(m.timestamp),
+            self_uri: Some(message_uri(&self.id, &m.id)),
+            ..Default::default()
+        }
+    }
+
+    /// Every stored message in its REST shape, oldest first.
+    pub(crate) fn rest_messages(&self) -> Vec<WebChatMessage> {
+        let stored = self.lock().messages.clone();
+        stored.iter().map(|m| self.rest_message(m)).collect()
     }
 
     fn publish_typing(&self, sender: &str) -> WebChatTyping {
@@ -460,7 +513,7 @@ impl Conversation {
     }
 
     /// `created` -> `queued`: guest CONNECTED, ACD member CONNECTED. True when it happened now.
-    pub fn activate(&self) -> bool {
+    pub(crate) fn activate(&self) -> bool {
         let mut inner = self.lock();
         if inner.state != ConversationState::Created {
             return false;
@@ -489,7 +542,7 @@ impl Conversation {
     }
 
     /// A guest message (already validated).
-    pub fn guest_message(
+    pub(crate) fn guest_message(
         &self,
         body: String,
         body_type: BodyType,
@@ -504,7 +557,7 @@ impl Conversation {
         self.guest_active();
         let _ = self
             .agent_tx
-            .send(AgentInput::GuestMessage { body, body_type });
+            .send(Box::new(AgentInput::GuestMessage { body, body_type }));
         Ok(msg)
     }
 
@@ -523,7 +576,7 @@ impl Conversation {
         }
     }
 
-    pub fn guest_typing(
+    pub(crate) fn guest_typing(
         &self,
         activate_without_stream: bool,
     ) -> Result<WebChatTyping, GuestWriteError> {
@@ -561,7 +614,7 @@ impl Conversation {
 
     /// An Architect inbound flow (a WORKFLOW member, docs/protocol.md 7.8 step 3) joins, posts a
     /// standard message and leaves before an agent is offered.
-    pub fn workflow_says(&self, name: &str, text: String) -> Result<String, EmulatorError> {
+    pub(crate) fn workflow_says(&self, name: &str, text: String) -> Result<String, EmulatorError> {
         let mut inner = self.lock();
         let id = self.join_member(&mut inner, name, Role::Workflow, MemberState::Connected)?;
         self.add_message(&mut inner, &id, text, BodyType::Standard);
@@ -570,7 +623,7 @@ impl Conversation {
     }
 
     /// A new agent member, ALERTING.
-    pub fn agent_alerting(&self, name: &str) -> Result<String, EmulatorError> {
+    pub(crate) fn agent_alerting(&self, name: &str) -> Result<String, EmulatorError> {
         let mut inner = self.lock();
         let id = self.join_member(&mut inner, name, Role::Agent, MemberState::Alerting)?;
         inner.agent_id = Some(id.clone());
@@ -578,7 +631,7 @@ impl Conversation {
     }
 
     /// The alerting agent answers: CONNECTED, member-join, ACD leaves.
-    pub fn agent_connect(&self, agent_id: &str) -> Result<(), EmulatorError> {
+    pub(crate) fn agent_connect(&self, agent_id: &str) -> Result<(), EmulatorError> {
         let mut inner = self.lock();
         if !Self::is_active(inner.state) || inner.agent_id.as_deref() != Some(agent_id) {
             return Err(EmulatorError::State(
@@ -616,7 +669,7 @@ impl Conversation {
         }
     }
 
-    pub fn agent_say(
+    pub(crate) fn agent_say(
         &self,
         body: String,
         body_type: BodyType,
@@ -626,14 +679,14 @@ impl Conversation {
         Ok(self.add_message(&mut inner, &agent, body, body_type))
     }
 
-    pub fn agent_typing(&self) -> Result<WebChatTyping, EmulatorError> {
+    pub(crate) fn agent_typing(&self) -> Result<WebChatTyping, EmulatorError> {
         let inner = self.lock();
         let agent = self.connected_agent(&inner)?;
         Ok(self.publish_typing(&agent))
     }
 
     /// First half of a transfer: the current agent leaves, the chat is queued again.
-    pub fn agent_leave(&self) -> Result<(), EmulatorError> {
+    pub(crate) fn agent_leave(&self) -> Result<(), EmulatorError> {
         let mut inner = self.lock();
         if !Self::is_active(inner.state) {
             return Err(EmulatorError::State(
@@ -667,7 +720,7 @@ impl Conversation {
     }
 
     /// The agent ends the chat (docs/protocol.md 7.9 sequence).
-    pub fn end_by_agent(&self) -> Result<(), EmulatorError> {
+    pub(crate) fn end_by_agent(&self) -> Result<(), EmulatorError> {
         let mut inner = self.lock();
         if inner.state == ConversationState::Ended {
             return Err(EmulatorError::State("The conversation is ended".into()));
@@ -686,7 +739,7 @@ impl Conversation {
     }
 
     /// The guest leaves (DELETE own member).
-    pub fn end_by_guest(&self) -> Result<(), GuestWriteError> {
+    pub(crate) fn end_by_guest(&self) -> Result<(), GuestWriteError> {
         let mut inner = self.lock();
         if inner.state == ConversationState::Ended || !self.guest_connected(&inner) {
             return Err(GuestWriteError::MemberState);
@@ -705,7 +758,7 @@ impl Conversation {
     }
 
     /// Re-sends a member's current state as a new member-change.
-    pub fn duplicate_member_change(
+    pub(crate) fn duplicate_member_change(
         &self,
         member_id: Option<&str>,
     ) -> Result<String, EmulatorError> {
@@ -728,7 +781,7 @@ impl Conversation {
     }
 
     /// A PENDING media request, announced by a `media-request` message from the agent.
-    pub fn push_media_request(
+    pub(crate) fn push_media_request(
         &self,
         types: Vec<MediaRequestType>,
     ) -> Result<WebChatGuestMediaRequest, EmulatorError> {
@@ -760,7 +813,7 @@ impl Conversation {
         Ok(req)
     }
 
-    pub fn snapshot(&self) -> ConversationSnapshot {
+    pub(crate) fn snapshot(&self) -> ConversationSnapshot {
         let inner = self.lock();
         ConversationSnapshot {
             id: self.id.clone(),
@@ -774,19 +827,19 @@ impl Conversation {
     }
 
     /// Every message stored, oldest first.
-    pub fn transcript(&self) -> Vec<WebChatMessage> {
-        self.lock().messages.clone()
+    pub(crate) fn transcript(&self) -> Vec<WebChatMessage> {
+        self.rest_messages()
     }
 
-    pub fn state(&self) -> ConversationState {
+    pub(crate) fn state(&self) -> ConversationState {
         self.lock().state
     }
 
-    pub fn pause_heartbeats(&self, paused: bool) {
+    pub(crate) fn pause_heartbeats(&self, paused: bool) {
         self.heartbeats_paused.store(paused, Ordering::Relaxed);
     }
 
-    pub fn heartbeats_paused(&self) -> bool {
+    pub(crate) fn heartbeats_paused(&self) -> bool {
         self.heartbeats_paused.load(Ordering::Relaxed)
     }
 }
@@ -818,7 +871,7 @@ pub(crate) struct Store {
 const SHARDS: usize = 64;
 
 impl Store {
-    pub fn new() -> Store {
+    pub(crate) fn new() -> Store {
         Store {
             shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
             count: std::sync::atomic::AtomicUsize::new(0),
@@ -833,11 +886,11 @@ impl Store {
     }
 
     /// Conversations kept right now.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.count.load(Ordering::Relaxed)
     }
 
-    pub fn insert(&self, conv: Arc<Conversation>) {
+    pub(crate) fn insert(&self, conv: Arc<Conversation>) {
         let old = self
             .shard(&conv.id)
             .write()
@@ -848,7 +901,7 @@ impl Store {
         }
     }
 
-    pub fn remove(&self, id: &str) -> Option<Arc<Conversation>> {
+    pub(crate) fn remove(&self, id: &str) -> Option<Arc<Conversation>> {
         let out = self
             .shard(id)
             .write()
@@ -861,7 +914,10 @@ impl Store {
     }
 
     /// Removes and returns the conversations `forget` picks, a shard at a time.
-    pub fn remove_where(&self, forget: impl Fn(&Conversation) -> bool) -> Vec<Arc<Conversation>> {
+    pub(crate) fn remove_where(
+        &self,
+        forget: impl Fn(&Conversation) -> bool,
+    ) -> Vec<Arc<Conversation>> {
         let mut out = Vec::new();
         for s in &self.shards {
             // Scanned under the read lock: the write lock (which stalls lookups of the
@@ -887,7 +943,7 @@ impl Store {
         out
     }
 
-    pub fn get(&self, id: &str) -> Option<Arc<Conversation>> {
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Conversation>> {
         self.shard(id)
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -895,7 +951,7 @@ impl Store {
             .cloned()
     }
 
-    pub fn all(&self) -> Vec<Arc<Conversation>> {
+    pub(crate) fn all(&self) -> Vec<Arc<Conversation>> {
         let mut out = Vec::new();
         for s in &self.shards {
             out.extend(

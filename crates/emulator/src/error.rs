@@ -56,11 +56,11 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     /// The status and the error body (the request-body checks without a server).
-    pub fn into_parts(self) -> (u16, Box<ErrorBody>) {
+    pub(crate) fn into_parts(self) -> (u16, Box<ErrorBody>) {
         (self.status.as_u16(), self.body)
     }
 
-    pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             body: Box::new(ErrorBody::new(status, code, message)),
@@ -69,7 +69,7 @@ impl ApiError {
     }
 
     /// Chat-service style: `message` is a short title, `messageParams.message` the detail.
-    pub fn chat(status: u16, code: &str, title: &str, detail: &str) -> Self {
+    pub(crate) fn chat(status: u16, code: &str, title: &str, detail: &str) -> Self {
         let mut e = ApiError::new(status, code, title);
         e.body.message_with_params = Some(title.to_owned());
         let mut params = BTreeMap::new();
@@ -78,12 +78,12 @@ impl ApiError {
         e
     }
 
-    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+    pub(crate) fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
         self
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         let _ = message.into();
         ApiError::new(
             400,
@@ -92,7 +92,7 @@ impl ApiError {
         )
     }
 
-    pub fn bad_request_detail(detail: impl Into<String>) -> Self {
+    pub(crate) fn bad_request_detail(detail: impl Into<String>) -> Self {
         let mut e = ApiError::bad_request("");
         let mut params = BTreeMap::new();
         params.insert("detail".to_owned(), detail.into());
@@ -100,11 +100,11 @@ impl ApiError {
         e
     }
 
-    pub fn constraint(message: impl Into<String>) -> Self {
+    pub(crate) fn constraint(message: impl Into<String>) -> Self {
         ApiError::new(400, "constraint.validation", message)
     }
 
-    pub fn invalid_query(value: &str, param: &str, allowed: &str) -> Self {
+    pub(crate) fn invalid_query(value: &str, param: &str, allowed: &str) -> Self {
         ApiError::new(
             400,
             "invalid.query.param.value",
@@ -112,7 +112,7 @@ impl ApiError {
         )
     }
 
-    pub fn conversation_state() -> Self {
+    pub(crate) fn conversation_state() -> Self {
         ApiError::chat(
             400,
             "chat.error.conversation.state",
@@ -121,7 +121,7 @@ impl ApiError {
         )
     }
 
-    pub fn member_state() -> Self {
+    pub(crate) fn member_state() -> Self {
         ApiError::chat(
             400,
             "chat.error.member.state",
@@ -130,7 +130,7 @@ impl ApiError {
         )
     }
 
-    pub fn not_authorized() -> Self {
+    pub(crate) fn not_authorized() -> Self {
         ApiError::new(
             403,
             "not.authorized",
@@ -138,15 +138,15 @@ impl ApiError {
         )
     }
 
-    pub fn not_found() -> Self {
+    pub(crate) fn not_found() -> Self {
         ApiError::new(404, "not.found", "The requested resource was not found.")
     }
 
-    pub fn chat_not_found(message: &str) -> Self {
+    pub(crate) fn chat_not_found(message: &str) -> Self {
         ApiError::new(404, "chat.error.not.found", message)
     }
 
-    pub fn too_large(max: usize) -> Self {
+    pub(crate) fn too_large(max: usize) -> Self {
         // The unread rest of the body makes the connection unusable, so say it will close:
         // a keep-alive client (node's agent) would otherwise reuse it and fail with EPIPE.
         ApiError::new(
@@ -157,7 +157,7 @@ impl ApiError {
         .header(http::header::CONNECTION, HeaderValue::from_static("close"))
     }
 
-    pub fn unsupported_media() -> Self {
+    pub(crate) fn unsupported_media() -> Self {
         ApiError::new(
             415,
             "unsupported.media.type",
@@ -165,7 +165,7 @@ impl ApiError {
         )
     }
 
-    pub fn service_unavailable() -> Self {
+    pub(crate) fn service_unavailable() -> Self {
         ApiError::new(
             503,
             "service.unavailable",
@@ -173,7 +173,7 @@ impl ApiError {
         )
     }
 
-    pub fn from_emulator(e: &EmulatorError) -> Self {
+    pub(crate) fn from_emulator(e: &EmulatorError) -> Self {
         match e {
             EmulatorError::NotFound(_) => ApiError::not_found(),
             EmulatorError::State(m) => ApiError::chat(

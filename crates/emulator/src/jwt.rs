@@ -86,15 +86,19 @@ const VERIFIED_CAPACITY: usize = 16_384;
 pub(crate) struct Signer {
     kid: String,
     key: Arc<KeyMaterial>,
-    /// Whole token text -> its claims, for tokens this signer verified (the signature covers
-    /// the whole header and payload, so an exact match needs no second check; `exp` is still
-    /// checked on every use).
-    verified: Mutex<HashMap<Box<str>, Claims>>,
+    /// [`Signer::token_key`] of a token -> its claims, for tokens this signer verified (the
+    /// signature covers the whole header and payload, so an exact match needs no second check;
+    /// `exp` is still checked on every use). Keyed by a 64-bit hash with this process's random
+    /// keys rather than by the token text: 8 bytes instead of hundreds per entry, and one hash
+    /// per request that the rate limiter shares. A token that is not the verified one but hashes
+    /// alike would need a 2^-64 chance per try against keys nobody outside the process knows.
+    verified: Mutex<HashMap<u64, Arc<Claims>>>,
+    hasher: std::collections::hash_map::RandomState,
 }
 
 impl Signer {
     /// Generates (once per process, on a blocking thread) the key and a fresh `kid`.
-    pub async fn new() -> Result<Signer, EmulatorError> {
+    pub(crate) async fn new() -> Result<Signer, EmulatorError> {
         let key = tokio::task::spawn_blocking(|| KEY.get_or_init(generate).clone())
             .await
             .map_err(|e| EmulatorError::Key(e.to_string()))?
@@ -103,10 +107,11 @@ impl Signer {
             kid: uuid::Uuid::new_v4().to_string(),
             key,
             verified: Mutex::new(HashMap::new()),
+            hasher: std::collections::hash_map::RandomState::new(),
         })
     }
 
-    pub fn sign(
+    pub(crate) fn sign(
         &self,
         conv: &str,
         deployment: &str,
@@ -146,19 +151,31 @@ impl Signer {
         Ok(token)
     }
 
-    /// Checks the signature, `kid`, `alg`, `iss` and `exp` (no leeway), as jsonwebtoken did.
-    /// A token verified before is only checked for `exp`.
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let cached = self.verified_cache().get(token).cloned();
+    /// `verify_keyed` with the key computed (the tests' entry point).
+    #[cfg(test)]
+    pub(crate) fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
+        self.verify_keyed(token, self.token_key(token))
+    }
+
+    /// The key of a token in the verified cache (and in the rate limiter).
+    pub(crate) fn token_key(&self, token: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(token)
+    }
+
+    /// Checks the signature, `kid`, `alg`, `iss` and `exp` (no leeway), as jsonwebtoken did,
+    /// of a token whose `token_key` is `key`. A token verified before is only checked for `exp`.
+    pub(crate) fn verify_keyed(&self, token: &str, key: u64) -> Result<Arc<Claims>, TokenError> {
+        let cached = self.verified_cache().get(&key).cloned();
         let claims = match cached {
             Some(claims) => claims,
             None => {
-                let claims = self.verify_signed(token)?;
+                let claims = Arc::new(self.verify_signed(token)?);
                 let mut cache = self.verified_cache();
                 if cache.len() >= VERIFIED_CAPACITY {
                     cache.clear();
                 }
-                cache.insert(token.into(), claims.clone());
+                cache.insert(key, claims.clone());
                 claims
             }
         };
@@ -168,7 +185,7 @@ impl Signer {
         Ok(claims)
     }
 
-    fn verified_cache(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Claims>> {
+    fn verified_cache(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Claims>>> {
         self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -230,9 +247,11 @@ mod tests {
         for _ in 0..2 {
             assert_eq!(signer.verify(&expired), Err(TokenError::Expired));
         }
-        let mut stale = signer.verify(&token).expect("valid");
+        let mut stale = Claims::clone(&signer.verify(&token).expect("valid"));
         stale.exp = 0;
-        signer.verified_cache().insert(token.as_str().into(), stale);
+        signer
+            .verified_cache()
+            .insert(signer.token_key(&token), Arc::new(stale));
         assert_eq!(signer.verify(&token), Err(TokenError::Expired));
     }
 
@@ -244,7 +263,7 @@ mod tests {
         {
             let mut cache = signer.verified_cache();
             for i in cache.len()..VERIFIED_CAPACITY {
-                cache.insert(format!("t{i}").into(), claims.clone());
+                cache.insert(i as u64, claims.clone());
             }
         }
         let fresh = signer.sign("c2", "d", "m2", "o", 3600).expect("sign");

@@ -13,6 +13,7 @@
 
 mod accept;
 mod agent;
+mod auth;
 mod cli;
 mod config;
 mod control;
@@ -20,9 +21,11 @@ mod conv;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod handle;
 mod jwt;
 mod rest;
 mod server;
+mod state;
 mod tls;
 mod webmessaging;
 mod ws;
@@ -32,7 +35,8 @@ pub use cli::{run, EmulatorArgs};
 pub use config::{EmulatorConfig, Faults, RateLimitConfig};
 pub use conv::{ConversationSnapshot, ConversationState, DropMode};
 pub use error::EmulatorError;
+pub use handle::EmulatorHandle;
 pub use jwt::{ClaimData, Claims, ISSUER};
-pub use server::{Emulator, EmulatorBuilder, EmulatorHandle};
+pub use server::{Emulator, EmulatorBuilder};
 pub use tls::EmulatorTls;
 pub use webmessaging::{DeploymentSettings, WebMessaging, WebMessagingSession};

@@ -1,9 +1,10 @@
 //! The 11 REST operations under `/api/v2/webchat/guest/conversations`.
 
+use crate::auth::{bearer_token, verify_keyed};
 use crate::conv::{Conversation, ConversationState, GuestWriteError, NewConversation};
 use crate::error::ApiError;
-use crate::jwt::{Claims, TokenError};
-use crate::server::Shared;
+use crate::jwt::Claims;
+use crate::state::Shared;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::middleware::{self, Next};
@@ -53,37 +54,8 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router {
 /// What the auth layer hands to the handlers.
 #[derive(Clone)]
 pub(crate) struct AuthCtx {
-    pub claims: Claims,
+    pub claims: Arc<Claims>,
     pub conv: Arc<Conversation>,
-}
-
-/// Checks `Authorization: Bearer <jwt>` against the path conversation; counts the rate limit.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
-        ApiError::new(
-            401,
-            "authentication.required",
-            "No authentication bearer token specified in authorization header.",
-        )
-    })?;
-    let bad = || ApiError::new(401, "bad.credentials", "Invalid login credentials.");
-    let text = value.to_str().map_err(|_| bad())?.trim();
-    let (scheme, token) = text.split_once(' ').ok_or_else(bad)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(bad());
-    }
-    Ok(token.trim())
-}
-
-pub(crate) fn verify(shared: &Shared, token: &str) -> Result<Claims, ApiError> {
-    shared.signer.verify(token).map_err(|e| match e {
-        TokenError::Bad => ApiError::new(401, "bad.credentials", "Invalid login credentials."),
-        TokenError::Expired => ApiError::new(
-            401,
-            "credentials.expired",
-            "The supplied credentials are expired and cannot be used.",
-        ),
-    })
 }
 
 fn path_conversation(path: &str) -> String {
@@ -98,16 +70,21 @@ fn path_conversation(path: &str) -> String {
 }
 
 async fn auth_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
-    let token = match bearer_token(req.headers()) {
-        Ok(t) => t.to_owned(),
-        Err(e) => return e.into_response(),
-    };
-    let claims = match verify(&shared, &token) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
+    // The token is borrowed from the request (no copy of its hundreds of bytes).
     let s = &shared.settings;
-    let rate = shared.limiter.hit(&token, s.rate_requests, s.rate_window);
+    let checked = bearer_token(req.headers()).and_then(|token| {
+        // One hash of the token keys both the verified-token cache and the rate limiter.
+        let key = shared.signer.token_key(token);
+        let claims = verify_keyed(&shared, token, key)?;
+        let rate = shared
+            .limiter
+            .hit_hashed(key, s.rate_requests, s.rate_window);
+        Ok((claims, rate))
+    });
+    let (claims, rate) = match checked {
+        Ok(pair) => pair,
+        Err(e) => return e.into_response(),
+    };
     let mut resp = if rate.exceeded {
         ApiError::new(
             429,
@@ -598,11 +575,12 @@ async fn send_message(
     State(shared): State<Arc<Shared>>,
     Extension(ctx): Extension<AuthCtx>,
     Path((_cid, mid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Result<Json<WebChatMessage>, ApiError> {
     own_member(&ctx, &mid)?;
-    let req: Option<CreateWebChatMessageRequest> = read_json(&shared, &headers, body).await?;
+    // The request itself rather than a `HeaderMap` extractor, which would copy the headers.
+    let (parts, body) = req.into_parts();
+    let req: Option<CreateWebChatMessageRequest> = read_json(&shared, &parts.headers, body).await?;
     let (text, body_type) = message_request(req)?;
     ctx.conv
         .guest_message(text, body_type, shared.settings.activate_without_stream)
@@ -693,12 +671,9 @@ async fn typing(
         .map_err(write_error)
 }
 
-async fn list_messages(
-    Extension(ctx): Extension<AuthCtx>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<WebChatMessageEntityList>, ApiError> {
-    let q = query_map(raw);
-    let max = match int_param(&q, "maxResults")? {
+/// `maxResults` (default 100) and whether `sortOrder` is descending.
+fn page_params(q: &HashMap<String, String>) -> Result<(usize, bool), ApiError> {
+    let max = match int_param(q, "maxResults")? {
         None => 100,
         Some(n) if (1..=100).contains(&n) => n as usize,
         Some(_) => return Err(ApiError::constraint("maxResults must be between 1 and 100")),
@@ -715,7 +690,16 @@ async fn list_messages(
             ))
         }
     };
-    let messages = ctx.conv.lock().messages.clone();
+    Ok((max, descending))
+}
+
+async fn list_messages(
+    Extension(ctx): Extension<AuthCtx>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<WebChatMessageEntityList>, ApiError> {
+    let q = query_map(raw);
+    let (max, descending) = page_params(&q)?;
+    let messages = ctx.conv.rest_messages();
     let index_of = |name: &str| -> Result<Option<usize>, ApiError> {
         match q.get(name) {
             None => Ok(None),
@@ -793,13 +777,15 @@ async fn get_message(
     Extension(ctx): Extension<AuthCtx>,
     Path((_cid, msgid)): Path<(String, String)>,
 ) -> Result<Json<WebChatMessage>, ApiError> {
-    ctx.conv
+    let stored = ctx
+        .conv
         .lock()
         .messages
         .iter()
-        .find(|m| m.id.as_deref() == Some(msgid.as_str()))
-        .cloned()
-        .map(Json)
+        .find(|m| m.id() == msgid)
+        .cloned();
+    stored
+        .map(|m| Json(ctx.conv.rest_message(&m)))
         .ok_or_else(|| ApiError::chat_not_found(MESSAGE_NOT_FOUND))
 }
 

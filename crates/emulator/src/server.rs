@@ -1,245 +1,29 @@
-//! The emulator: builder, shared state, router, common layers, and the handle.
+//! The emulator: its builder, the router with its common layers, the background tasks, and
+//! the listener.
 
-use crate::agent::{self, AgentMode, AgentPlan};
+use crate::agent::{AgentMode, AgentPlan};
 use crate::config::{EmulatorConfig, Faults};
-use crate::conv::{
-    Conversation, ConversationSnapshot, ConversationState, DropMode, SocketCmd, Store,
-};
+use crate::conv::{DropMode, Store};
 use crate::error::{ApiError, EmulatorError, ErrorMarker};
+use crate::handle::EmulatorHandle;
 use crate::jwt::Signer;
+use crate::state::{RateLimiter, Settings, Shared};
 use crate::tls::EmulatorTls;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use guest_chat_model::{
-    BodyType, MediaRequestType, WebChatGuestMediaRequest, WebChatMessage, WebChatTyping,
-};
 use http::{HeaderName, HeaderValue, Method};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-
-/// Fixed settings of a running emulator.
-#[derive(Debug, Clone)]
-pub(crate) struct Settings {
-    pub heartbeat: Duration,
-    pub jwt_lifetime: Duration,
-    pub rate_requests: u32,
-    pub rate_window: Duration,
-    pub max_request_bytes: usize,
-    pub activate_without_stream: bool,
-    /// A chat whose guest sent no message or typing indicator for this long is ended.
-    pub inactivity_timeout: Option<Duration>,
-    /// Connection cap and timeouts of the accept loop.
-    pub limits: crate::accept::Limits,
-    /// Creates allowed per client address per window.
-    pub create_requests: u32,
-    pub create_window: Duration,
-    /// Conversations kept at once (ended ones until forgotten included).
-    pub max_conversations: usize,
-    /// An ended conversation is forgotten this long after it ended.
-    pub ended_retention: Duration,
-    /// A conversation with no socket attached and no guest request for this long is forgotten.
-    pub abandoned_after: Duration,
-    /// Required on the control API (`Authorization: Bearer ...`) when set.
-    pub control_token: Option<String>,
-}
-
-/// Per-JWT fixed-window counters, sharded.
-pub(crate) struct RateLimiter {
-    shards: Vec<Mutex<HashMap<String, (Instant, u32)>>>,
-}
-
-/// The outcome of counting one request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RateInfo {
-    pub allowed: u32,
-    pub count: u32,
-    pub reset_secs: u64,
-    pub exceeded: bool,
-}
-
-impl RateInfo {
-    pub fn headers(&self) -> [(HeaderName, HeaderValue); 3] {
-        [
-            (
-                HeaderName::from_static("inin-ratelimit-allowed"),
-                HeaderValue::from(self.allowed),
-            ),
-            (
-                HeaderName::from_static("inin-ratelimit-count"),
-                HeaderValue::from(self.count),
-            ),
-            (
-                HeaderName::from_static("inin-ratelimit-reset"),
-                HeaderValue::from(self.reset_secs),
-            ),
-        ]
-    }
-}
-
-impl RateLimiter {
-    fn new() -> Self {
-        RateLimiter {
-            shards: (0..32).map(|_| Mutex::new(HashMap::new())).collect(),
-        }
-    }
-
-    /// Drops the counters whose window ended (a new request starts a new window anyway).
-    pub fn prune(&self, window: Duration) {
-        let now = Instant::now();
-        for shard in &self.shards {
-            shard
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .retain(|_, (start, _)| now.duration_since(*start) < window);
-        }
-    }
-
-    pub fn hit(&self, key: &str, allowed: u32, window: Duration) -> RateInfo {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut h);
-        let idx = (h.finish() as usize) % self.shards.len().max(1);
-        let now = Instant::now();
-        let (start, count) = match self.shards.get(idx) {
-            Some(shard) => {
-                let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
-                let entry = map.entry(key.to_owned()).or_insert((now, 0));
-                if now.duration_since(entry.0) >= window {
-                    *entry = (now, 0);
-                }
-                entry.1 = entry.1.saturating_add(1);
-                *entry
-            }
-            None => (now, 1),
-        };
-        let left = window.saturating_sub(now.duration_since(start));
-        let reset_secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-        RateInfo {
-            allowed,
-            count: count.min(allowed.saturating_add(1)),
-            reset_secs: reset_secs.max(1),
-            exceeded: count > allowed,
-        }
-    }
-}
-
-/// State shared by every route and task of one emulator.
-pub(crate) struct Shared {
-    pub settings: Settings,
-    pub config: EmulatorConfig,
-    pub agent: RwLock<AgentPlan>,
-    pub signer: Signer,
-    pub store: Store,
-    pub limiter: RateLimiter,
-    /// Per-client-address create counters.
-    pub create_limiter: RateLimiter,
-    pub faults: watch::Sender<Faults>,
-    pub rng: Mutex<StdRng>,
-    pub cancel: CancellationToken,
-    pub tracker: TaskTracker,
-    pub local_addr: SocketAddr,
-    /// The PEM clients should trust, when serving https/wss.
-    pub tls_certificate: Option<String>,
-    /// Web Messaging sessions and deployment settings.
-    pub webmessaging: crate::webmessaging::WmState,
-}
-
-impl Shared {
-    /// `ws` or `wss`, as the event stream of this emulator is served.
-    pub fn ws_scheme(&self) -> &'static str {
-        if self.tls_certificate.is_some() {
-            "wss"
-        } else {
-            "ws"
-        }
-    }
-}
-
-impl Shared {
-    pub fn conv(&self, cid: &str) -> Result<Arc<Conversation>, EmulatorError> {
-        self.store
-            .get(cid)
-            .ok_or_else(|| EmulatorError::NotFound(cid.to_owned()))
-    }
-
-    pub fn agent_plan(&self) -> AgentPlan {
-        self.agent.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Activates a conversation (first socket, or at create) and starts its agent.
-    pub fn activate(&self, conv: &Arc<Conversation>) {
-        if conv.activate() {
-            let mut plan = self.agent_plan();
-            plan.workflow_message = self.config.workflow_message.clone();
-            plan.inactivity_timeout = self.settings.inactivity_timeout;
-            let conv = conv.clone();
-            self.tracker.spawn(agent::run(conv, plan));
-        }
-    }
-
-    pub fn set_faults(&self, faults: Faults) {
-        if let Some(seed) = faults.seed {
-            *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = StdRng::seed_from_u64(seed);
-        }
-        self.faults.send_replace(faults);
-    }
-
-    pub fn roll(&self, rate: f64) -> bool {
-        if rate <= 0.0 {
-            return false;
-        }
-        self.rng
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .random::<f64>()
-            < rate
-    }
-
-    /// Forgets a conversation (see [`EmulatorHandle::forget`]).
-    pub fn forget(&self, cid: &str) -> Result<(), EmulatorError> {
-        let conv = self
-            .store
-            .remove(cid)
-            .ok_or_else(|| EmulatorError::NotFound(cid.to_owned()))?;
-        conv.vanish();
-        Ok(())
-    }
-
-    /// Announces a maintenance close to one conversation's sockets, or to all.
-    pub fn announce_socket_closing(
-        &self,
-        cid: Option<&str>,
-        grace: Duration,
-    ) -> Result<(), EmulatorError> {
-        match cid {
-            Some(cid) => self.conv(cid)?.announce_socket_closing(grace),
-            None => {
-                for c in self.store.all() {
-                    c.announce_socket_closing(grace);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    pub fn drop_all_sockets(&self, mode: DropMode) {
-        for c in self.store.all() {
-            c.broadcast(SocketCmd::Drop(mode));
-        }
-        self.webmessaging.drop_all_sockets();
-    }
-}
 
 /// Default connection cap (see [`EmulatorBuilder::max_connections`]).
 const DEFAULT_MAX_CONNECTIONS: usize = 32_768;
@@ -417,34 +201,51 @@ impl EmulatorBuilder {
     /// serves in the background.
     pub async fn start(self) -> Result<EmulatorHandle, EmulatorError> {
         self.faults.validate()?;
-        let mut settings = self.settings;
-        if let Some(rl) = self.config.rate_limit {
+        let settings = self.effective_settings()?;
+        let tls = match &self.tls {
+            Some(tls) => Some(tls.materialize()?),
+            None => None,
+        };
+        let signer = Signer::new().await?;
+        let listener = listen(self.bind)?;
+        let local_addr = listener.local_addr()?;
+        let tls_certificate = tls.as_ref().map(|(_, pem)| pem.clone());
+        let shared = Arc::new(self.shared(settings, signer, local_addr, tls_certificate));
+        let app = router(shared.clone());
+        let server = tokio::spawn(crate::accept::serve(
+            listener,
+            tls.map(|(config, _)| config),
+            app,
+            shared.settings.limits,
+            shared.cancel.clone(),
+        ));
+        shared.tracker.spawn(socket_dropper(shared.clone()));
+        shared.tracker.spawn(expiry_sweeper(shared.clone()));
+        Ok(EmulatorHandle::new(shared, server))
+    }
+
+    /// The builder's settings with the config file's overrides applied, validated; a
+    /// non-loopback bind gets a generated control token when none was given.
+    fn effective_settings(&self) -> Result<Settings, EmulatorError> {
+        let mut settings = self.settings.clone();
+        let c = &self.config;
+        if let Some(rl) = c.rate_limit {
             settings.rate_requests = rl.requests;
             settings.rate_window = Duration::from_secs(rl.window_secs);
         }
-        let c = &self.config;
         if let Some(rl) = c.create_rate_limit {
             settings.create_requests = rl.requests;
             settings.create_window = Duration::from_secs(rl.window_secs);
         }
-        if let Some(n) = c.max_connections {
-            settings.limits.max_connections = n;
-        }
-        if let Some(secs) = c.header_read_timeout_secs {
-            settings.limits.header_read_timeout = Duration::from_secs(secs);
-        }
-        if let Some(secs) = c.idle_timeout_secs {
-            settings.limits.idle_timeout = Duration::from_secs(secs);
-        }
-        if let Some(n) = c.max_conversations {
-            settings.max_conversations = n;
-        }
-        if let Some(secs) = c.ended_retention_secs {
-            settings.ended_retention = Duration::from_secs(secs);
-        }
-        if let Some(secs) = c.abandoned_after_secs {
-            settings.abandoned_after = Duration::from_secs(secs);
-        }
+        let secs = |v: Option<u64>| v.map(Duration::from_secs);
+        let limits = &mut settings.limits;
+        limits.max_connections = c.max_connections.unwrap_or(limits.max_connections);
+        limits.header_read_timeout =
+            secs(c.header_read_timeout_secs).unwrap_or(limits.header_read_timeout);
+        limits.idle_timeout = secs(c.idle_timeout_secs).unwrap_or(limits.idle_timeout);
+        settings.max_conversations = c.max_conversations.unwrap_or(settings.max_conversations);
+        settings.ended_retention = secs(c.ended_retention_secs).unwrap_or(settings.ended_retention);
+        settings.abandoned_after = secs(c.abandoned_after_secs).unwrap_or(settings.abandoned_after);
         if let Some(token) = &c.control_token {
             settings.control_token = Some(token.clone());
         }
@@ -458,14 +259,17 @@ impl EmulatorBuilder {
                 settings.control_token = Some(generate_token());
             }
         }
-        let tls = match &self.tls {
-            Some(tls) => Some(tls.materialize()?),
-            None => None,
-        };
-        let signer = Signer::new().await?;
-        let listener = listen(self.bind)?;
-        let local_addr = listener.local_addr()?;
-        let cancel = CancellationToken::new();
+        Ok(settings)
+    }
+
+    /// The shared state of a new emulator.
+    fn shared(
+        self,
+        settings: Settings,
+        signer: Signer,
+        local_addr: SocketAddr,
+        tls_certificate: Option<String>,
+    ) -> Shared {
         let seed = self.faults.seed;
         let (faults, _) = watch::channel(self.faults);
         let agent_name = self
@@ -473,7 +277,7 @@ impl EmulatorBuilder {
             .agent_name
             .clone()
             .unwrap_or_else(|| "Riley".to_owned());
-        let shared = Arc::new(Shared {
+        Shared {
             settings,
             config: self.config,
             agent: RwLock::new(AgentPlan {
@@ -492,27 +296,12 @@ impl EmulatorBuilder {
                 Some(s) => StdRng::seed_from_u64(s),
                 None => StdRng::from_os_rng(),
             }),
-            cancel: cancel.clone(),
+            cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
             local_addr,
-            tls_certificate: tls.as_ref().map(|(_, pem)| pem.clone()),
+            tls_certificate,
             webmessaging: Default::default(),
-        });
-        let app = router(shared.clone());
-        let shutdown = cancel.clone();
-        let server = tokio::spawn(crate::accept::serve(
-            listener,
-            tls.map(|(config, _)| config),
-            app,
-            shared.settings.limits,
-            shutdown,
-        ));
-        shared.tracker.spawn(socket_dropper(shared.clone()));
-        shared.tracker.spawn(expiry_sweeper(shared.clone()));
-        Ok(EmulatorHandle {
-            shared,
-            server: Arc::new(Mutex::new(Some(server))),
-        })
+        }
     }
 }
 
@@ -772,256 +561,4 @@ fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
-}
-
-/// A running emulator (cheap to clone). Dropping it does not stop the server; call
-/// [`EmulatorHandle::shutdown`].
-#[derive(Clone)]
-pub struct EmulatorHandle {
-    shared: Arc<Shared>,
-    server: Arc<Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>>,
-}
-
-impl std::fmt::Debug for EmulatorHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmulatorHandle")
-            .field("local_addr", &self.shared.local_addr)
-            .finish()
-    }
-}
-
-impl EmulatorHandle {
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
-    }
-
-    /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` with TLS.
-    pub fn base_url(&self) -> String {
-        let scheme = if self.shared.tls_certificate.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        format!("{scheme}://{}", self.shared.local_addr)
-    }
-
-    /// The certificate (PEM) clients must trust to reach this emulator over TLS: the
-    /// generated one, or the chain given to [`EmulatorTls::from_pem`]. `None` without TLS.
-    pub fn tls_certificate_pem(&self) -> Option<String> {
-        self.shared.tls_certificate.clone()
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local_addr
-    }
-
-    /// Stops the listener, closes every socket and ends every agent task.
-    pub async fn shutdown(&self) {
-        self.shared.cancel.cancel();
-        self.shared.tracker.close();
-        let server = self.server.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(server) = server {
-            let abort = server.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(5), server)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.tracker.wait()).await;
-    }
-
-    /// Ids and snapshots of every conversation.
-    pub fn conversations(&self) -> Vec<ConversationSnapshot> {
-        self.shared
-            .store
-            .all()
-            .iter()
-            .map(|c| c.snapshot())
-            .collect()
-    }
-
-    /// Every message stored in the conversation (guest, agent and system), oldest first: what
-    /// the service recorded, for checking that each message arrived once and in order.
-    pub fn transcript(&self, cid: &str) -> Result<Vec<WebChatMessage>, EmulatorError> {
-        Ok(self.shared.conv(cid)?.transcript())
-    }
-
-    /// The token the control API requires (`Authorization: Bearer ...`): the one given to
-    /// [`EmulatorBuilder::control_token`], or the one generated for a non-loopback bind.
-    /// `None` when the control API is open (loopback, no token given).
-    pub fn control_token(&self) -> Option<String> {
-        self.shared.settings.control_token.clone()
-    }
-
-    /// Conversations kept right now (live, and ended ones not yet forgotten).
-    pub fn conversation_count(&self) -> usize {
-        self.shared.store.len()
-    }
-
-    /// One conversation's snapshot.
-    pub fn conversation_snapshot(&self, cid: &str) -> Result<ConversationSnapshot, EmulatorError> {
-        Ok(self.shared.conv(cid)?.snapshot())
-    }
-
-    /// The current agent sends a message.
-    pub fn agent_say(
-        &self,
-        cid: &str,
-        text: impl Into<String>,
-    ) -> Result<WebChatMessage, EmulatorError> {
-        self.shared
-            .conv(cid)?
-            .agent_say(text.into(), BodyType::Standard)
-    }
-
-    /// The current agent sends a message with this body type.
-    pub fn agent_send(
-        &self,
-        cid: &str,
-        text: impl Into<String>,
-        body_type: BodyType,
-    ) -> Result<WebChatMessage, EmulatorError> {
-        self.shared.conv(cid)?.agent_say(text.into(), body_type)
-    }
-
-    /// The current agent's typing indicator.
-    pub fn agent_typing(&self, cid: &str) -> Result<WebChatTyping, EmulatorError> {
-        self.shared.conv(cid)?.agent_typing()
-    }
-
-    /// Transfers to a new agent; returns once the new agent is CONNECTED, with its id.
-    pub async fn transfer(&self, cid: &str, name: Option<&str>) -> Result<String, EmulatorError> {
-        let conv = self.shared.conv(cid)?;
-        let delay = self.shared.agent_plan().delay;
-        agent::transfer(&conv, name.unwrap_or(agent::TRANSFER_NAME), delay).await
-    }
-
-    /// The agent ends the chat.
-    pub fn end_chat(&self, cid: &str) -> Result<(), EmulatorError> {
-        self.shared.conv(cid)?.end_by_agent()
-    }
-
-    /// Re-sends a member's current state (default: the agent) as a new member-change.
-    pub fn duplicate_member_change(
-        &self,
-        cid: &str,
-        member_id: Option<&str>,
-    ) -> Result<String, EmulatorError> {
-        self.shared.conv(cid)?.duplicate_member_change(member_id)
-    }
-
-    /// Sends `text` verbatim as one frame to every socket of the conversation: for testing
-    /// how clients take unknown topics and malformed frames.
-    pub fn push_raw_frame(&self, cid: &str, text: &str) -> Result<(), EmulatorError> {
-        self.shared.conv(cid)?.push_raw_frame(text);
-        Ok(())
-    }
-
-    /// Creates a PENDING media request and announces it with a `media-request` message.
-    pub fn push_media_request(
-        &self,
-        cid: &str,
-        types: Vec<MediaRequestType>,
-    ) -> Result<WebChatGuestMediaRequest, EmulatorError> {
-        self.shared.conv(cid)?.push_media_request(types)
-    }
-
-    /// Drops every socket attached to the conversation.
-    pub fn drop_sockets(&self, cid: &str, mode: DropMode) -> Result<(), EmulatorError> {
-        self.shared.conv(cid)?.broadcast(SocketCmd::Drop(mode));
-        Ok(())
-    }
-
-    /// Forgets the conversation, as the service eventually does: its sockets are closed with
-    /// 4100 `Error connecting to conversation (<id>)`, a new socket with its (still valid) JWT
-    /// is accepted and closed the same way, and REST calls answer 404. The emulator also
-    /// forgets every conversation by itself once its JWT has expired.
-    pub fn forget(&self, cid: &str) -> Result<(), EmulatorError> {
-        self.shared.forget(cid)
-    }
-
-    /// Sends `v2.system.socket_closing` (docs/protocol.md 7.11) to the conversation's sockets
-    /// (`None`: to every socket), then closes them with 1001 after `grace`, as the platform
-    /// does before maintenance. Clients that reconnect at once lose nothing.
-    pub fn announce_socket_closing(
-        &self,
-        cid: Option<&str>,
-        grace: Duration,
-    ) -> Result<(), EmulatorError> {
-        self.shared.announce_socket_closing(cid, grace)
-    }
-
-    /// Pauses or resumes heartbeats on the conversation's sockets.
-    pub fn pause_heartbeats(&self, cid: &str, paused: bool) -> Result<(), EmulatorError> {
-        self.shared.conv(cid)?.pause_heartbeats(paused);
-        Ok(())
-    }
-
-    /// Replaces the fault settings.
-    pub fn set_faults(&self, faults: Faults) -> Result<(), EmulatorError> {
-        faults.validate()?;
-        self.shared.set_faults(faults);
-        Ok(())
-    }
-
-    /// Changes the agent mode (and optionally delay) of conversations created from now on.
-    pub fn set_agent(&self, mode: AgentMode, delay: Option<Duration>) {
-        let mut plan = self.shared.agent.write().unwrap_or_else(|p| p.into_inner());
-        plan.mode = mode;
-        if let Some(d) = delay {
-            plan.delay = d;
-        }
-    }
-
-    /// A guest JWT for the conversation with this lifetime in seconds (negative = already expired).
-    pub fn mint_jwt(&self, cid: &str, lifetime_secs: i64) -> Result<String, EmulatorError> {
-        let conv = self.shared.conv(cid)?;
-        self.shared.signer.sign(
-            &conv.id,
-            &conv.deployment_id,
-            &conv.guest_id,
-            &conv.org_id,
-            lifetime_secs,
-        )
-    }
-
-    /// Waits until the conversation is in `state`.
-    pub async fn wait_for_state(
-        &self,
-        cid: &str,
-        state: ConversationState,
-    ) -> Result<ConversationSnapshot, EmulatorError> {
-        wait_for(&self.shared, cid, Some(state), None).await
-    }
-
-    /// Waits until at least `n` sockets are attached.
-    pub async fn wait_for_sockets(
-        &self,
-        cid: &str,
-        n: usize,
-    ) -> Result<ConversationSnapshot, EmulatorError> {
-        wait_for(&self.shared, cid, None, Some(n)).await
-    }
-}
-
-/// Awaits a status change (never polls) until the condition holds.
-pub(crate) async fn wait_for(
-    shared: &Shared,
-    cid: &str,
-    state: Option<ConversationState>,
-    sockets: Option<usize>,
-) -> Result<ConversationSnapshot, EmulatorError> {
-    let conv = shared.conv(cid)?;
-    let mut rx = conv.watch();
-    let cond = |s: &crate::conv::Status| {
-        state.is_none_or(|st| s.state == st) && sockets.is_none_or(|n| s.sockets >= n)
-    };
-    tokio::select! {
-        r = rx.wait_for(cond) => { r.map_err(|_| EmulatorError::Shutdown)?; }
-        _ = shared.cancel.cancelled() => return Err(EmulatorError::Shutdown),
-    }
-    Ok(conv.snapshot())
 }

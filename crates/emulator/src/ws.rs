@@ -5,7 +5,7 @@ use crate::conv::{
     ENDED_REASON,
 };
 use crate::error::ApiError;
-use crate::server::Shared;
+use crate::state::Shared;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +40,7 @@ async fn upgrade(
     Path(jwt): Path<String>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
-    let claims = match crate::rest::verify(&shared, &jwt) {
+    let claims = match crate::auth::verify(&shared, &jwt) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -76,8 +76,9 @@ async fn upgrade(
         })
 }
 
-/// Read buffer of a server-side socket (see `upgrade`).
-const WS_READ_BUFFER: usize = 4 * 1024;
+/// Read buffer of a server-side socket (see `upgrade`). A guest sends only pings on this
+/// socket (about 20 bytes each), so 1 KiB holds many; a larger frame grows the buffer.
+const WS_READ_BUFFER: usize = 1024;
 
 /// Decrements the socket count however the socket task ends.
 struct Attached(Arc<Conversation>);
@@ -135,26 +136,15 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
                 return;
             }
             cmd = rx.recv() => match cmd {
-                Ok(SocketCmd::Frame(text)) => {
-                    let (drop_rate, stall_rate, dup_rate) = {
-                        let f = shared.faults.borrow();
-                        (f.drop_socket_rate, f.stall_rate, f.duplicate_frame_rate)
-                    };
-                    if shared.roll(drop_rate) {
-                        return;
-                    }
-                    if shared.roll(stall_rate) {
+                Ok(SocketCmd::Frame(text)) => match deliver(&shared, &mut socket, &text).await {
+                    Delivery::Sent => {}
+                    Delivery::Gone => return,
+                    Delivery::Stall => {
                         drop(rx);
                         stall(&shared, socket).await;
                         return;
                     }
-                    let copies = if shared.roll(dup_rate) { 2 } else { 1 };
-                    for _ in 0..copies {
-                        if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
-                            return;
-                        }
-                    }
-                }
+                },
                 Ok(SocketCmd::Close { code, reason }) => {
                     close(socket, code, &reason).await;
                     return;
@@ -164,11 +154,11 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
                     close(socket, code, "Dropped by the emulator").await;
                     return;
                 }
-                Ok(SocketCmd::Closing { frame, grace }) => {
+                Ok(SocketCmd::Closing { frame, grace_ms }) => {
                     if socket.send(Message::Text(frame.as_ref().into())).await.is_err() {
                         return;
                     }
-                    let at = tokio::time::Instant::now() + grace;
+                    let at = tokio::time::Instant::now() + Duration::from_millis(grace_ms.into());
                     closing_at = Some(closing_at.map_or(at, |t| t.min(at)));
                 }
                 // A socket too slow to keep up is dropped (the client resyncs over REST),
@@ -188,11 +178,7 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
             }
             msg = socket.recv() => match msg {
                 Some(Ok(Message::Text(text))) => {
-                    let is_ping = serde_json::from_str::<serde_json::Value>(text.as_str())
-                        .ok()
-                        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(|m| m.eq_ignore_ascii_case("ping")))
-                        .unwrap_or(false);
-                    if is_ping && socket.send(Message::Text(channel_frame("pong").into())).await.is_err() {
+                    if !answer_ping(&mut socket, text.as_str()).await {
                         return;
                     }
                 }
@@ -201,6 +187,53 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
             },
         }
     }
+}
+
+/// What became of one event frame.
+enum Delivery {
+    Sent,
+    /// The socket is gone (or the drop fault struck).
+    Gone,
+    /// The stall fault struck: the socket must go silent.
+    Stall,
+}
+
+/// Sends one event frame, with the socket faults (drop, stall, duplicate) applied.
+async fn deliver(shared: &Shared, socket: &mut WebSocket, text: &str) -> Delivery {
+    let (drop_rate, stall_rate, dup_rate) = {
+        let f = shared.faults.borrow();
+        (f.drop_socket_rate, f.stall_rate, f.duplicate_frame_rate)
+    };
+    if shared.roll(drop_rate) {
+        return Delivery::Gone;
+    }
+    if shared.roll(stall_rate) {
+        return Delivery::Stall;
+    }
+    let copies = if shared.roll(dup_rate) { 2 } else { 1 };
+    for _ in 0..copies {
+        if socket.send(Message::Text(text.into())).await.is_err() {
+            return Delivery::Gone;
+        }
+    }
+    Delivery::Sent
+}
+
+/// Answers a client `{"message":"ping"}` with a pong; `false` when the socket is gone.
+async fn answer_ping(socket: &mut WebSocket, text: &str) -> bool {
+    let is_ping = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(|m| m.eq_ignore_ascii_case("ping"))
+        })
+        .unwrap_or(false);
+    !is_ping
+        || socket
+            .send(Message::Text(channel_frame("pong").into()))
+            .await
+            .is_ok()
 }
 
 /// The stall fault: the socket stays open and sends nothing (no frame, heartbeat or pong)

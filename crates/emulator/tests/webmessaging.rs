@@ -757,6 +757,74 @@ async fn an_expired_session_gets_session_expired_then_4007() {
 }
 
 #[tokio::test]
+async fn a_session_expires_by_itself_when_its_duration_is_over() {
+    let emu = start(AgentMode::Manual).await;
+    emu.web_messaging().set_deployment(
+        "dep-1",
+        DeploymentSettings {
+            session_duration_secs: 1,
+            ..DeploymentSettings::default()
+        },
+    );
+    let t = token();
+    let (mut c, session) = Client::configured(&emu, &t).await;
+    assert_eq!(session.duration_seconds, Some(1.into()));
+    // No control action: the session's own timer expires it.
+    assert!(matches!(c.next().await, ServerFrame::SessionExpired(_)));
+    c.closed().await;
+    assert!(emu.web_messaging().sessions().is_empty());
+    let mut again = Client::connect(&emu, &t).await;
+    again
+        .send(&ClientRequest::configure_session(t.as_str(), "dep-1"))
+        .await;
+    let ServerFrame::Error(e) = again.next().await else {
+        panic!()
+    };
+    assert_eq!(e.code, codes::SESSION_NOT_FOUND);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn attachment_requests_get_typed_errors_and_the_socket_stays_open() {
+    let emu = start(AgentMode::Manual).await;
+    let t = token();
+    let (mut c, _) = Client::configured(&emu, &t).await;
+    let requests = [
+        (
+            json!({"action":"onAttachment","token":t,"fileName":"a.png","fileType":"image/png",
+                   "fileSize":10,"tracingId":"up"}),
+            codes::FEATURE_UNAVAILABLE,
+            "up",
+        ),
+        (
+            json!({"action":"getAttachment","token":t,"attachmentId":"att-1","tracingId":"get"}),
+            4009,
+            "get",
+        ),
+        (
+            json!({"action":"deleteAttachment","token":t,"attachmentId":"att-1","tracingId":"del"}),
+            4009,
+            "del",
+        ),
+    ];
+    for (request, code, tracing) in requests {
+        c.send_raw(&request.to_string()).await;
+        let ServerFrame::Error(e) = c.next().await else {
+            panic!("an error frame for {request}")
+        };
+        assert_eq!(e.code, code, "{request}");
+        assert_eq!(e.tracing_id.as_deref(), Some(tracing));
+    }
+    // The socket and the session are still usable.
+    c.send(&ClientRequest::echo(t.as_str())).await;
+    let ServerFrame::Message(m) = c.next().await else {
+        panic!()
+    };
+    assert_eq!(m.body.text.as_deref(), Some("ping"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn quick_reply_answers_are_echoed_and_reach_the_agent() {
     let emu = start(AgentMode::Echo).await;
     let t = token();

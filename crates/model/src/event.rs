@@ -208,7 +208,28 @@ struct TypedFrame<'a, B> {
     #[serde(rename = "eventBody", default = "Option::default")]
     event_body: Option<Box<B>>,
     #[serde(borrow, default)]
-    metadata: Option<&'a RawValue>,
+    metadata: Option<Object<BorrowedMetadata<'a>>>,
+}
+
+/// A `T` read from a JSON object only: serde's derived structs also accept an array (fields
+/// by position), which `from_value` never reads as metadata.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+            .map(Object)
+    }
 }
 
 /// The `metadata.type` near the end of `frame` (`"type":"message"` as the service writes it),
@@ -247,7 +268,7 @@ fn typed<'a, B: serde::de::DeserializeOwned>(
     {
         return None;
     }
-    let metadata: BorrowedMetadata<'a> = serde_json::from_str(object(f.metadata?.get())?).ok()?;
+    let Object(metadata) = f.metadata?;
     if metadata.kind.as_deref() != Some(kind) {
         return None;
     }

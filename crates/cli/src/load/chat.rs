@@ -185,8 +185,12 @@ async fn open(ctx: &Ctx) -> Result<GuestChat, Failure> {
 }
 
 /// One virtual guest: start, greeting, M messages each awaiting the echo, leave, end.
+///
+/// The steps' futures are boxed: inline, the largest of them (the chat's start, a send) sat in
+/// every chat's task for as long as the chat was held open, which the run's RSS per chat
+/// counted as the SDK's (issue 14).
 pub(super) async fn one_chat(ctx: Arc<Ctx>, n: usize) -> Result<(), Failure> {
-    let opened = open(&ctx).await;
+    let opened = Box::pin(open(&ctx)).await;
     ctx.opening_settled();
     let chat = opened?;
     let _open = OpenGuard::new(&ctx.counters);
@@ -196,7 +200,7 @@ pub(super) async fn one_chat(ctx: Arc<Ctx>, n: usize) -> Result<(), Failure> {
         events: chat.events(),
         check: EchoCheck::default(),
     };
-    conv.wait(&ctx, Until::Greeting).await?;
+    Box::pin(conv.wait(&ctx, Until::Greeting)).await?;
     for k in 0..ctx.messages {
         if k > 0 && !ctx.interval.is_zero() {
             tokio::time::sleep(ctx.interval).await;
@@ -204,9 +208,9 @@ pub(super) async fn one_chat(ctx: Arc<Ctx>, n: usize) -> Result<(), Failure> {
         let text = format!("guest {n} message {k}");
         let t0 = Instant::now();
         let number = conv.check.sent(&text);
-        send::exactly_once(&ctx, &chat, &text).await?;
+        Box::pin(send::exactly_once(&ctx, &chat, &text)).await?;
         ctx.rec().latency(Latency::Send, t0.elapsed());
-        conv.wait(&ctx, Until::Reply(number)).await?;
+        Box::pin(conv.wait(&ctx, Until::Reply(number))).await?;
         ctx.rec().latency(Latency::RoundTrip, t0.elapsed());
         Counters::bump(&ctx.counters.round_trips);
     }
@@ -223,10 +227,10 @@ pub(super) async fn one_chat(ctx: Arc<Ctx>, n: usize) -> Result<(), Failure> {
         } else {
             None
         };
-        send::leave(&chat).await?;
+        Box::pin(send::leave(&chat)).await?;
     }
     // Echoes arriving until the end are still checked.
-    conv.wait(&ctx, Until::End).await?;
+    Box::pin(conv.wait(&ctx, Until::End)).await?;
     let missing = conv.check.missing();
     if missing > 0 {
         let detail = format!("guest {n}: {missing} sent message(s) never echoed");

@@ -193,13 +193,13 @@ async fn live(
                 Some(Err(e)) => return Err(anyhow!("cannot read the terminal: {e}")),
                 None => app.quit = true,
             },
-            Some(report) = report_rx.recv() => {
-                if app.leaving && app.ended.is_none() && report.starts_with("cannot leave") {
+            Some(failure) = report_rx.recv() => {
+                if app.leaving && app.ended.is_none() && matches!(failure.command, Command::Leave) {
                     app.leaving = false;
                 }
-                app.warn(report);
+                app.warn(failure.describe());
             }
-            Some(w) = warnings.recv() => app.warn(w),
+            Some(e) = warnings.recv() => app.warn(crate::connect::config_warning(&e)),
             Some(_) = signals.recv() => app.quit = true,
             _ = tick.tick() => {}
         }

@@ -1,11 +1,12 @@
 //! Parsing the configuration file (INI or JSON) into validated, partial settings.
 //!
-//! INI is parsed by the small line parser below rather than `rust-ini`: every error must
-//! name its line, including an invalid *value* (`log_to_console = yes` on line 4), and
-//! `rust-ini` reports line numbers only for syntax errors, not for keys.
+//! INI is read with `rust-ini`; a line check before it keeps the seed's stricter syntax and
+//! gives every error its line, including an invalid *value* (`log_to_console = yes` on line
+//! 4), which `rust-ini` cannot (it reports line numbers only for its own syntax errors).
 
 use super::ConfigError;
 use crate::logging::{LogFormat, LogLevel};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// What a file says; `None` = the key is absent (the current value is kept).
@@ -150,9 +151,86 @@ fn set_key(
 /// INI: `[section]` lines, `key = value` (or `key: value`) lines, `;`/`#` comment lines and
 /// blank (including white-space-only) lines. Section and key names are case-insensitive;
 /// values are trimmed and may be quoted. Anything else is a syntax error naming the line.
+///
+/// `rust-ini` reads the sections, keys and values. It is lenient where the seed is strict
+/// (a line without `=` runs on into the next line's key; a `[` header may span lines), and
+/// it keeps no line numbers for keys, so [`ini_lines`] first checks each line's shape and
+/// notes where every key is, and the text handed to `rust-ini` has its lines' leading white
+/// space removed (an indented `; comment` stays a comment) and a space after a trailing `\`
+/// (which `rust-ini` would read as a line continuation).
 fn parse_ini(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
+    let lines = ini_lines(path, text)?;
+    let mut normalised = String::with_capacity(text.len() + 16);
+    for raw in text.lines() {
+        let t = raw.trim_start();
+        normalised.push_str(t);
+        if t.ends_with('\\') {
+            normalised.push(' ');
+        }
+        normalised.push('\n');
+    }
+    let options = ini::ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        ..ini::ParseOption::default()
+    };
+    let doc =
+        ini::Ini::load_from_str_opt(&normalised, options).map_err(|e| ConfigError::IniSyntax {
+            path: path.to_owned(),
+            line: e.line,
+            message: e.msg.into_owned(),
+        })?;
     let mut out = FileSettings::default();
-    let mut section = String::new();
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    for (section, props) in &doc {
+        let section = section.map(str::to_ascii_lowercase);
+        for (key, value) in props {
+            let key = key.to_ascii_lowercase();
+            let Some(section) = &section else {
+                tracing::debug!(
+                    path = %path.display(),
+                    key,
+                    "ignoring a key outside any [section] in the configuration file"
+                );
+                continue;
+            };
+            let nth = seen.entry((section.clone(), key.clone())).or_default();
+            let line = lines.line_of(section, &key, *nth);
+            *nth += 1;
+            set_key(&mut out, path, section, &key, unquote(value.trim()), line)?;
+        }
+    }
+    Ok(out)
+}
+
+/// A value without one pair of enclosing `"` and then one of `'` (the seed's rule).
+fn unquote(mut value: &str) -> &str {
+    for q in ['"', '\''] {
+        if value.len() >= 2 && value.starts_with(q) && value.ends_with(q) {
+            value = &value[1..value.len() - 1];
+        }
+    }
+    value
+}
+
+/// Where each `section.key` of an INI text is, in file order (lower-case names).
+struct IniLines(Vec<(String, String, usize)>);
+
+impl IniLines {
+    /// The 1-based line of the `nth` (0-based) occurrence of `section.key`.
+    fn line_of(&self, section: &str, key: &str, nth: usize) -> Option<usize> {
+        self.0
+            .iter()
+            .filter(|(s, k, _)| s == section && k == key)
+            .nth(nth)
+            .map(|(_, _, line)| *line)
+    }
+}
+
+/// Checks the shape of every INI line (the errors name the line) and notes the keys' lines.
+fn ini_lines(path: &Path, text: &str) -> Result<IniLines, ConfigError> {
+    let mut keys = Vec::new();
+    let mut section = None::<String>;
     for (idx, raw) in text.lines().enumerate() {
         let line = idx + 1;
         let t = raw.trim();
@@ -172,7 +250,7 @@ fn parse_ini(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
             if name.is_empty() {
                 return Err(syntax("empty section name"));
             }
-            section = name.to_ascii_lowercase();
+            section = Some(name.to_ascii_lowercase());
             continue;
         }
         let split = t.find(['=', ':']).ok_or_else(|| {
@@ -182,24 +260,11 @@ fn parse_ini(path: &Path, text: &str) -> Result<FileSettings, ConfigError> {
         if key.is_empty() {
             return Err(syntax("empty key"));
         }
-        let mut value = t[split + 1..].trim();
-        for q in ['"', '\''] {
-            if value.len() >= 2 && value.starts_with(q) && value.ends_with(q) {
-                value = &value[1..value.len() - 1];
-            }
+        if let Some(section) = &section {
+            keys.push((section.clone(), key, line));
         }
-        if section.is_empty() {
-            tracing::debug!(
-                path = %path.display(),
-                key,
-                line,
-                "ignoring a key outside any [section] in the configuration file"
-            );
-            continue;
-        }
-        set_key(&mut out, path, &section, &key, value, Some(line))?;
     }
-    Ok(out)
+    Ok(IniLines(keys))
 }
 
 /// JSON: `{"logging": {...}, "general": {...}}`. Booleans may be JSON booleans or the
@@ -327,6 +392,36 @@ mod tests {
         assert!(matches!(e, ConfigError::IniSyntax { line: 1, .. }), "{e}");
         let e = parse(p(), "[logging]\nlog_level = verbose\n").unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn ini_edges_rust_ini_would_read_differently() {
+        // An indented comment, a Windows path (no escapes), a value ending in `\` (no line
+        // continuation), `;` inside a value (no inline comments), a repeated key (the last wins,
+        // and an invalid later occurrence names its own line).
+        let text = "[logging]\n   ; indented comment\nlog_file_path = C:\\logs\\new\\\n\
+                    log_level = debug ; not a comment\n";
+        let e = parse(p(), text).unwrap_err();
+        assert!(
+            matches!(e, ConfigError::InvalidValue { line: Some(4), ref value, .. } if value == "debug ; not a comment"),
+            "{e}"
+        );
+        let text = "[logging]\n   ; indented comment\nlog_file_path = C:\\logs\\new\\\n\
+                    [general]\nhost = a.example\n";
+        let s = parse(p(), text).unwrap();
+        assert_eq!(
+            s.log_file_path,
+            Some(Some(PathBuf::from("C:\\logs\\new\\")))
+        );
+        assert_eq!(s.host, Some(("a.example".into(), Some(5))));
+        let text = "[logging]\nlog_to_console = true\n[LOGGING]\nlog_to_console = nope\n";
+        let e = parse(p(), text).unwrap_err();
+        assert!(
+            matches!(e, ConfigError::InvalidValue { line: Some(4), .. }),
+            "{e}"
+        );
+        let e = parse(p(), "[logging]\n[]\n").unwrap_err();
+        assert!(matches!(e, ConfigError::IniSyntax { line: 2, .. }), "{e}");
     }
 
     #[test]

@@ -1,26 +1,29 @@
 //! Live reload: a thread per watched configuration file.
 //!
-//! The thread watches the file's *parent directory* (non-recursively) with `notify` and
-//! keeps the events naming the file, so edits, atomic replacement by rename and
-//! delete-then-recreate are all seen. While the parent directory does not exist it polls
-//! for it every [`POLL`] instead. Bursts of events are debounced. The thread holds only a
+//! The thread watches the file's *parent directory* (non-recursively) with notify's
+//! debouncer (`notify-debouncer-full`, which coalesces a burst of events into one batch
+//! after [`DEBOUNCE`]) and keeps the batches naming the file, so edits, atomic replacement
+//! by rename and delete-then-recreate are all seen. While the parent directory does not
+//! exist it polls for it every [`POLL`] instead. The thread holds only a
 //! `Weak<Config>`: it ends when the `Config` is dropped, when the watched path changes, or
 //! when live reload is switched off (the owning [`Watch`] handle is dropped).
 
 use super::Config;
-use notify::{EventKind, RecursiveMode, Watcher};
+use notify::{EventKind, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How often the thread checks that its `Config` and the parent directory still exist.
 const POLL: Duration = Duration::from_millis(500);
-/// Quiet time that ends a burst of events.
-const DEBOUNCE: Duration = Duration::from_millis(75);
-/// Longest a burst may postpone a reload.
-const MAX_DEBOUNCE: Duration = Duration::from_millis(300);
+/// How long the debouncer gathers a burst of events before handing them over as one batch.
+const DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// The debouncer watching the parent directory; dropping it stops notify and its thread.
+type DirWatcher = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
 
 enum Msg {
     Changed,
@@ -109,29 +112,27 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-fn start_notify(
-    dir: &Path,
-    name: OsString,
-    tx: mpsc::Sender<Msg>,
-) -> notify::Result<notify::RecommendedWatcher> {
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+fn start_notify(dir: &Path, name: OsString, tx: mpsc::Sender<Msg>) -> notify::Result<DirWatcher> {
+    let handler = move |res: DebounceEventResult| {
         let relevant = match res {
-            Ok(ev) => {
+            Ok(events) => events.iter().any(|ev| {
+                // Reading the file (ours included) is an access event: never a reason to reload.
                 !matches!(ev.kind, EventKind::Access(_))
                     && (ev.need_rescan()
                         || ev
                             .paths
                             .iter()
                             .any(|p| p.file_name() == Some(name.as_os_str())))
-            }
+            }),
             Err(_) => true,
         };
         if relevant {
             let _ = tx.send(Msg::Changed);
         }
-    })?;
-    watcher.watch(dir, RecursiveMode::NonRecursive)?;
-    Ok(watcher)
+    };
+    let mut debouncer = notify_debouncer_full::new_debouncer(DEBOUNCE, None, handler)?;
+    debouncer.watch(dir, RecursiveMode::NonRecursive)?;
+    Ok(debouncer)
 }
 
 fn reload(config: &Weak<Config>, epoch: u64) -> bool {
@@ -148,7 +149,7 @@ fn run(
     config: &Weak<Config>,
     path: &Path,
     epoch: u64,
-    initial: Option<notify::RecommendedWatcher>,
+    initial: Option<DirWatcher>,
     tx: &mpsc::Sender<Msg>,
     rx: &mpsc::Receiver<Msg>,
 ) {
@@ -179,14 +180,7 @@ fn run(
         match rx.recv_timeout(POLL) {
             Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             Ok(Msg::Changed) => {
-                let start = Instant::now();
-                loop {
-                    match rx.recv_timeout(DEBOUNCE) {
-                        Ok(Msg::Changed) if start.elapsed() < MAX_DEBOUNCE => continue,
-                        Ok(Msg::Changed) | Err(RecvTimeoutError::Timeout) => break,
-                        Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-                    }
-                }
+                // One reload per debounced batch (the batch already covers the burst).
                 if !reload(config, epoch) {
                     return;
                 }

@@ -3,11 +3,11 @@
 use super::recent::RecentIds;
 use super::{CloseReason, EventStreamOptions, StreamEvent, StreamTarget};
 use crate::api::{GetMembersOptions, GetMessagesOptions};
-use crate::error::Error;
+use crate::error::{Error, EventStreamError, TransportError};
 use crate::model::event::SOCKET_CLOSING_TOPIC;
 use crate::model::{ChatEvent, MemberState, SortOrder};
 use crate::rt::{sleep, sleep_until, timeout, Instant};
-use crate::transport::{masked_uri, ws, ConnectError, Frame, Socket};
+use crate::transport::{ws, Frame, Socket};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -21,8 +21,11 @@ const MEMBERS_PAGE: i32 = 100;
 enum Ended {
     /// The consumer dropped the stream or closed it.
     Stopped,
-    /// The socket closed or failed; the text says how (JWT masked).
-    Lost { reason: String, got_frames: bool },
+    /// The socket closed or failed.
+    Lost {
+        reason: EventStreamError,
+        got_frames: bool,
+    },
     /// The service announced maintenance (`v2.system.socket_closing`): the socket was
     /// closed by us so that a new one replaces it before the service drops this one.
     Closing,
@@ -122,7 +125,7 @@ impl Driver {
                         // instead: the next connection resyncs from the same point.
                         tracing::debug!(error = %e, "resync failed; reconnecting");
                         drop(ws);
-                        format!("resync failed: {e}")
+                        EventStreamError::ResyncFailed(Box::new(e))
                     } else {
                         match self.read(ws).await {
                             Ended::Stopped => return,
@@ -150,25 +153,17 @@ impl Driver {
                         }
                     }
                 }
-                Ok(Err(ConnectError::ProxyAuth(message))) => {
-                    // Retrying with the same credentials cannot succeed.
-                    tracing::debug!(%message, "event stream: proxy authentication failed");
-                    self.give_up(Error::EventStream(message), attempt + 1).await;
+                Ok(Err(e)) if e.is_permanent() => {
+                    // Retrying with the same credentials, or the same roots against the same
+                    // certificate, cannot succeed.
+                    tracing::debug!(error = %e, "event stream: cannot connect; giving up");
+                    self.give_up(Error::EventStream(e), attempt + 1).await;
                     return;
                 }
-                Ok(Err(ConnectError::Tls(message))) => {
-                    // The same roots meet the same certificate on every retry.
-                    tracing::debug!(%message, "event stream: TLS handshake failed");
-                    self.give_up(Error::Tls(message), attempt + 1).await;
-                    return;
-                }
-                Ok(Err(ConnectError::Other(message))) => format!("connect failed: {message}"),
-                Ok(Err(refused @ ConnectError::Refused(_))) => format!("connect failed: {refused}"),
-                Err(_) => format!(
-                    "connect to {} timed out after {:?}",
-                    masked_uri(&self.target.uri),
-                    self.options.connect_timeout
-                ),
+                Ok(Err(e)) => e,
+                Err(_) => EventStreamError::ConnectTimeout {
+                    after: self.options.connect_timeout,
+                },
             };
 
             if self.own_disconnected {
@@ -187,9 +182,10 @@ impl Driver {
             attempt += 1;
             if let Some(max) = self.options.max_reconnect_attempts {
                 if attempt > max {
-                    let error = Error::EventStream(format!(
-                        "gave up reconnecting after {max} attempts: {reason}"
-                    ));
+                    let error = Error::EventStream(EventStreamError::GaveUp {
+                        attempts: max,
+                        last: Box::new(reason),
+                    });
                     self.give_up(error, max).await;
                     return;
                 }
@@ -200,7 +196,7 @@ impl Driver {
                 .emit(Ok(StreamEvent::Reconnecting {
                     attempt,
                     delay,
-                    reason,
+                    reason: reason.to_string(),
                 }))
                 .await
             {
@@ -270,7 +266,7 @@ impl Driver {
                 msg = ws.next() => msg,
                 _ = sleep_until(deadline) => {
                     return Ended::Lost {
-                        reason: format!("no frame for {dead_after:?} (heartbeats stopped)"),
+                        reason: EventStreamError::HeartbeatLost { after: dead_after },
                         got_frames,
                     };
                 }
@@ -278,20 +274,26 @@ impl Driver {
             let text = match msg {
                 None => {
                     return Ended::Lost {
-                        reason: "socket closed without a close frame".into(),
+                        reason: EventStreamError::Dropped,
                         got_frames,
                     }
                 }
                 Some(Err(e)) => {
                     return Ended::Lost {
-                        reason: format!("socket error: {e}"),
+                        reason: EventStreamError::Socket(TransportError::new(e)),
                         got_frames,
                     }
                 }
                 Some(Ok(Frame::Close(frame))) => {
                     let reason = match frame {
-                        Some((code, reason)) => format!("closed by server: {code} {reason}"),
-                        None => "closed by server".to_owned(),
+                        Some((code, reason)) => EventStreamError::Closed {
+                            code: Some(code),
+                            reason,
+                        },
+                        None => EventStreamError::Closed {
+                            code: None,
+                            reason: String::new(),
+                        },
                     };
                     return Ended::Lost { reason, got_frames };
                 }
@@ -332,8 +334,8 @@ impl Driver {
                 return if closing { Next::Reconnect } else { Next::Read };
             }
             Err(e) => {
-                self.emit(Err(Error::EventStream(format!(
-                    "undecodable frame skipped: {e}"
+                self.emit(Err(Error::EventStream(EventStreamError::Frame(
+                    TransportError::with_source(e.to_string(), e),
                 ))))
                 .await
             }

@@ -36,32 +36,9 @@ pub(crate) enum ProxyMode {
     Disabled,
 }
 
-/// Why the socket could not be opened.
-#[derive(Debug)]
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-pub(crate) enum ConnectError {
-    /// The server answered the upgrade request with this HTTP status instead of switching
-    /// protocols (a browser does not tell: there it is [`ConnectError::Other`]).
-    Refused(u16),
-    /// The proxy wants (other) credentials: retrying cannot help.
-    ProxyAuth(String),
-    /// The TLS handshake with the server failed (untrusted certificate...): retrying with
-    /// the same trust roots cannot help. Masked text.
-    Tls(String),
-    /// Anything else (masked text).
-    Other(String),
-}
-
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConnectError::Refused(status) => write!(f, "upgrade refused with HTTP {status}"),
-            ConnectError::ProxyAuth(m) | ConnectError::Tls(m) | ConnectError::Other(m) => {
-                f.write_str(m)
-            }
-        }
-    }
-}
+/// Why the socket could not be opened: `ProxyAuth` and `Tls` (retrying cannot help),
+/// `HandshakeRefused`, `Connect`.
+pub(crate) type ConnectError = crate::error::EventStreamError;
 
 /// One frame read from a [`Socket`].
 #[derive(Debug)]

@@ -12,6 +12,7 @@
 //! the proxy, opens the connection to it (TLS for an `https://` proxy) and turns failures into
 //! [`ConnectError`]s. Messages never carry the proxy's credentials or the JWT of the URI.
 
+use crate::error::TransportError;
 use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 use hyper_util::rt::TokioIo;
@@ -84,7 +85,7 @@ fn authority(url: &Url) -> Option<String> {
 }
 
 fn other(message: impl Into<String>) -> ConnectError {
-    ConnectError::Other(message.into())
+    ConnectError::Connect(TransportError::new(message))
 }
 
 /// A connector that hands hyper-util's proxy handshakes the connection we already opened
@@ -141,18 +142,24 @@ pub(crate) async fn tunnel(
     let bare_host = proxy_host.trim_start_matches('[').trim_end_matches(']');
     let stream = TcpStream::connect((bare_host, proxy_port))
         .await
-        .map_err(|e| other(format!("cannot reach the proxy {proxy_at}: {e}")))?;
+        .map_err(|e| {
+            ConnectError::Connect(TransportError::with_source(
+                format!("cannot reach the proxy {proxy_at}: {e}"),
+                e,
+            ))
+        })?;
     let _ = stream.set_nodelay(true);
     // hyper-util's tunnel error type is private: its text tells a 407 apart.
     let refused = |e: Box<dyn std::error::Error + Send + Sync>| {
         let text = chain(&*e);
         if text.contains("proxy authorization required") {
-            ConnectError::ProxyAuth(format!(
+            ConnectError::ProxyAuth(TransportError::with_source(format!(
                 "proxy {proxy_at} refused CONNECT {host_port}: 407 Proxy Authentication Required (check the proxy credentials)"
-            ))
+            ), e))
         } else {
-            other(format!(
-                "proxy {proxy_at} refused CONNECT {host_port}: {text}"
+            ConnectError::Connect(TransportError::with_source(
+                format!("proxy {proxy_at} refused CONNECT {host_port}: {text}"),
+                e,
             ))
         }
     };
@@ -179,8 +186,9 @@ pub(crate) async fn tunnel(
                     let hint = crate::error::rustls_cause(&e)
                         .map(crate::error::tls_hint)
                         .unwrap_or("");
-                    ConnectError::Tls(format!(
-                        "TLS handshake with the proxy {proxy_at} failed: {e}{hint}"
+                    ConnectError::Tls(TransportError::with_source(
+                        format!("TLS handshake with the proxy {proxy_at} failed: {e}{hint}"),
+                        e,
                     ))
                 })?;
             let mut connect = Tunnel::new(proxy_uri.clone(), Opened(Some(stream)));
@@ -198,13 +206,16 @@ pub(crate) async fn tunnel(
             }
             let io = connect.call(dst).await.map_err(|e| {
                 let text = e.to_string();
+                let e: Box<dyn std::error::Error + Send + Sync> = e.into();
                 if text.contains("auth") {
-                    ConnectError::ProxyAuth(format!(
-                        "SOCKS5 proxy {proxy_at} refused the credentials: {text}"
+                    ConnectError::ProxyAuth(TransportError::with_source(
+                        format!("SOCKS5 proxy {proxy_at} refused the credentials: {text}"),
+                        e,
                     ))
                 } else {
-                    other(format!(
-                        "SOCKS5 proxy {proxy_at} refused {host_port}: {text}"
+                    ConnectError::Connect(TransportError::with_source(
+                        format!("SOCKS5 proxy {proxy_at} refused {host_port}: {text}"),
+                        e,
                     ))
                 }
             })?;

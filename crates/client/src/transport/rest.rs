@@ -158,7 +158,7 @@ impl Rest {
         };
         let started = Instant::now();
         // A failed send or body read: classified, and logged with what was known by then.
-        let fail = |e: &reqwest::Error, known: &HttpExchange<'_>| {
+        let fail = |e: reqwest::Error, known: &HttpExchange<'_>| {
             let err = self.classify(e, method, url, started);
             if logging {
                 let msg = err.to_string();
@@ -171,7 +171,7 @@ impl Rest {
         };
         let mut response = match rb.send().await {
             Ok(r) => r,
-            Err(e) => return Err(fail(&e, &exchange)),
+            Err(e) => return Err(fail(e, &exchange)),
         };
         let status = response.status();
         // Taken, not cloned: `bytes()` consumes the response anyway.
@@ -191,7 +191,7 @@ impl Rest {
         };
         let bytes = match response.bytes().await {
             Ok(b) => b,
-            Err(e) => return Err(fail(&e, &answered)),
+            Err(e) => return Err(fail(e, &answered)),
         };
         if logging {
             logger.record(&HttpExchange {
@@ -212,36 +212,40 @@ impl Rest {
 
     fn classify(
         &self,
-        e: &reqwest::Error,
+        e: reqwest::Error,
         method: &http::Method,
         url: &str,
         started: Instant,
     ) -> Error {
-        let mut msg = format!("{method} {}", mask_secrets(url));
-        let mut src: Option<&dyn std::error::Error> = Some(e);
+        // Unmasked here: the error masks its whole text when shown (`Display`, `Debug`).
+        let mut msg = format!("{method} {url}");
+        let mut src: Option<&dyn std::error::Error> = Some(&e);
         while let Some(s) = src {
             msg.push_str(": ");
-            msg.push_str(&mask_secrets(&s.to_string()));
+            msg.push_str(&s.to_string());
             src = s.source();
         }
+        // The message keeps the chain on one line (masked); `source()` keeps the error itself.
+        let cause = e.without_url();
         #[cfg(not(target_arch = "wasm32"))]
-        if let Some(cause) = crate::error::rustls_cause(e) {
-            msg.push_str(crate::error::tls_hint(cause));
-            return Error::Tls(msg);
+        if let Some(tls) = crate::error::rustls_cause(&cause) {
+            msg.push_str(crate::error::tls_hint(tls));
+            return Error::Tls(crate::error::TransportError::with_source(msg, cause));
         }
-        if e.is_timeout() {
+        if cause.is_timeout() {
             let limit = self
                 .timeout
                 .map(|t| format!("{} ms", t.as_millis()))
                 .unwrap_or_else(|| "the limit".into());
-            Error::Timeout(format!(
+            let msg = format!(
                 "no answer within {limit} (after {} ms): {msg}",
                 started.elapsed().as_millis()
-            ))
-        } else if is_connect(e) {
-            Error::Connect(msg)
+            );
+            Error::Timeout(crate::error::TransportError::with_source(msg, cause))
+        } else if is_connect(&cause) {
+            Error::Connect(crate::error::TransportError::with_source(msg, cause))
         } else {
-            Error::Transport(msg)
+            Error::Transport(crate::error::TransportError::with_source(msg, cause))
         }
     }
 }

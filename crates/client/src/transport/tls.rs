@@ -45,7 +45,12 @@ pub(crate) fn ws_tls_config(
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Transport(format!("cannot build the TLS configuration: {e}")))?
+        .map_err(|e| {
+            Error::Transport(crate::error::TransportError::with_source(
+                format!("cannot build the TLS configuration: {e}"),
+                e,
+            ))
+        })?
         .with_root_certificates(store)
         .with_no_client_auth();
     Ok(Arc::new(config))

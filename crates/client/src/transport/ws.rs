@@ -4,6 +4,7 @@
 use super::proxy::{tunnel, BoxedIo, ProxyMode};
 use super::tls::tls_config;
 use super::{masked_uri, ConnectError, Frame};
+use crate::error::TransportError;
 use crate::error::{rustls_cause, tls_hint};
 use crate::secret::mask_secrets;
 use futures::{SinkExt, StreamExt};
@@ -49,9 +50,9 @@ pub(crate) async fn connect(
 ) -> Result<Socket, ConnectError> {
     let uri = target.expose_secret();
     let url = Url::parse(uri).map_err(|e| {
-        ConnectError::Other(format!(
-            "invalid event stream URI {}: {e}",
-            masked_uri(target)
+        ConnectError::Connect(TransportError::with_source(
+            format!("invalid event stream URI {}: {e}", masked_uri(target)),
+            e,
         ))
     })?;
     let config = Some(ws_config());
@@ -68,13 +69,17 @@ pub(crate) async fn connect(
             let tcp = tokio::net::TcpStream::connect((host, port))
                 .await
                 .map_err(|e| {
-                    ConnectError::Other(format!("cannot connect to {}: {e}", masked_uri(target)))
+                    ConnectError::Connect(TransportError::with_source(
+                        format!("cannot connect to {}: {e}", masked_uri(target)),
+                        e,
+                    ))
                 })?;
             let _ = tcp.set_nodelay(true);
             Box::new(tcp)
         }
         Some(proxy) => {
-            let tls = tls_config(settings.tls.as_ref()).map_err(ConnectError::Other)?;
+            let tls = tls_config(settings.tls.as_ref())
+                .map_err(|m| ConnectError::Connect(TransportError::new(m)))?;
             tunnel(&url, &proxy, tls).await?
         }
     };
@@ -83,32 +88,38 @@ pub(crate) async fn connect(
     // Boxed: the socket (TLS state included) is large, and the task's state would
     // otherwise hold it twice (the connect result and the read loop).
     opened.map(|(ws, _)| Socket(Box::new(ws))).map_err(|e| {
-        let text = mask_secrets(&e.to_string()).into_owned();
+        // Unmasked here: the error masks its whole text when shown.
+        let text = e.to_string();
         let tls = match &e {
             WsError::Tls(_) => Some(""),
             other => rustls_cause(other).map(tls_hint),
         };
-        match tls {
-            Some(hint) => {
-                ConnectError::Tls(format!("event stream {}: {text}{hint}", masked_uri(target)))
-            }
-            None => ConnectError::Other(text),
+        match (tls, &e) {
+            (Some(hint), _) => ConnectError::Tls(TransportError::with_source(
+                format!("event stream {}: {text}{hint}", masked_uri(target)),
+                e,
+            )),
+            (None, WsError::Http(response)) => ConnectError::HandshakeRefused {
+                status: response.status().as_u16(),
+            },
+            (None, _) => ConnectError::Connect(TransportError::with_source(text, e)),
         }
     })
 }
 
 /// Opens a socket to `url` directly (no proxy, tungstenite's TLS defaults), sending `origin`
-/// as the `Origin` header when given. A refused upgrade is [`ConnectError::Refused`].
+/// as the `Origin` header when given. A refused upgrade is `HandshakeRefused`.
 pub(crate) async fn connect_direct(
     url: &str,
     origin: Option<&str>,
 ) -> Result<Socket, ConnectError> {
     let mut request = url
         .into_client_request()
-        .map_err(|e| ConnectError::Other(mask_secrets(&e.to_string()).into_owned()))?;
+        .map_err(|e| ConnectError::Connect(TransportError::with_source(e.to_string(), e)))?;
     if let Some(origin) = origin {
-        let value = http::HeaderValue::from_str(origin)
-            .map_err(|_| ConnectError::Other(format!("bad origin {origin:?}")))?;
+        let value = http::HeaderValue::from_str(origin).map_err(|_| {
+            ConnectError::Connect(TransportError::new(format!("bad origin {origin:?}")))
+        })?;
         request.headers_mut().insert(http::header::ORIGIN, value);
     }
     let host = request.uri().host().unwrap_or_default().to_owned();
@@ -123,15 +134,18 @@ pub(crate) async fn connect_direct(
         });
     let tcp = tokio::net::TcpStream::connect((host, port))
         .await
-        .map_err(|e| ConnectError::Other(e.to_string()))?;
+        .map_err(|e| ConnectError::Connect(TransportError::with_source(e.to_string(), e)))?;
     let _ = tcp.set_nodelay(true);
     let stream: BoxedIo = Box::new(tcp);
     match tokio_tungstenite::client_async_tls_with_config(request, stream, None, None).await {
         Ok((ws, _)) => Ok(Socket(Box::new(ws))),
-        Err(WsError::Http(r)) => Err(ConnectError::Refused(r.status().as_u16())),
-        Err(e) => Err(ConnectError::Other(
-            mask_secrets(&e.to_string()).into_owned(),
-        )),
+        Err(WsError::Http(r)) => Err(ConnectError::HandshakeRefused {
+            status: r.status().as_u16(),
+        }),
+        Err(e) => Err(ConnectError::Connect(TransportError::with_source(
+            e.to_string(),
+            e,
+        ))),
     }
 }
 

@@ -3,6 +3,7 @@
 //! is the page's.
 
 use super::{masked_uri, ConnectError, Frame, ProxyMode};
+use crate::error::TransportError;
 use crate::secret::mask_secrets;
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
@@ -25,9 +26,12 @@ pub(crate) async fn connect(
     _settings: &WsSettings,
     target: &SecretString,
 ) -> Result<Socket, ConnectError> {
-    open(target.expose_secret())
-        .await
-        .map_err(|e| ConnectError::Other(format!("cannot connect to {}: {e}", masked_uri(target))))
+    open(target.expose_secret()).await.map_err(|e| {
+        ConnectError::Connect(TransportError::new(format!(
+            "cannot connect to {}: {e}",
+            masked_uri(target)
+        )))
+    })
 }
 
 /// Opens a socket to `url`; a browser sends the page's own `Origin`, so `origin` is not
@@ -36,9 +40,12 @@ pub(crate) async fn connect_direct(
     url: &str,
     _origin: Option<&str>,
 ) -> Result<Socket, ConnectError> {
-    open(url)
-        .await
-        .map_err(|e| ConnectError::Other(format!("cannot connect to {}: {e}", mask_secrets(url))))
+    open(url).await.map_err(|e| {
+        ConnectError::Connect(TransportError::new(format!(
+            "cannot connect to {}: {e}",
+            mask_secrets(url)
+        )))
+    })
 }
 
 /// Opens the socket and waits until it is open (or failed).

@@ -12,10 +12,13 @@
 
 mod session;
 mod socket;
+pub(crate) mod state;
 
-use crate::agent::AgentPlan;
+pub use state::DeploymentSettings;
+
 use crate::error::ApiError;
-use crate::server::{EmulatorHandle, Shared};
+use crate::handle::EmulatorHandle;
+use crate::state::Shared;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,176 +28,12 @@ use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use session::{WmCmd, WmSession};
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, RwLock};
+use state::WmState;
+use std::sync::Arc;
 
-/// `maxCustomDataBytes` the emulator announces.
-pub(crate) const MAX_CUSTOM_DATA_BYTES: u64 = 2048;
 /// Default and largest history page size.
 const DEFAULT_PAGE_SIZE: usize = 25;
 const MAX_PAGE_SIZE: usize = 100;
-
-/// What a deployment allows, as its `config.json` says and the socket enforces.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct DeploymentSettings {
-    /// `conversationClear.enabled`: Presence Clear ends the conversation (else 403).
-    pub conversation_clear: bool,
-    /// `showUserTypingIndicator`: the guest may send Typing events (else 403).
-    pub user_typing_indicator: bool,
-    /// After the agent's Presence Disconnect, the conversation turns read-only
-    /// (`conversationDisconnect.type: ReadOnly`).
-    pub read_only_on_disconnect: bool,
-    /// Session lifetime announced as `durationSeconds`.
-    pub session_duration_secs: u64,
-}
-
-impl Default for DeploymentSettings {
-    fn default() -> Self {
-        DeploymentSettings {
-            conversation_clear: true,
-            user_typing_indicator: true,
-            read_only_on_disconnect: true,
-            session_duration_secs: 72 * 3600,
-        }
-    }
-}
-
-#[derive(Default)]
-struct Sessions {
-    by_token: HashMap<String, Arc<WmSession>>,
-    by_conversation: HashMap<String, Arc<WmSession>>,
-    /// Tokens of expired sessions: configuring them again answers 4007.
-    expired: HashSet<String>,
-}
-
-/// Web Messaging state of one emulator.
-pub(crate) struct WmState {
-    sessions: Mutex<Sessions>,
-    deployments: RwLock<HashMap<String, DeploymentSettings>>,
-    default_deployment: RwLock<DeploymentSettings>,
-    rate_per_second: RwLock<Option<u32>>,
-    pub(crate) next_socket: AtomicU64,
-    pub(crate) faults: Mutex<WmFaults>,
-}
-
-/// One-shot Web Messaging faults: each count is used up by the requests it hits.
-#[derive(Debug, Default)]
-pub(crate) struct WmFaults {
-    /// `onMessage` texts stored and handed to the agent, but whose `Inbound` echo is not sent.
-    pub lose_echoes: u32,
-    /// `onMessage` texts whose `Inbound` echo is sent twice.
-    pub duplicate_echoes: u32,
-    /// `onMessage` requests answered 429 with `refuse_retry_after`, not processed.
-    pub refuse: u32,
-    pub refuse_retry_after: i64,
-}
-
-impl Default for WmState {
-    fn default() -> Self {
-        WmState {
-            sessions: Mutex::default(),
-            deployments: RwLock::default(),
-            default_deployment: RwLock::default(),
-            rate_per_second: RwLock::new(Some(guest_chat_model::webmessaging::MESSAGES_PER_SECOND)),
-            next_socket: AtomicU64::new(1),
-            faults: Mutex::default(),
-        }
-    }
-}
-
-impl WmState {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Sessions> {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn deployment(&self, id: &str) -> DeploymentSettings {
-        let map = self.deployments.read().unwrap_or_else(|p| p.into_inner());
-        match map.get(id) {
-            Some(s) => s.clone(),
-            None => self
-                .default_deployment
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
-        }
-    }
-
-    pub(crate) fn faults(&self) -> std::sync::MutexGuard<'_, WmFaults> {
-        self.faults.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn rate_per_second(&self) -> Option<u32> {
-        *self
-            .rate_per_second
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The session of `token`, created when new (`true`) or when `start_new`;
-    /// `Err` for the token of an expired session.
-    pub(crate) fn open(
-        &self,
-        shared: &Shared,
-        token: &str,
-        deployment: &str,
-        start_new: bool,
-    ) -> Result<(Arc<WmSession>, bool), ()> {
-        let mut sessions = self.lock();
-        if sessions.expired.contains(token) && !start_new {
-            return Err(());
-        }
-        if !start_new {
-            if let Some(s) = sessions.by_token.get(token) {
-                return Ok((s.clone(), false));
-            }
-        }
-        sessions.expired.remove(token);
-        if let Some(old) = sessions.by_token.remove(token) {
-            sessions.by_conversation.remove(&old.conversation_id);
-            old.cancel.cancel();
-        }
-        let plan: AgentPlan = shared.agent_plan();
-        let settings = self.deployment(deployment);
-        let session = WmSession::new(
-            token.to_owned(),
-            deployment.to_owned(),
-            settings.session_duration_secs,
-            plan.name.clone(),
-            &shared.cancel,
-        );
-        session.start_agent(plan, &shared.tracker);
-        sessions.by_token.insert(token.to_owned(), session.clone());
-        sessions
-            .by_conversation
-            .insert(session.conversation_id.clone(), session.clone());
-        Ok((session, true))
-    }
-
-    pub(crate) fn remove(&self, session: &WmSession) {
-        let mut sessions = self.lock();
-        if sessions
-            .by_token
-            .get(&session.token)
-            .is_some_and(|s| s.conversation_id == session.conversation_id)
-        {
-            sessions.by_token.remove(&session.token);
-        }
-        sessions.by_conversation.remove(&session.conversation_id);
-    }
-
-    /// Drops every Web Messaging socket (the `drop_sockets_secs` fault); sessions live on.
-    pub(crate) fn drop_all_sockets(&self) {
-        for s in self.lock().by_conversation.values() {
-            s.send(WmCmd::Drop);
-        }
-    }
-
-    fn by_conversation(&self, id: &str) -> Option<Arc<WmSession>> {
-        self.lock().by_conversation.get(id).cloned()
-    }
-}
 
 /// A snapshot of one Web Messaging session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -352,8 +191,7 @@ impl WebMessaging {
     /// token again answers 4007.
     pub fn expire(&self, conversation_id: &str) -> Result<(), crate::EmulatorError> {
         let s = self.session(conversation_id)?;
-        self.wm().remove(&s);
-        self.wm().lock().expired.insert(s.token.clone());
+        self.wm().lock().expire(&s);
         s.expire();
         Ok(())
     }
@@ -435,11 +273,11 @@ async fn history(
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let token = match crate::rest::bearer_token(&headers) {
+    let token = match crate::auth::bearer_token(&headers) {
         Ok(t) => t.to_owned(),
         Err(e) => return e.into_response(),
     };
-    let claims = match crate::rest::verify(&shared, &token) {
+    let claims = match crate::auth::verify(&shared, &token) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

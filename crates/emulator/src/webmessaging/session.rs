@@ -66,7 +66,7 @@ pub(crate) fn frame_text(frame: &ServerFrame) -> Arc<str> {
 }
 
 impl WmSession {
-    pub fn new(
+    pub(crate) fn new(
         token: String,
         deployment_id: String,
         duration_secs: u64,
@@ -97,28 +97,28 @@ impl WmSession {
         })
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<WmCmd> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<WmCmd> {
         self.tx.subscribe()
     }
 
-    pub fn send(&self, cmd: WmCmd) {
+    pub(crate) fn send(&self, cmd: WmCmd) {
         let _ = self.tx.send(cmd);
     }
 
-    pub fn broadcast_frame(&self, frame: &ServerFrame) {
+    pub(crate) fn broadcast_frame(&self, frame: &ServerFrame) {
         self.send(WmCmd::Frame(frame_text(frame)));
     }
 
-    pub fn read_only(&self) -> bool {
+    pub(crate) fn read_only(&self) -> bool {
         self.lock().read_only
     }
 
     /// Counts one `onMessage`; `Err(retry_after_secs)` when over `per_second`.
-    pub fn admit(&self, per_second: u32) -> Result<(), i64> {
+    pub(crate) fn admit(&self, per_second: u32) -> Result<(), i64> {
         let now = Instant::now();
         let mut inner = self.lock();
         while inner
@@ -136,12 +136,12 @@ impl WmSession {
     }
 
     /// Records a message in the history without sending it (the lost-echo fault).
-    pub fn store(&self, msg: StructuredMessage) {
+    pub(crate) fn store(&self, msg: StructuredMessage) {
         self.lock().history.push(msg);
     }
 
     /// Records a message in the history and sends it to every socket of the session.
-    pub fn publish(&self, msg: StructuredMessage, tracing_id: Option<String>) {
+    pub(crate) fn publish(&self, msg: StructuredMessage, tracing_id: Option<String>) {
         let keep = matches!(msg.kind, NormalizedType::Text | NormalizedType::Structured);
         if keep {
             self.lock().history.push(msg.clone());
@@ -152,7 +152,7 @@ impl WmSession {
     }
 
     /// Hands a guest text to the agent.
-    pub fn to_agent(&self, text: String) {
+    pub(crate) fn to_agent(&self, text: String) {
         let _ = self.agent_tx.send(text);
     }
 
@@ -179,7 +179,7 @@ impl WmSession {
     }
 
     /// The agent (or a bot) sends a text.
-    pub fn agent_say(&self, text: String, entity: OriginatingEntity) -> StructuredMessage {
+    pub(crate) fn agent_say(&self, text: String, entity: OriginatingEntity) -> StructuredMessage {
         let mut msg = self.outbound(NormalizedType::Text, entity);
         msg.text = Some(text);
         self.publish(msg.clone(), None);
@@ -187,7 +187,7 @@ impl WmSession {
     }
 
     /// The agent's typing indicator.
-    pub fn agent_typing(&self) {
+    pub(crate) fn agent_typing(&self) {
         let mut msg = self.outbound(NormalizedType::Event, OriginatingEntity::Human);
         msg.events = Some(vec![MessageEvent::Typing(EventTyping {
             kind: EventTypingType::On,
@@ -198,7 +198,7 @@ impl WmSession {
     }
 
     /// The agent ends the conversation: Presence Disconnect, read-only when asked.
-    pub fn disconnect(&self, read_only: bool) {
+    pub(crate) fn disconnect(&self, read_only: bool) {
         let mut msg = self.outbound(NormalizedType::Event, OriginatingEntity::Human);
         msg.events = Some(vec![MessageEvent::presence(EventPresenceType::Disconnect)]);
         if read_only {
@@ -211,7 +211,7 @@ impl WmSession {
     }
 
     /// Clears the conversation: `SessionClearedEvent`, then every socket closes.
-    pub fn clear(&self, tracing_id: Option<String>) {
+    pub(crate) fn clear(&self, tracing_id: Option<String>) {
         let mut env = Envelope::message(EventBody::default());
         env.tracing_id = tracing_id;
         self.broadcast_frame(&ServerFrame::SessionCleared(env));
@@ -224,7 +224,7 @@ impl WmSession {
     }
 
     /// The session expired: `SessionExpiredEvent`, then every socket closes.
-    pub fn expire(&self) {
+    pub(crate) fn expire(&self) {
         self.broadcast_frame(&ServerFrame::SessionExpired(Envelope::message(
             EventBody::default(),
         )));
@@ -237,7 +237,7 @@ impl WmSession {
     }
 
     /// `closeSession` with `closeAllConnections`: the other sockets get `ConnectionClosedEvent`.
-    pub fn close_others(&self, except: u64) {
+    pub(crate) fn close_others(&self, except: u64) {
         let frame = frame_text(&ServerFrame::ConnectionClosed(Envelope::message(
             ConnectionClosedEvent::default(),
         )));
@@ -249,7 +249,11 @@ impl WmSession {
     }
 
     /// Starts the agent task (once).
-    pub fn start_agent(self: &Arc<Self>, plan: AgentPlan, tracker: &tokio_util::task::TaskTracker) {
+    pub(crate) fn start_agent(
+        self: &Arc<Self>,
+        plan: AgentPlan,
+        tracker: &tokio_util::task::TaskTracker,
+    ) {
         let rx = self
             .agent_rx
             .lock()

@@ -1,9 +1,9 @@
 //! The Web Messaging socket: `GET /v1?deploymentId=<id>`.
 
 use super::session::{frame_text, now_iso, WmCmd, WmSession};
-use super::{DeploymentSettings, WmState};
+use super::state::{Agents, DeploymentSettings, WmState, MAX_CUSTOM_DATA_BYTES};
 use crate::error::ApiError;
-use crate::server::Shared;
+use crate::state::Shared;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -166,6 +166,11 @@ fn error(code: i64, text: impl Into<String>, tracing_id: Option<String>) -> Arc<
 }
 
 /// Handles one text frame: the frames to send back to this socket.
+/// `onAttachment` on a deployment without attachments (Shyrka 4000, feature unavailable).
+const ATTACHMENTS_OFF: i64 = 4000;
+/// `getAttachment` / `deleteAttachment` of an id the session never uploaded (Shyrka 4009).
+const ATTACHMENT_NOT_FOUND: i64 = 4009;
+
 fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
@@ -196,21 +201,7 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
             "Authenticated sessions are not available on this emulator.",
             tracing_id,
         ),
-        ClientRequest::Echo(r) => {
-            let mut msg = StructuredMessage::new(r.message.kind.clone());
-            msg.text = r.message.text.clone();
-            msg.direction = Some(Direction::Inbound);
-            msg.id = Some(uuid::Uuid::new_v4().to_string());
-            if let Some(s) = &conn.session {
-                s.lock().health_checks += 1;
-                let mut meta = BTreeMap::new();
-                let left = s.expires_at - chrono::Utc::now().timestamp();
-                meta.insert("durationSeconds".to_owned(), left.max(0).to_string());
-                meta.insert("expirationDate".to_owned(), s.expires_at.to_string());
-                msg.metadata = Some(meta);
-            }
-            frame_text(&ServerFrame::Message(Envelope::response(msg, tracing_id)))
-        }
+        ClientRequest::Echo(r) => echo_reply(conn, r, tracing_id),
         other => {
             let Some(session) = conn
                 .session
@@ -228,28 +219,7 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
                     let settings = wm.deployment(&session.deployment_id);
                     return on_message(shared, conn, &session, &settings, r, tracing_id);
                 }
-                ClientRequest::GetJwt(_) => match shared.signer.sign(
-                    &session.conversation_id,
-                    &session.deployment_id,
-                    &session.conversation_id,
-                    "webmessaging",
-                    JWT_LIFETIME_SECS,
-                ) {
-                    Ok(jwt) => frame_text(&ServerFrame::Jwt(Envelope::response(
-                        JwtResponse {
-                            jwt: Secret::new(jwt),
-                            exp: Number::from(
-                                chrono::Utc::now()
-                                    .timestamp()
-                                    .saturating_add(JWT_LIFETIME_SECS),
-                            ),
-                            tracing_id: None,
-                            extra: Default::default(),
-                        },
-                        tracing_id,
-                    ))),
-                    Err(_) => error(5000, "Could not sign a token.", tracing_id),
-                },
+                ClientRequest::GetJwt(_) => jwt_reply(shared, &session, tracing_id),
                 ClientRequest::CloseSession(r) => {
                     if r.close_all_connections {
                         session.close_others(conn.id);
@@ -266,34 +236,97 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
                     )))
                 }
                 ClientRequest::GetConfiguration(_) => {
-                    let settings = wm.deployment(&session.deployment_id);
-                    let mut frame = json!({
-                        "type": "response",
-                        "class": "GetConfigurationResponse",
-                        "code": 200,
-                        "body": {
-                            "allowedMedia": {"inbound": {"fileTypes": [], "maxFileSizeKB": 0}},
-                            "blockedExtensions": [],
-                            "maxCustomDataBytes": super::MAX_CUSTOM_DATA_BYTES,
-                            "messageRoutingEnabled": true,
-                            "sessionDurationSeconds": settings.session_duration_secs,
-                        },
-                    });
-                    if let Some(t) = tracing_id {
-                        frame["tracingId"] = json!(t);
-                    }
-                    frame_text(&ServerFrame::from_value(frame))
+                    configuration_reply(&wm.deployment(&session.deployment_id), tracing_id)
                 }
-                // Attachments (onAttachment, getAttachment, deleteAttachment).
+                // The emulator's deployments have attachments off (`config.json`:
+                // `fileUpload.enableAttachments: false`): no upload URL is ever handed out,
+                // so no attachment id can name one.
+                ClientRequest::OnAttachment(_) => error(
+                    ATTACHMENTS_OFF,
+                    "Attachments are not enabled on this deployment: onAttachment is refused.",
+                    tracing_id,
+                ),
+                ClientRequest::GetAttachment(r) | ClientRequest::DeleteAttachment(r) => error(
+                    ATTACHMENT_NOT_FOUND,
+                    format!("Attachment not found: {}.", r.attachment_id),
+                    tracing_id,
+                ),
                 _ => error(
-                    4000,
-                    "Attachments are not enabled on this deployment.",
+                    ATTACHMENTS_OFF,
+                    "This request is not available on this emulator.",
                     tracing_id,
                 ),
             }
         }
     };
     vec![reply]
+}
+
+/// The answer to `echo`: the message back (Inbound) with the session's countdown.
+fn echo_reply(
+    conn: &Conn,
+    r: guest_chat_model::webmessaging::SendEchoRequest,
+    tracing_id: Option<String>,
+) -> Arc<str> {
+    let mut msg = StructuredMessage::new(r.message.kind.clone());
+    msg.text = r.message.text.clone();
+    msg.direction = Some(Direction::Inbound);
+    msg.id = Some(uuid::Uuid::new_v4().to_string());
+    if let Some(s) = &conn.session {
+        s.lock().health_checks += 1;
+        let mut meta = BTreeMap::new();
+        let left = s.expires_at - chrono::Utc::now().timestamp();
+        meta.insert("durationSeconds".to_owned(), left.max(0).to_string());
+        meta.insert("expirationDate".to_owned(), s.expires_at.to_string());
+        msg.metadata = Some(meta);
+    }
+    frame_text(&ServerFrame::Message(Envelope::response(msg, tracing_id)))
+}
+
+/// The answer to `getJwt`: a history JWT for the session's conversation.
+fn jwt_reply(shared: &Shared, session: &WmSession, tracing_id: Option<String>) -> Arc<str> {
+    match shared.signer.sign(
+        &session.conversation_id,
+        &session.deployment_id,
+        &session.conversation_id,
+        "webmessaging",
+        JWT_LIFETIME_SECS,
+    ) {
+        Ok(jwt) => frame_text(&ServerFrame::Jwt(Envelope::response(
+            JwtResponse {
+                jwt: Secret::new(jwt),
+                exp: Number::from(
+                    chrono::Utc::now()
+                        .timestamp()
+                        .saturating_add(JWT_LIFETIME_SECS),
+                ),
+                tracing_id: None,
+                extra: Default::default(),
+            },
+            tracing_id,
+        ))),
+        Err(_) => error(5000, "Could not sign a token.", tracing_id),
+    }
+}
+
+/// The answer to `getConfiguration`.
+fn configuration_reply(settings: &DeploymentSettings, tracing_id: Option<String>) -> Arc<str> {
+    let mut frame = json!({
+        "type": "response",
+        "class": "GetConfigurationResponse",
+        "code": 200,
+        "body": {
+            "allowedMedia": {"inbound": {"fileTypes": [], "maxFileSizeKB": 0}},
+            "blockedExtensions": [],
+            "maxCustomDataBytes": MAX_CUSTOM_DATA_BYTES,
+            "messageRoutingEnabled": true,
+            "sessionDurationSeconds": settings.session_duration_secs,
+        },
+    });
+    if let Some(t) = tracing_id {
+        frame["tracingId"] = json!(t);
+    }
+    frame_text(&ServerFrame::from_value(frame))
 }
 
 fn configure(
@@ -305,7 +338,12 @@ fn configure(
 ) -> Vec<Arc<str>> {
     let wm: &WmState = &shared.webmessaging;
     let settings = wm.deployment(&conn.deployment);
-    let (session, new_session) = match wm.open(shared, token.expose(), &conn.deployment, start_new)
+    let agents = Agents {
+        plan: shared.agent_plan(),
+        cancel: &shared.cancel,
+        tracker: &shared.tracker,
+    };
+    let (session, new_session) = match wm.open(agents, token.expose(), &conn.deployment, start_new)
     {
         Ok(pair) => pair,
         Err(()) => {
@@ -323,7 +361,7 @@ fn configure(
         connected: true,
         new_session: Some(new_session),
         read_only: Some(session.read_only()),
-        max_custom_data_bytes: Some(Number::from(super::MAX_CUSTOM_DATA_BYTES)),
+        max_custom_data_bytes: Some(Number::from(MAX_CUSTOM_DATA_BYTES)),
         duration_seconds: Some(Number::from(settings.session_duration_secs)),
         expiration_date: Some(Number::from(session.expires_at)),
         ..Default::default()
@@ -333,15 +371,14 @@ fn configure(
     ))]
 }
 
-fn on_message(
+/// The rate limit and the custom-attribute size limit of one `onMessage`: the error frame
+/// when the message is refused.
+fn admit(
     shared: &Shared,
-    conn: &mut Conn,
-    session: &Arc<WmSession>,
-    settings: &DeploymentSettings,
-    r: guest_chat_model::webmessaging::SendMessageRequest,
-    tracing_id: Option<String>,
-) -> Vec<Arc<str>> {
-    let _ = conn;
+    session: &WmSession,
+    r: &guest_chat_model::webmessaging::SendMessageRequest,
+    tracing_id: &Option<String>,
+) -> Result<(), Arc<str>> {
     let refused = {
         let mut f = shared.webmessaging.faults();
         (f.refuse > 0).then(|| {
@@ -365,9 +402,10 @@ fn on_message(
             tracing_id: None,
             extra: Default::default(),
         };
-        let frame =
-            ServerFrame::TooManyRequests(Envelope::response(body, tracing_id).with_code(429));
-        return vec![frame_text(&frame)];
+        let frame = ServerFrame::TooManyRequests(
+            Envelope::response(body, tracing_id.clone()).with_code(429),
+        );
+        return Err(frame_text(&frame));
     }
     let attributes = [r.channel.as_ref(), r.message.channel.as_ref()]
         .into_iter()
@@ -376,15 +414,50 @@ fn on_message(
         .map(|a| serde_json::to_string(a).map_or(0, |s| s.len()))
         .max()
         .unwrap_or(0);
-    if attributes > super::MAX_CUSTOM_DATA_BYTES as usize {
-        return vec![error(
+    if attributes > MAX_CUSTOM_DATA_BYTES as usize {
+        return Err(error(
             4013,
             format!(
                 "Custom attributes are larger than {} bytes.",
-                super::MAX_CUSTOM_DATA_BYTES
+                MAX_CUSTOM_DATA_BYTES
             ),
-            tracing_id,
-        )];
+            tracing_id.clone(),
+        ));
+    }
+    Ok(())
+}
+
+/// The Inbound echo: the guest's message as the platform took it.
+fn inbound_echo(
+    message: &guest_chat_model::webmessaging::IncomingNormalizedMessage,
+) -> StructuredMessage {
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut echo = StructuredMessage::new(message.kind.clone());
+    echo.id = Some(id.clone());
+    echo.direction = Some(Direction::Inbound);
+    echo.text = message.text.clone();
+    echo.content = message.content.clone();
+    echo.events = message.events.clone();
+    echo.metadata = message.metadata.clone();
+    echo.channel = Some(BaseMessagingChannel {
+        time: Some(now_iso()),
+        message_id: Some(id),
+        ..Default::default()
+    });
+    echo
+}
+
+fn on_message(
+    shared: &Shared,
+    conn: &mut Conn,
+    session: &Arc<WmSession>,
+    settings: &DeploymentSettings,
+    r: guest_chat_model::webmessaging::SendMessageRequest,
+    tracing_id: Option<String>,
+) -> Vec<Arc<str>> {
+    let _ = conn;
+    if let Err(frame) = admit(shared, session, &r, &tracing_id) {
+        return vec![frame];
     }
     let message = r.message;
     let events = message.events.clone().unwrap_or_default();
@@ -427,20 +500,7 @@ fn on_message(
         // Typing goes to the agent's screen only: no echo.
         return Vec::new();
     }
-    // The Inbound echo: the guest's message as the platform took it.
-    let id = uuid::Uuid::new_v4().to_string();
-    let mut echo = StructuredMessage::new(message.kind.clone());
-    echo.id = Some(id.clone());
-    echo.direction = Some(Direction::Inbound);
-    echo.text = message.text.clone();
-    echo.content = message.content.clone();
-    echo.events = message.events.clone();
-    echo.metadata = message.metadata.clone();
-    echo.channel = Some(BaseMessagingChannel {
-        time: Some(now_iso()),
-        message_id: Some(id),
-        ..Default::default()
-    });
+    let echo = inbound_echo(&message);
     let (lose, twice) = {
         let mut f = shared.webmessaging.faults();
         let lose = !is_event && f.lose_echoes > 0;
@@ -455,17 +515,15 @@ fn on_message(
     };
     if lose {
         session.store(echo);
+    } else if twice {
+        session.publish(echo.clone(), tracing_id.clone());
+        session.broadcast_frame(&ServerFrame::Message({
+            let mut env = Envelope::message(echo);
+            env.tracing_id = tracing_id;
+            env
+        }));
     } else {
-        if twice {
-            session.publish(echo.clone(), tracing_id.clone());
-            session.broadcast_frame(&ServerFrame::Message({
-                let mut env = Envelope::message(echo);
-                env.tracing_id = tracing_id;
-                env
-            }));
-        } else {
-            session.publish(echo, tracing_id);
-        }
+        session.publish(echo, tracing_id);
     }
     if !is_event {
         let text = message.text.unwrap_or_default();
