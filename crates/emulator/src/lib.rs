@@ -24,6 +24,7 @@ mod jwt;
 mod rest;
 mod server;
 mod tls;
+mod web_demo;
 mod webmessaging;
 mod ws;
 
@@ -35,4 +36,5 @@ pub use error::EmulatorError;
 pub use jwt::{ClaimData, Claims, ISSUER};
 pub use server::{Emulator, EmulatorBuilder, EmulatorHandle};
 pub use tls::EmulatorTls;
+pub use web_demo::WebDemo;
 pub use webmessaging::{DeploymentSettings, WebMessaging, WebMessagingSession};

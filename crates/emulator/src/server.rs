@@ -254,6 +254,7 @@ pub struct EmulatorBuilder {
     config: EmulatorConfig,
     faults: Faults,
     tls: Option<EmulatorTls>,
+    web_demo: Option<crate::web_demo::WebDemo>,
 }
 
 /// The emulator entry point: `Emulator::builder()...start().await`.
@@ -290,11 +291,18 @@ impl Emulator {
             config: EmulatorConfig::default(),
             faults: Faults::default(),
             tls: None,
+            web_demo: None,
         }
     }
 }
 
 impl EmulatorBuilder {
+    /// Also serve the chat page of the JavaScript package at `/demo` (`--web-demo`).
+    pub fn web_demo(mut self, demo: crate::web_demo::WebDemo) -> Self {
+        self.web_demo = Some(demo);
+        self
+    }
+
     /// Address to listen on (default `127.0.0.1:0`, a free port).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.bind = addr;
@@ -498,7 +506,10 @@ impl EmulatorBuilder {
             tls_certificate: tls.as_ref().map(|(_, pem)| pem.clone()),
             webmessaging: Default::default(),
         });
-        let app = router(shared.clone());
+        let mut app = router(shared.clone());
+        if let Some(demo) = &self.web_demo {
+            app = app.merge(crate::web_demo::routes(demo));
+        }
         let shutdown = cancel.clone();
         let server = tokio::spawn(crate::accept::serve(
             listener,
