@@ -38,7 +38,10 @@ impl WebDemo {
     /// The page from `page` (a directory with `index.html`), the package's web build from
     /// `package` (a directory with `guest_chat_js.js` and its `.wasm`). Checked here, so
     /// that a missing build is reported at start and not as a 404 in the browser.
-    pub fn new(page: impl Into<PathBuf>, package: impl Into<PathBuf>) -> Result<WebDemo, EmulatorError> {
+    pub fn new(
+        page: impl Into<PathBuf>,
+        package: impl Into<PathBuf>,
+    ) -> Result<WebDemo, EmulatorError> {
         let demo = WebDemo {
             page: page.into(),
             package: package.into(),
