@@ -64,7 +64,7 @@ for target in web bundler nodejs; do
   fi
 done
 # The node build is CommonJS inside a package whose other builds are ES modules.
-printf '{ "type": "commonjs" }\n' > "$OUT/node/package.json"
+printf '{ "type": "commonjs", "main": "%s.js", "types": "%s.d.ts" }\n' "$LIB" "$LIB" > "$OUT/node/package.json"
 cp crates/js/package.json crates/js/README.md crates/js/LICENSE "$OUT/"
 
 size=$(stat -c %s "$OUT/web/${LIB}_bg.wasm")

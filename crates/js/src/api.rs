@@ -2,7 +2,7 @@
 
 use crate::convert::{self, js_error};
 use js_sys::Promise;
-use purecloud_guest_chat_client as sdk;
+use crate::sdk;
 use sdk::model::{
     CreateWebChatConversationRequest, CreateWebChatMessageRequest, WebChatGuestMediaRequest,
 };

@@ -1,7 +1,7 @@
 //! Between JavaScript values and the SDK's types: arguments in, responses and errors out.
 
 use js_sys::{Object, Reflect, JSON};
-use purecloud_guest_chat_client::{ApiResponse, Error};
+use crate::sdk::{ApiResponse, Error};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 
@@ -196,6 +196,7 @@ pub(crate) fn error(e: &Error, extended: bool) -> JsValue {
         }
         return obj.into();
     }
+    #[allow(unreachable_patterns)]
     let (kind, parameter) = match e {
         Error::Timeout(_) => ("timeout", None),
         Error::Connect(_) => ("connect", None),
