@@ -57,7 +57,8 @@ rm -rf "$OUT"
 for target in web bundler nodejs; do
   dir=$target
   [ "$target" = nodejs ] && dir=node
-  "$WASM_BINDGEN" --target "$target" --out-dir "$OUT/$dir" "$WASM"
+  # The name section (function names, ~300 KB) only serves debugging; panics abort.
+  "$WASM_BINDGEN" --target "$target" --remove-name-section --remove-producers-section --out-dir "$OUT/$dir" "$WASM"
   if command -v wasm-opt >/dev/null 2>&1; then
     wasm-opt -Os --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals -o "$OUT/$dir/${LIB}_bg.wasm" "$OUT/$dir/${LIB}_bg.wasm"
