@@ -5,23 +5,22 @@
 //! (like the JavaScript SDK's singleton); [`ApiClient::with_jwt`] makes a per-chat child that
 //! shares the connection pool and the [`Config`] but has its own JWT.
 
-use crate::api::OperationSpec;
 use crate::config::{Config, ConfigFileOptions};
-use crate::error::{header_str, ApiError, Error};
-use crate::logging::{HttpExchange, LogLevel};
+use crate::error::Error;
 use crate::region::Environment;
 use crate::retry::RetryPolicy;
+use crate::routes::OperationSpec;
 use crate::secret::{mask_secrets, Jwt};
+use crate::transport::proxy::ProxyMode;
+use crate::transport::tls::{parse_root_certificates, ws_tls_config};
+use crate::transport::{Call, RawResponse, Rest, WsSettings};
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
-use tracing::Instrument;
+use std::time::Duration;
 
 /// The `User-Agent` the SDK sends.
 pub const USER_AGENT: &str = concat!(
@@ -33,28 +32,16 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(16);
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
-
 struct Inner {
-    http: reqwest::Client,
+    /// REST: the pooled HTTP client, retries and the whole-call timeout.
+    rest: Rest,
     config: Arc<Config>,
     default_headers: HeaderMap,
-    retry: RetryPolicy,
-    timeout: Option<Duration>,
     connect_timeout: Duration,
-    proxy: ProxyMode,
-    /// The event stream's TLS settings when extra roots are trusted (else tungstenite's
-    /// default: the public webpki roots). Built once, shared by `with_jwt` children.
-    ws_tls: Option<Arc<rustls::ClientConfig>>,
+    /// The event stream's proxy and TLS settings. Built once, shared by `with_jwt` children.
+    ws: WsSettings,
     /// How many certificates `add_root_certificate_pem` added.
     extra_roots: usize,
-}
-
-#[derive(Debug, Clone)]
-enum ProxyMode {
-    System,
-    Explicit(String),
-    Disabled,
 }
 
 /// The HTTP client of the SDK (the JavaScript SDK's `ApiClient`).
@@ -152,57 +139,27 @@ impl ApiClient {
 
     /// The retry policy.
     pub fn retry_policy(&self) -> RetryPolicy {
-        self.inner.retry
+        self.inner.rest.retry
     }
 
     /// The request timeout (`None` = disabled).
     pub fn timeout(&self) -> Option<Duration> {
-        self.inner.timeout
+        self.inner.rest.timeout
     }
 
-    /// The proxy for a WebSocket `url` (`ws`/`wss`), chosen as for REST: the builder's
-    /// proxy, none, or the proxy environment variables (read now).
-    pub(crate) fn proxy_for(
-        &self,
-        url: &url::Url,
-    ) -> Option<hyper_util::client::proxy::matcher::Intercept> {
-        use crate::events::proxy;
-        let matcher = match &self.inner.proxy {
-            ProxyMode::Disabled => return None,
-            ProxyMode::Explicit(p) => proxy::explicit(p),
-            ProxyMode::System => proxy::from_env(),
-        };
-        proxy::intercept(&matcher, url)
-    }
-
-    /// The TLS configuration this client verifies servers with (extra roots included), for
-    /// TLS the SDK opens itself (an `https://` proxy of the event stream).
-    pub(crate) fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>, String> {
-        if let Some(config) = &self.inner.ws_tls {
-            return Ok(Arc::clone(config));
-        }
-        static DEFAULT: std::sync::OnceLock<Result<Arc<rustls::ClientConfig>, String>> =
-            std::sync::OnceLock::new();
-        DEFAULT
-            .get_or_init(|| ws_tls_config(&[]).map_err(|e| e.to_string()))
-            .clone()
-    }
-
-    /// The TLS connector for the event stream: `None` = tungstenite's default.
-    pub(crate) fn ws_connector(&self) -> Option<tokio_tungstenite::Connector> {
-        self.inner
-            .ws_tls
-            .as_ref()
-            .map(|c| tokio_tungstenite::Connector::Rustls(Arc::clone(c)))
+    /// How this client opens WebSockets (proxy, TLS roots).
+    pub(crate) fn ws_settings(&self) -> &WsSettings {
+        &self.inner.ws
     }
 
     /// The underlying pooled HTTP client (for the event stream and other SDK parts).
     #[allow(dead_code)]
     pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.inner.http
+        &self.inner.rest.http
     }
 
-    /// Sends one operation, with retries, logging and a tracing span per attempt.
+    /// Sends one operation through the transport, with this client's JWT when the operation
+    /// needs one (else [`Error::MissingJwt`] without sending anything).
     ///
     /// `path` is the concrete, already encoded path; `query` the encoded query string
     /// (without `?`). Returns the raw 2xx answer.
@@ -226,187 +183,16 @@ impl ApiClient {
             None
         };
         let env = self.inner.config.environment();
-        let mut url = String::with_capacity(env.base_url().len() + path.len() + 64);
-        url.push_str(env.base_url());
-        url.push_str(path);
-        if let Some(q) = query.filter(|q| !q.is_empty()) {
-            url.push('?');
-            url.push_str(q);
-        }
-        let method = spec.http_method();
-        let mut headers = HeaderMap::with_capacity(3);
-        headers.insert(ACCEPT, APPLICATION_JSON);
-        if body.is_some() {
-            headers.insert(CONTENT_TYPE, APPLICATION_JSON);
-        }
-        if let Some(j) = &jwt {
-            let mut v = HeaderValue::try_from(format!("Bearer {}", j.expose())).map_err(|_| {
-                Error::InvalidArgument {
-                    name: "jwt",
-                    reason: "contains characters not allowed in an HTTP header".into(),
-                }
-            })?;
-            v.set_sensitive(true);
-            headers.insert(AUTHORIZATION, v);
-        }
-
-        let mut retry = 0u32;
-        loop {
-            let attempt = retry + 1;
-            let span = tracing::info_span!(
-                "guest_chat.request",
-                route = spec.path,
-                method = spec.method,
-                attempt,
-                status = tracing::field::Empty,
-                correlation_id = tracing::field::Empty,
-            );
-            let result = self
-                .attempt(&method, &url, &headers, body.clone(), jwt.as_deref(), &span)
-                .instrument(span.clone())
-                .await;
-            let error = match result {
-                Ok(raw) => return Ok(raw),
-                Err(e) => e,
-            };
-            match self.inner.retry.delay(retry, spec.idempotent, &error) {
-                Some(wait) => {
-                    tracing::debug!(
-                        parent: &span,
-                        error = %error,
-                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                        "retrying"
-                    );
-                    tokio::time::sleep(wait).await;
-                    retry += 1;
-                }
-                None => return Err(error),
-            }
-        }
-    }
-
-    async fn attempt(
-        &self,
-        method: &http::Method,
-        url: &str,
-        headers: &HeaderMap,
-        body: Option<Bytes>,
-        jwt: Option<&Jwt>,
-        span: &tracing::Span,
-    ) -> Result<RawResponse, Error> {
-        let logger = self.inner.config.logger();
-        let logging = logger.level() != LogLevel::None;
-        let mut rb = self
-            .inner
-            .http
-            .request(method.clone(), url)
-            .headers(headers.clone());
-        if let Some(b) = &body {
-            rb = rb.body(b.clone());
-        }
-        // Per call too, so that a caller's own `reqwest::Client` gets it as well.
-        if let Some(t) = self.inner.timeout {
-            rb = rb.timeout(t);
-        }
-        // What every log entry of this attempt shares; each outcome fills in the rest.
-        let exchange = HttpExchange {
-            method: method.as_str(),
-            url,
-            request_headers: headers,
-            request_body: body.as_deref(),
-            status: None,
-            response_headers: None,
-            response_body: None,
-            correlation_id: None,
-            error: None,
-            jwt,
+        let call = Call {
+            spec,
+            base_url: env.base_url(),
+            path,
+            query,
+            body,
+            jwt: jwt.as_deref(),
+            logger: self.inner.config.logger(),
         };
-        let started = Instant::now();
-        // A failed send or body read: classified, and logged with what was known by then.
-        let fail = |e: &reqwest::Error, known: &HttpExchange<'_>| {
-            let err = self.classify(e, method, url, started);
-            if logging {
-                let msg = err.to_string();
-                logger.record(&HttpExchange {
-                    error: Some(&msg),
-                    ..*known
-                });
-            }
-            err
-        };
-        let mut response = match rb.send().await {
-            Ok(r) => r,
-            Err(e) => return Err(fail(&e, &exchange)),
-        };
-        let status = response.status();
-        // Taken, not cloned: `bytes()` consumes the response anyway.
-        let response_headers = std::mem::take(response.headers_mut());
-        let correlation_id =
-            header_str(&response_headers, "inin-correlation-id").map(str::to_owned);
-        span.record("status", status.as_u16());
-        // Masked: a server may put anything there, a token included (only when traced).
-        if let Some(c) = correlation_id.as_deref().filter(|_| !span.is_disabled()) {
-            span.record("correlation_id", mask_secrets(c).as_ref());
-        }
-        let answered = HttpExchange {
-            status: Some(status.as_u16()),
-            response_headers: Some(&response_headers),
-            correlation_id: correlation_id.as_deref(),
-            ..exchange
-        };
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => return Err(fail(&e, &answered)),
-        };
-        if logging {
-            logger.record(&HttpExchange {
-                response_body: Some(&bytes),
-                ..answered
-            });
-        }
-        if status.is_success() {
-            Ok(RawResponse {
-                status,
-                headers: response_headers,
-                body: bytes,
-            })
-        } else {
-            Err(ApiError::from_response(status, response_headers, &bytes).into())
-        }
-    }
-
-    fn classify(
-        &self,
-        e: &reqwest::Error,
-        method: &http::Method,
-        url: &str,
-        started: Instant,
-    ) -> Error {
-        let mut msg = format!("{method} {}", mask_secrets(url));
-        let mut src: Option<&dyn std::error::Error> = Some(e);
-        while let Some(s) = src {
-            msg.push_str(": ");
-            msg.push_str(&mask_secrets(&s.to_string()));
-            src = s.source();
-        }
-        if let Some(cause) = crate::error::rustls_cause(e) {
-            msg.push_str(crate::error::tls_hint(cause));
-            Error::Tls(msg)
-        } else if e.is_timeout() {
-            let limit = self
-                .inner
-                .timeout
-                .map(|t| format!("{} ms", t.as_millis()))
-                .unwrap_or_else(|| "the limit".into());
-            Error::Timeout(format!(
-                "no answer within {limit} (after {} ms): {msg}",
-                started.elapsed().as_millis()
-            ))
-        } else if e.is_connect() {
-            Error::Connect(msg)
-        } else {
-            Error::Transport(msg)
-        }
+        self.inner.rest.execute(call).await
     }
 }
 
@@ -426,26 +212,19 @@ impl fmt::Debug for ApiClient {
                 "default_headers",
                 &self.inner.default_headers.keys().collect::<Vec<_>>(),
             )
-            .field("timeout", &self.inner.timeout)
+            .field("timeout", &self.inner.rest.timeout)
             .field("connect_timeout", &self.inner.connect_timeout)
             .field(
                 "proxy",
-                &match &self.inner.proxy {
+                &match &self.inner.ws.proxy {
                     ProxyMode::Explicit(u) => ProxyMode::Explicit(mask_proxy(u)),
                     other => other.clone(),
                 },
             )
-            .field("retry", &self.inner.retry)
+            .field("retry", &self.inner.rest.retry)
             .field("extra_root_certificates", &self.inner.extra_roots)
             .finish()
     }
-}
-
-/// A raw 2xx answer.
-pub(crate) struct RawResponse {
-    pub(crate) status: http::StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
 }
 
 /// Builds an [`ApiClient`].
@@ -686,14 +465,18 @@ impl ApiClientBuilder {
         config.init_file(self.config_file);
         let client = ApiClient {
             inner: Arc::new(Inner {
-                http,
+                rest: Rest {
+                    http,
+                    retry: self.retry,
+                    timeout: self.timeout,
+                },
                 config,
                 default_headers: self.default_headers,
-                retry: self.retry,
-                timeout: self.timeout,
                 connect_timeout: self.connect_timeout,
-                proxy: self.proxy,
-                ws_tls,
+                ws: WsSettings {
+                    proxy: self.proxy,
+                    tls: ws_tls,
+                },
                 extra_roots: roots.len(),
             }),
             jwt: Arc::new(ArcSwapOption::empty()),
@@ -703,47 +486,6 @@ impl ApiClientBuilder {
         }
         Ok(client)
     }
-}
-
-/// Every certificate of every PEM text; a text without one is an error.
-fn parse_root_certificates(pems: &[Vec<u8>]) -> Result<Vec<CertificateDer<'static>>, Error> {
-    let mut roots = Vec::new();
-    for pem in pems {
-        let certs = CertificateDer::pem_slice_iter(pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::InvalidArgument {
-                name: "rootCertificate",
-                reason: format!("invalid PEM: {e}"),
-            })?;
-        if certs.is_empty() {
-            return Err(Error::InvalidArgument {
-                name: "rootCertificate",
-                reason: "no PEM CERTIFICATE block found".into(),
-            });
-        }
-        roots.extend(certs);
-    }
-    Ok(roots)
-}
-
-/// The event stream's TLS settings: the public webpki roots (what tungstenite uses by
-/// default) plus `extra`, with the ring provider the workspace builds rustls with.
-fn ws_tls_config(extra: &[CertificateDer<'static>]) -> Result<Arc<rustls::ClientConfig>, Error> {
-    let mut store = rustls::RootCertStore::empty();
-    store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for der in extra {
-        store.add(der.clone()).map_err(|e| Error::InvalidArgument {
-            name: "rootCertificate",
-            reason: format!("not a usable trust anchor: {e}"),
-        })?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Transport(format!("cannot build the TLS configuration: {e}")))?
-        .with_root_certificates(store)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
 }
 
 /// A proxy URL without its password, for `Debug`.

@@ -9,8 +9,10 @@ pub mod events;
 pub mod logging;
 pub mod region;
 pub mod retry;
+pub mod routes;
 pub mod secret;
 pub mod session;
+pub(crate) mod transport;
 pub mod webmessaging;
 
 /// The longest wait the SDK ever sets up: a year. Every configured or server-given duration

@@ -92,7 +92,7 @@ fn sdk_operation_table_matches_the_contract() {
                 ));
             }
         };
-        check("method", sdk.method.into(), op.method.clone());
+        check("method", sdk.method.to_string(), op.method.clone());
         check("path", sdk.path.into(), op.path.clone());
         check(
             "path params",

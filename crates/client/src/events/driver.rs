@@ -1,38 +1,25 @@
 //! The task behind an `EventStream`: connect, read, watch liveness, reconnect, resync.
 
-use super::proxy::{tunnel, BoxedIo, ConnectError};
 use super::recent::RecentIds;
-use super::{masked_uri, CloseReason, EventStreamOptions, StreamEvent, StreamTarget};
+use super::{CloseReason, EventStreamOptions, StreamEvent, StreamTarget};
 use crate::api::{GetMembersOptions, GetMessagesOptions};
-use crate::error::{rustls_cause, tls_hint, Error};
+use crate::error::Error;
 use crate::model::event::SOCKET_CLOSING_TOPIC;
 use crate::model::{ChatEvent, MemberState, SortOrder};
 use crate::secret::mask_secrets;
+use crate::transport::proxy::ConnectError;
+use crate::transport::ws::{self, masked_uri, Ws};
 use futures::StreamExt;
-use secrecy::ExposeSecret;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
 /// The largest page the history endpoint serves.
 const HISTORY_PAGE: i32 = 100;
 /// Page size for the member list during a resync.
 const MEMBERS_PAGE: i32 = 100;
-
-/// Event frames are small JSON texts. tungstenite's default 128 KiB read buffer is
-/// zero-filled on every read and stays resident per socket: with 10,000 chats in one process
-/// it was most of the per-chat memory (measured with `guest-chat load`).
-const WS_READ_BUFFER: usize = 4 * 1024;
-
-fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
-    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(WS_READ_BUFFER)
-}
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<BoxedIo>>;
 
 /// Why a connection ended.
 enum Ended {
@@ -104,7 +91,7 @@ impl Driver {
             // open chat, most of it unused while the socket is being read (issue 14).
             let connect = tokio::select! {
                 _ = self.cancel.cancelled() => return,
-                r = timeout(self.options.connect_timeout, Box::pin(self.open())) => r,
+                r = timeout(self.options.connect_timeout, Box::pin(ws::connect(self.target.api.client().ws_settings(), &self.target.uri))) => r,
             };
             let reason = match connect {
                 Ok(Ok(ws)) => {
@@ -233,61 +220,6 @@ impl Driver {
     async fn give_up(&self, error: Error, attempts: u32) {
         let _ = self.emit(Err(error)).await;
         self.close(CloseReason::GaveUp { attempts }).await;
-    }
-
-    /// Opens the socket, through the client's proxy when one applies (the whole of it,
-    /// proxy included, runs under the connect timeout).
-    async fn open(&self) -> Result<Box<Ws>, ConnectError> {
-        let uri = self.target.uri.expose_secret();
-        let url = Url::parse(uri).map_err(|e| {
-            ConnectError::Other(format!(
-                "invalid event stream URI {}: {e}",
-                masked_uri(&self.target.uri)
-            ))
-        })?;
-        let config = Some(ws_config());
-        let client = self.target.api.client();
-        // `None` for a client without extra roots: tungstenite's default (webpki roots).
-        let connector = client.ws_connector();
-        let stream: BoxedIo = match client.proxy_for(&url) {
-            None => {
-                let host = url.host_str().unwrap_or_default();
-                let host = host.trim_start_matches('[').trim_end_matches(']');
-                let port = url.port_or_known_default().unwrap_or(80);
-                let tcp = tokio::net::TcpStream::connect((host, port))
-                    .await
-                    .map_err(|e| {
-                        ConnectError::Other(format!(
-                            "cannot connect to {}: {e}",
-                            masked_uri(&self.target.uri)
-                        ))
-                    })?;
-                let _ = tcp.set_nodelay(true);
-                Box::new(tcp)
-            }
-            Some(proxy) => {
-                let tls = client.tls_config().map_err(ConnectError::Other)?;
-                tunnel(&url, &proxy, tls).await?
-            }
-        };
-        let opened =
-            tokio_tungstenite::client_async_tls_with_config(uri, stream, config, connector).await;
-        // Boxed: the socket (TLS state included) is large, and the task's state would
-        // otherwise hold it twice (the connect result and the read loop).
-        opened.map(|(ws, _)| Box::new(ws)).map_err(|e| {
-            let text = mask_secrets(&e.to_string()).into_owned();
-            let tls = match &e {
-                WsError::Tls(_) => Some(""),
-                other => rustls_cause(other).map(tls_hint),
-            };
-            match tls {
-                Some(hint) => ConnectError::Tls(format!(
-                    "event stream {}: {text}{hint}",
-                    masked_uri(&self.target.uri)
-                )),
-                None => ConnectError::Other(text),
-            }
-        })
     }
 
     async fn close(&self, reason: CloseReason) {

@@ -21,7 +21,6 @@
 //! Dropping the stream stops its task and closes the socket.
 
 mod driver;
-pub(crate) mod proxy;
 mod recent;
 
 use crate::api::WebChatApi;
@@ -29,7 +28,7 @@ use crate::client::ApiClient;
 use crate::error::Error;
 use crate::model::{ChatEvent, CreateWebChatConversationResponse};
 use futures::Stream;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -341,9 +340,4 @@ impl Stream for EventStream {
             _ => Poll::Ready(None),
         }
     }
-}
-
-/// The URI with its JWT masked, for messages.
-pub(crate) fn masked_uri(uri: &SecretString) -> String {
-    crate::secret::mask_secrets(uri.expose_secret()).into_owned()
 }

@@ -31,6 +31,31 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// The stream under every event-stream socket.
 pub(crate) type BoxedIo = Box<dyn Io>;
 
+/// Where a client's connections go: the proxy environment variables, one proxy for
+/// everything, or straight to the server.
+#[derive(Debug, Clone)]
+pub(crate) enum ProxyMode {
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, read when a socket opens.
+    System,
+    /// This proxy URL, for every host.
+    Explicit(String),
+    /// No proxy at all.
+    Disabled,
+}
+
+impl ProxyMode {
+    /// The proxy for a WebSocket `url` (`ws`/`wss`), chosen as for REST: the builder's
+    /// proxy, none, or the proxy environment variables (read now).
+    pub(crate) fn intercept_for(&self, url: &Url) -> Option<Intercept> {
+        let matcher = match self {
+            ProxyMode::Disabled => return None,
+            ProxyMode::Explicit(p) => explicit(p),
+            ProxyMode::System => from_env(),
+        };
+        intercept(&matcher, url)
+    }
+}
+
 /// Why the socket could not be opened.
 #[derive(Debug)]
 pub(crate) enum ConnectError {

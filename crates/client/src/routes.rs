@@ -1,0 +1,324 @@
+//! The route table: every operation of the guest chat contract as the SDK sends it (method,
+//! path template, parameters, whether it needs the JWT and may be replayed).
+//!
+//! [`crate::api::WebChatApi`] builds its requests from it, the transport takes its
+//! retry and span decisions from it, and a contract test compares it with the swagger.
+
+use crate::error::Error;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// One operation of the contract: what the SDK sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OperationSpec {
+    /// The swagger `operationId`.
+    pub operation_id: &'static str,
+    /// `GET`, `POST`, `DELETE` or `PATCH`.
+    pub method: http::Method,
+    /// The path template (`/api/v2/webchat/guest/conversations/{conversationId}/members`).
+    pub path: &'static str,
+    /// Path parameter names, in template order.
+    pub path_params: &'static [&'static str],
+    /// Query parameter names, in swagger order.
+    pub query_params: &'static [&'static str],
+    /// The request body model, if any.
+    pub body: Option<&'static str>,
+    /// The 2xx response model, if any.
+    pub response: Option<&'static str>,
+    /// Whether the call sends `Authorization: Bearer <jwt>` (every call but create).
+    pub requires_jwt: bool,
+    /// Whether a replay after a possible processing is safe (see [`crate::retry`]).
+    pub idempotent: bool,
+}
+
+impl OperationSpec {
+    /// The method as an [`http::Method`] (a clone of [`OperationSpec::method`]).
+    pub fn http_method(&self) -> http::Method {
+        self.method.clone()
+    }
+
+    /// The concrete path: each `{param}` replaced by its percent-encoded value.
+    ///
+    /// An empty value, `.` or `..` is refused (they would change the path's meaning).
+    pub fn render_path(&self, values: &[&str]) -> Result<String, Error> {
+        debug_assert_eq!(
+            values.len(),
+            self.path_params.len(),
+            "{}",
+            self.operation_id
+        );
+        let mut out = String::with_capacity(self.path.len() + 80);
+        let mut rest = self.path;
+        for (name, value) in self.path_params.iter().zip(values) {
+            check_id(name, value)?;
+            // Placeholders come in parameter order: the next `{` is normally this one.
+            let next = rest.find('{').filter(|&at| {
+                rest[at + 1..]
+                    .strip_prefix(*name)
+                    .is_some_and(|r| r.starts_with('}'))
+            });
+            let at = match next {
+                Some(at) => at,
+                None => {
+                    rest.find(&format!("{{{name}}}"))
+                        .ok_or_else(|| Error::InvalidArgument {
+                            name,
+                            reason: format!("not in the path template {}", self.path),
+                        })?
+                }
+            };
+            out.push_str(&rest[..at]);
+            out.extend(utf8_percent_encode(value, PATH_SEGMENT));
+            rest = &rest[at + name.len() + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+/// What `encodeURIComponent` leaves alone is `A-Z a-z 0-9 - _ . ! ~ * ' ( )`; the JavaScript
+/// SDK's URL parser then escapes `'` as well, so it is encoded here too.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'(')
+    .remove(b')');
+
+fn check_id(name: &'static str, value: &str) -> Result<(), Error> {
+    let reason = match value {
+        "" => "must not be empty",
+        "." | ".." => "must not be `.` or `..` (it would change the path)",
+        _ => return Ok(()),
+    };
+    Err(Error::InvalidArgument {
+        name,
+        reason: reason.into(),
+    })
+}
+
+const BASE: &str = "/api/v2/webchat/guest/conversations";
+
+macro_rules! op {
+    ($id:literal, $method:ident, $path:expr, [$($p:literal),*], [$($q:literal),*], $body:expr, $resp:expr, $jwt:expr, $idem:expr) => {
+        OperationSpec {
+            operation_id: $id,
+            method: http::Method::$method,
+            path: $path,
+            path_params: &[$($p),*],
+            query_params: &[$($q),*],
+            body: $body,
+            response: $resp,
+            requires_jwt: $jwt,
+            idempotent: $idem,
+        }
+    };
+}
+
+/// `POST /api/v2/webchat/guest/conversations`.
+pub const POST_CONVERSATIONS: OperationSpec = op!(
+    "postWebchatGuestConversations",
+    POST,
+    BASE_PATH,
+    [],
+    [],
+    Some("CreateWebChatConversationRequest"),
+    Some("CreateWebChatConversationResponse"),
+    false,
+    false
+);
+/// `GET .../{conversationId}/members`.
+pub const GET_MEMBERS: OperationSpec = op!(
+    "getWebchatGuestConversationMembers",
+    GET,
+    MEMBERS_PATH,
+    ["conversationId"],
+    ["pageSize", "pageNumber", "excludeDisconnectedMembers"],
+    None,
+    Some("WebChatMemberInfoEntityList"),
+    true,
+    true
+);
+/// `GET .../{conversationId}/members/{memberId}`.
+pub const GET_MEMBER: OperationSpec = op!(
+    "getWebchatGuestConversationMember",
+    GET,
+    MEMBER_PATH,
+    ["conversationId", "memberId"],
+    [],
+    None,
+    Some("WebChatMemberInfo"),
+    true,
+    true
+);
+/// `DELETE .../{conversationId}/members/{memberId}`.
+pub const DELETE_MEMBER: OperationSpec = op!(
+    "deleteWebchatGuestConversationMember",
+    DELETE,
+    MEMBER_PATH,
+    ["conversationId", "memberId"],
+    [],
+    None,
+    None,
+    true,
+    true
+);
+/// `POST .../{conversationId}/members/{memberId}/messages`.
+pub const POST_MESSAGE: OperationSpec = op!(
+    "postWebchatGuestConversationMemberMessages",
+    POST,
+    MEMBER_MESSAGES_PATH,
+    ["conversationId", "memberId"],
+    [],
+    Some("CreateWebChatMessageRequest"),
+    Some("WebChatMessage"),
+    true,
+    false
+);
+/// `POST .../{conversationId}/members/{memberId}/typing`.
+pub const POST_TYPING: OperationSpec = op!(
+    "postWebchatGuestConversationMemberTyping",
+    POST,
+    TYPING_PATH,
+    ["conversationId", "memberId"],
+    [],
+    None,
+    Some("WebChatTyping"),
+    true,
+    false
+);
+/// `GET .../{conversationId}/messages`.
+pub const GET_MESSAGES: OperationSpec = op!(
+    "getWebchatGuestConversationMessages",
+    GET,
+    MESSAGES_PATH,
+    ["conversationId"],
+    ["after", "before", "sortOrder", "maxResults"],
+    None,
+    Some("WebChatMessageEntityList"),
+    true,
+    true
+);
+/// `GET .../{conversationId}/messages/{messageId}`.
+pub const GET_MESSAGE: OperationSpec = op!(
+    "getWebchatGuestConversationMessage",
+    GET,
+    MESSAGE_PATH,
+    ["conversationId", "messageId"],
+    [],
+    None,
+    Some("WebChatMessage"),
+    true,
+    true
+);
+/// `GET .../{conversationId}/mediarequests`.
+pub const GET_MEDIAREQUESTS: OperationSpec = op!(
+    "getWebchatGuestConversationMediarequests",
+    GET,
+    MEDIAREQUESTS_PATH,
+    ["conversationId"],
+    [],
+    None,
+    Some("WebChatGuestMediaRequestEntityList"),
+    true,
+    true
+);
+/// `GET .../{conversationId}/mediarequests/{mediaRequestId}`.
+pub const GET_MEDIAREQUEST: OperationSpec = op!(
+    "getWebchatGuestConversationMediarequest",
+    GET,
+    MEDIAREQUEST_PATH,
+    ["conversationId", "mediaRequestId"],
+    [],
+    None,
+    Some("WebChatGuestMediaRequest"),
+    true,
+    true
+);
+/// `PATCH .../{conversationId}/mediarequests/{mediaRequestId}`.
+pub const PATCH_MEDIAREQUEST: OperationSpec = op!(
+    "patchWebchatGuestConversationMediarequest",
+    PATCH,
+    MEDIAREQUEST_PATH,
+    ["conversationId", "mediaRequestId"],
+    [],
+    Some("WebChatGuestMediaRequest"),
+    Some("WebChatGuestMediaRequest"),
+    true,
+    false
+);
+
+const BASE_PATH: &str = BASE;
+const MEMBERS_PATH: &str = "/api/v2/webchat/guest/conversations/{conversationId}/members";
+const MEMBER_PATH: &str = "/api/v2/webchat/guest/conversations/{conversationId}/members/{memberId}";
+const MEMBER_MESSAGES_PATH: &str =
+    "/api/v2/webchat/guest/conversations/{conversationId}/members/{memberId}/messages";
+const TYPING_PATH: &str =
+    "/api/v2/webchat/guest/conversations/{conversationId}/members/{memberId}/typing";
+const MESSAGES_PATH: &str = "/api/v2/webchat/guest/conversations/{conversationId}/messages";
+const MESSAGE_PATH: &str =
+    "/api/v2/webchat/guest/conversations/{conversationId}/messages/{messageId}";
+const MEDIAREQUESTS_PATH: &str =
+    "/api/v2/webchat/guest/conversations/{conversationId}/mediarequests";
+const MEDIAREQUEST_PATH: &str =
+    "/api/v2/webchat/guest/conversations/{conversationId}/mediarequests/{mediaRequestId}";
+
+/// Every operation of the contract, as the SDK sends it.
+pub const OPERATIONS: &[OperationSpec] = &[
+    POST_CONVERSATIONS,
+    GET_MEMBERS,
+    GET_MEMBER,
+    DELETE_MEMBER,
+    POST_MESSAGE,
+    POST_TYPING,
+    GET_MESSAGES,
+    GET_MESSAGE,
+    GET_MEDIAREQUESTS,
+    GET_MEDIAREQUEST,
+    PATCH_MEDIAREQUEST,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_like_encode_uri_component() {
+        let cases = [
+            ("a b", "a%20b"),
+            ("a/b", "a%2Fb"),
+            ("ü€😀", "%C3%BC%E2%82%AC%F0%9F%98%80"),
+            ("x?y#z&w=v+u%t", "x%3Fy%23z%26w%3Dv%2Bu%25t"),
+            ("it's", "it%27s"),
+            ("a(b)*!~._-", "a(b)*!~._-"),
+            (
+                "semi;colon:at@dollar$comma,",
+                "semi%3Bcolon%3Aat%40dollar%24comma%2C",
+            ),
+            (
+                "[brackets]{braces}|pipe^caret`bt\"dq<lt>gt\\bs",
+                "%5Bbrackets%5D%7Bbraces%7D%7Cpipe%5Ecaret%60bt%22dq%3Clt%3Egt%5Cbs",
+            ),
+            ("tab\there", "tab%09here"),
+            ("12345", "12345"),
+        ];
+        for (raw, want) in cases {
+            let p = GET_MEMBER.render_path(&["c", raw]).unwrap();
+            assert_eq!(p, format!("{BASE}/c/members/{want}"), "{raw}");
+        }
+    }
+
+    #[test]
+    fn rejects_dot_segments_and_empty_ids() {
+        for bad in ["", ".", ".."] {
+            match GET_MEMBER.render_path(&["c", bad]) {
+                Err(Error::InvalidArgument { name, .. }) => assert_eq!(name, "memberId"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+        assert!(GET_MEMBER.render_path(&["...", "a.b"]).is_ok());
+    }
+}
