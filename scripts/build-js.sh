@@ -17,7 +17,10 @@ LIB=guest_chat_js
 OUT=crates/js/pkg
 TARGET_DIR=${WASM_TARGET_DIR:-target/wasm}
 
-# The wasm toolchain (docs/browser.md): Debian's compiler for this build only.
+# The wasm toolchain (docs/browser.md): installed when missing, and its environment (Debian's
+# compiler for this build only, wasm-bindgen on PATH).
+# shellcheck source=scripts/wasm-setup.sh
+. scripts/wasm-setup.sh
 export RUSTC=${WASM_RUSTC:-/usr/bin/rustc}
 export RUSTDOC=${WASM_RUSTDOC:-/usr/bin/rustdoc}
 export RUSTC_BOOTSTRAP=1

@@ -90,5 +90,6 @@ test('the /demo page chats with the agent: connected, members, typing, message a
   await page.click('#leave');
   await page.waitForSelector('#state[data-state="ended"]', { timeout: 20000 });
   assert.deepEqual(pageErrors, [], 'no error in the page');
-  console.log(`screenshot: ${screenshot}`);
+  const session = await page.evaluate(() => document.body.dataset.session);
+  console.log(`session: ${session}; screenshot: ${screenshot}`);
 });

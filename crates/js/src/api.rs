@@ -1,8 +1,8 @@
 //! `ApiClient` and `WebChatApi`: the official JavaScript SDK's REST surface.
 
 use crate::convert::{self, js_error};
-use js_sys::Promise;
 use crate::sdk;
+use js_sys::Promise;
 use sdk::model::{
     CreateWebChatConversationRequest, CreateWebChatMessageRequest, WebChatGuestMediaRequest,
 };

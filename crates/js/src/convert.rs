@@ -1,7 +1,7 @@
 //! Between JavaScript values and the SDK's types: arguments in, responses and errors out.
 
-use js_sys::{Object, Reflect, JSON};
 use crate::sdk::{ApiResponse, Error};
+use js_sys::{Object, Reflect, JSON};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 

@@ -342,7 +342,10 @@ impl WebChatApi {
         if let Some(b) = body {
             req = req.header("Content-Type", "application/json").body(b);
         }
-        let resp = req.send().await.map_err(|e| Error::Connect(e.to_string()))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| Error::Connect(e.to_string()))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp
@@ -363,7 +366,11 @@ impl WebChatApi {
                 correlation_id,
             })));
         }
-        let source = if text.trim().is_empty() { "null" } else { &text };
+        let source = if text.trim().is_empty() {
+            "null"
+        } else {
+            &text
+        };
         let body = serde_json::from_str(source).map_err(|e| Error::Decode {
             status: status.as_u16(),
             path: ".".into(),
@@ -391,8 +398,15 @@ impl WebChatApi {
         body: &CreateWebChatConversationRequest,
     ) -> Result<ApiResponse<CreateWebChatConversationResponse>, Error> {
         let b = Self::json(body)?;
-        self.call("postWebchatGuestConversations", reqwest::Method::POST, BASE.into(), None, Some(b), false)
-            .await
+        self.call(
+            "postWebchatGuestConversations",
+            reqwest::Method::POST,
+            BASE.into(),
+            None,
+            Some(b),
+            false,
+        )
+        .await
     }
 
     pub async fn get_webchat_guest_conversation_members_with_http_info(
@@ -401,8 +415,15 @@ impl WebChatApi {
         o: &GetMembersOptions,
     ) -> Result<ApiResponse<WebChatMemberInfoEntityList>, Error> {
         let p = path(&[("conversationId", c)], &["/members"])?;
-        self.call("getWebchatGuestConversationMembers", reqwest::Method::GET, p, query(&o.0), None, true)
-            .await
+        self.call(
+            "getWebchatGuestConversationMembers",
+            reqwest::Method::GET,
+            p,
+            query(&o.0),
+            None,
+            true,
+        )
+        .await
     }
 
     pub async fn get_webchat_guest_conversation_member_with_http_info(
@@ -411,8 +432,15 @@ impl WebChatApi {
         m: &str,
     ) -> Result<ApiResponse<WebChatMemberInfo>, Error> {
         let p = path(&[("conversationId", c), ("memberId", m)], &["/members"])?;
-        self.call("getWebchatGuestConversationMember", reqwest::Method::GET, p, None, None, true)
-            .await
+        self.call(
+            "getWebchatGuestConversationMember",
+            reqwest::Method::GET,
+            p,
+            None,
+            None,
+            true,
+        )
+        .await
     }
 
     pub async fn delete_webchat_guest_conversation_member_with_http_info(
@@ -421,15 +449,22 @@ impl WebChatApi {
         m: &str,
     ) -> Result<ApiResponse<()>, Error> {
         let p = path(&[("conversationId", c), ("memberId", m)], &["/members"])?;
-        self.call::<Option<serde_json::Value>>("deleteWebchatGuestConversationMember", reqwest::Method::DELETE, p, None, None, true)
-            .await
-            .map(|r| ApiResponse {
-                status: r.status,
-                status_text: r.status_text,
-                headers: r.headers,
-                body: (),
-                text: r.text,
-            })
+        self.call::<Option<serde_json::Value>>(
+            "deleteWebchatGuestConversationMember",
+            reqwest::Method::DELETE,
+            p,
+            None,
+            None,
+            true,
+        )
+        .await
+        .map(|r| ApiResponse {
+            status: r.status,
+            status_text: r.status_text,
+            headers: r.headers,
+            body: (),
+            text: r.text,
+        })
     }
 
     pub async fn post_webchat_guest_conversation_member_messages_with_http_info(
@@ -439,16 +474,28 @@ impl WebChatApi {
         body: &CreateWebChatMessageRequest,
     ) -> Result<ApiResponse<WebChatMessage>, Error> {
         let text = body.body.as_deref().unwrap_or("");
-        if text.is_empty() || guest_chat_model::message_length(text) > guest_chat_model::MAX_MESSAGE_CHARS {
+        if text.is_empty()
+            || guest_chat_model::message_length(text) > guest_chat_model::MAX_MESSAGE_CHARS
+        {
             return Err(Error::InvalidArgument {
                 name: "body",
                 reason: "a message body must have 1 to 4000 characters".into(),
             });
         }
-        let p = path(&[("conversationId", c), ("memberId", m)], &["/members", "/messages"])?;
+        let p = path(
+            &[("conversationId", c), ("memberId", m)],
+            &["/members", "/messages"],
+        )?;
         let b = Self::json(body)?;
-        self.call("postWebchatGuestConversationMemberMessages", reqwest::Method::POST, p, None, Some(b), true)
-            .await
+        self.call(
+            "postWebchatGuestConversationMemberMessages",
+            reqwest::Method::POST,
+            p,
+            None,
+            Some(b),
+            true,
+        )
+        .await
     }
 
     pub async fn post_webchat_guest_conversation_member_typing_with_http_info(
@@ -456,9 +503,19 @@ impl WebChatApi {
         c: &str,
         m: &str,
     ) -> Result<ApiResponse<WebChatTyping>, Error> {
-        let p = path(&[("conversationId", c), ("memberId", m)], &["/members", "/typing"])?;
-        self.call("postWebchatGuestConversationMemberTyping", reqwest::Method::POST, p, None, None, true)
-            .await
+        let p = path(
+            &[("conversationId", c), ("memberId", m)],
+            &["/members", "/typing"],
+        )?;
+        self.call(
+            "postWebchatGuestConversationMemberTyping",
+            reqwest::Method::POST,
+            p,
+            None,
+            None,
+            true,
+        )
+        .await
     }
 
     pub async fn get_webchat_guest_conversation_messages_with_http_info(
@@ -467,8 +524,15 @@ impl WebChatApi {
         o: &GetMessagesOptions,
     ) -> Result<ApiResponse<WebChatMessageEntityList>, Error> {
         let p = path(&[("conversationId", c)], &["/messages"])?;
-        self.call("getWebchatGuestConversationMessages", reqwest::Method::GET, p, query(&o.0), None, true)
-            .await
+        self.call(
+            "getWebchatGuestConversationMessages",
+            reqwest::Method::GET,
+            p,
+            query(&o.0),
+            None,
+            true,
+        )
+        .await
     }
 
     pub async fn get_webchat_guest_conversation_message_with_http_info(
@@ -477,8 +541,15 @@ impl WebChatApi {
         m: &str,
     ) -> Result<ApiResponse<WebChatMessage>, Error> {
         let p = path(&[("conversationId", c), ("messageId", m)], &["/messages"])?;
-        self.call("getWebchatGuestConversationMessage", reqwest::Method::GET, p, None, None, true)
-            .await
+        self.call(
+            "getWebchatGuestConversationMessage",
+            reqwest::Method::GET,
+            p,
+            None,
+            None,
+            true,
+        )
+        .await
     }
 
     pub async fn get_webchat_guest_conversation_mediarequests_with_http_info(
@@ -486,8 +557,15 @@ impl WebChatApi {
         c: &str,
     ) -> Result<ApiResponse<WebChatGuestMediaRequestEntityList>, Error> {
         let p = path(&[("conversationId", c)], &["/mediarequests"])?;
-        self.call("getWebchatGuestConversationMediarequests", reqwest::Method::GET, p, None, None, true)
-            .await
+        self.call(
+            "getWebchatGuestConversationMediarequests",
+            reqwest::Method::GET,
+            p,
+            None,
+            None,
+            true,
+        )
+        .await
     }
 
     pub async fn get_webchat_guest_conversation_mediarequest_with_http_info(
@@ -495,9 +573,19 @@ impl WebChatApi {
         c: &str,
         m: &str,
     ) -> Result<ApiResponse<WebChatGuestMediaRequest>, Error> {
-        let p = path(&[("conversationId", c), ("mediaRequestId", m)], &["/mediarequests"])?;
-        self.call("getWebchatGuestConversationMediarequest", reqwest::Method::GET, p, None, None, true)
-            .await
+        let p = path(
+            &[("conversationId", c), ("mediaRequestId", m)],
+            &["/mediarequests"],
+        )?;
+        self.call(
+            "getWebchatGuestConversationMediarequest",
+            reqwest::Method::GET,
+            p,
+            None,
+            None,
+            true,
+        )
+        .await
     }
 
     pub async fn patch_webchat_guest_conversation_mediarequest_with_http_info(
@@ -506,9 +594,19 @@ impl WebChatApi {
         m: &str,
         body: &WebChatGuestMediaRequest,
     ) -> Result<ApiResponse<WebChatGuestMediaRequest>, Error> {
-        let p = path(&[("conversationId", c), ("mediaRequestId", m)], &["/mediarequests"])?;
+        let p = path(
+            &[("conversationId", c), ("mediaRequestId", m)],
+            &["/mediarequests"],
+        )?;
         let b = Self::json(body)?;
-        self.call("patchWebchatGuestConversationMediarequest", reqwest::Method::PATCH, p, None, Some(b), true)
-            .await
+        self.call(
+            "patchWebchatGuestConversationMediarequest",
+            reqwest::Method::PATCH,
+            p,
+            None,
+            Some(b),
+            true,
+        )
+        .await
     }
 }
