@@ -230,13 +230,10 @@ macro_rules! ids {
 impl WebChatApi {
     /// The operations, sent through `client` (default: `ApiClient.instance`).
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "ApiClient")] client: JsValue,
-    ) -> Result<WebChatApi, JsValue> {
-        let client = if client.is_undefined() || client.is_null() {
-            ApiClient::instance()?
-        } else {
-            ApiClient::from_js(&client)?
+    pub fn new(client: Option<JsValue>) -> Result<WebChatApi, JsValue> {
+        let client = match client {
+            Some(c) => ApiClient::from_js(&c)?,
+            None => ApiClient::instance()?,
         };
         Ok(WebChatApi {
             state: client.state,
@@ -245,7 +242,10 @@ impl WebChatApi {
 
     /// `POST /api/v2/webchat/guest/conversations`: creates a chat (sends no JWT).
     #[wasm_bindgen(js_name = postWebchatGuestConversations)]
-    pub fn post_webchat_guest_conversations(&self, body: JsValue) -> Result<Promise, JsValue> {
+    pub fn post_webchat_guest_conversations(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "object")] body: JsValue,
+    ) -> Result<Promise, JsValue> {
         let body: CreateWebChatConversationRequest =
             convert::body(&body, "postWebchatGuestConversations")?;
         Ok(run(&self.state, move |api| async move {
@@ -259,9 +259,11 @@ impl WebChatApi {
     #[wasm_bindgen(js_name = getWebchatGuestConversationMembers)]
     pub fn get_webchat_guest_conversation_members(
         &self,
+        #[wasm_bindgen(js_name = "conversationId", unchecked_param_type = "string")]
         conversation_id: JsValue,
-        opts: JsValue,
+        opts: Option<JsValue>,
     ) -> Result<Promise, JsValue> {
+        let opts = opts.unwrap_or(JsValue::UNDEFINED);
         let c = ids!("getWebchatGuestConversationMembers"; conversation_id: "conversationId");
         let mut o = GetMembersOptions::new();
         if let Some(n) = convert::int_prop(&opts, "pageSize")? {
@@ -286,8 +288,9 @@ impl WebChatApi {
     #[wasm_bindgen(js_name = getWebchatGuestConversationMember)]
     pub fn get_webchat_guest_conversation_member(
         &self,
+        #[wasm_bindgen(js_name = "conversationId", unchecked_param_type = "string")]
         conversation_id: JsValue,
-        member_id: JsValue,
+        #[wasm_bindgen(js_name = "memberId", unchecked_param_type = "string")] member_id: JsValue,
     ) -> Result<Promise, JsValue> {
         let (c, m) = ids!("getWebchatGuestConversationMember"; conversation_id: "conversationId", member_id: "memberId");
         Ok(run(&self.state, move |api| async move {
@@ -300,8 +303,9 @@ impl WebChatApi {
     #[wasm_bindgen(js_name = deleteWebchatGuestConversationMember)]
     pub fn delete_webchat_guest_conversation_member(
         &self,
+        #[wasm_bindgen(js_name = "conversationId", unchecked_param_type = "string")]
         conversation_id: JsValue,
-        member_id: JsValue,
+        #[wasm_bindgen(js_name = "memberId", unchecked_param_type = "string")] member_id: JsValue,
     ) -> Result<Promise, JsValue> {
         let (c, m) = ids!("deleteWebchatGuestConversationMember"; conversation_id: "conversationId", member_id: "memberId");
         Ok(run(&self.state, move |api| async move {
@@ -314,9 +318,10 @@ impl WebChatApi {
     #[wasm_bindgen(js_name = postWebchatGuestConversationMemberMessages)]
     pub fn post_webchat_guest_conversation_member_messages(
         &self,
+        #[wasm_bindgen(js_name = "conversationId", unchecked_param_type = "string")]
         conversation_id: JsValue,
-        member_id: JsValue,
-        body: JsValue,
+        #[wasm_bindgen(js_name = "memberId", unchecked_param_type = "string")] member_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "object")] body: JsValue,
     ) -> Result<Promise, JsValue> {
         const OP: &str = "postWebchatGuestConversationMemberMessages";
         let (c, m) = ids!("postWebchatGuestConversationMemberMessages"; conversation_id: "conversationId", member_id: "memberId");
@@ -331,8 +336,9 @@ impl WebChatApi {
     #[wasm_bindgen(js_name = postWebchatGuestConversationMemberTyping)]
     pub fn post_webchat_guest_conversation_member_typing(
         &self,
+        #[wasm_bindgen(js_name = "conversationId", unchecked_param_type = "string")]
         conversation_id: JsValue,
-        member_id: JsValue,
+        #[wasm_bindgen(js_name = "memberId", unchecked_param_type = "string")] member_id: JsValue,
     ) -> Result<Promise, JsValue> {
         let (c, m) = ids!("postWebchatGuestConversationMemberTyping"; conversation_id: "conversationId", member_id: "memberId");
         Ok(run(&self.state, move |api| async move {
@@ -345,9 +351,11 @@ impl WebChatApi {
     #[wasm_bindgen(js_name = getWebchatGuestConversationMessages)]
     pub fn get_webchat_guest_conversation_messages(
         &self,
+        #[wasm_bindgen(js_name = "conversationId", unchecked_param_type = "string")]
         conversation_id: JsValue,
-        opts: JsValue,
+        opts: Option<JsValue>,
     ) -> Result<Promise, JsValue> {
+        let opts = opts.unwrap_or(JsValue::UNDEFINED);
         let c = ids!("getWebchatGuestConversationMessages"; conversation_id: "conversationId");
         let mut o = GetMessagesOptions::new();
         if let Some(s) = convert::string_prop(&opts, "after") {
@@ -379,8 +387,9 @@ impl WebChatApi {
     #[wasm_bindgen(js_name = getWebchatGuestConversationMessage)]
     pub fn get_webchat_guest_conversation_message(
         &self,
+        #[wasm_bindgen(js_name = "conversationId", unchecked_param_type = "string")]
         conversation_id: JsValue,
-        message_id: JsValue,
+        #[wasm_bindgen(js_name = "messageId", unchecked_param_type = "string")] message_id: JsValue,
     ) -> Result<Promise, JsValue> {
         let (c, m) = ids!("getWebchatGuestConversationMessage"; conversation_id: "conversationId", message_id: "messageId");
         Ok(run(&self.state, move |api| async move {
@@ -393,6 +402,7 @@ impl WebChatApi {
     #[wasm_bindgen(js_name = getWebchatGuestConversationMediarequests)]
     pub fn get_webchat_guest_conversation_mediarequests(
         &self,
+        #[wasm_bindgen(js_name = "conversationId", unchecked_param_type = "string")]
         conversation_id: JsValue,
     ) -> Result<Promise, JsValue> {
         let c = ids!("getWebchatGuestConversationMediarequests"; conversation_id: "conversationId");
@@ -406,7 +416,9 @@ impl WebChatApi {
     #[wasm_bindgen(js_name = getWebchatGuestConversationMediarequest)]
     pub fn get_webchat_guest_conversation_mediarequest(
         &self,
+        #[wasm_bindgen(js_name = "conversationId", unchecked_param_type = "string")]
         conversation_id: JsValue,
+        #[wasm_bindgen(js_name = "mediaRequestId", unchecked_param_type = "string")]
         media_request_id: JsValue,
     ) -> Result<Promise, JsValue> {
         let (c, m) = ids!("getWebchatGuestConversationMediarequest"; conversation_id: "conversationId", media_request_id: "mediaRequestId");
@@ -420,9 +432,11 @@ impl WebChatApi {
     #[wasm_bindgen(js_name = patchWebchatGuestConversationMediarequest)]
     pub fn patch_webchat_guest_conversation_mediarequest(
         &self,
+        #[wasm_bindgen(js_name = "conversationId", unchecked_param_type = "string")]
         conversation_id: JsValue,
+        #[wasm_bindgen(js_name = "mediaRequestId", unchecked_param_type = "string")]
         media_request_id: JsValue,
-        body: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "object")] body: JsValue,
     ) -> Result<Promise, JsValue> {
         const OP: &str = "patchWebchatGuestConversationMediarequest";
         let (c, m) = ids!("patchWebchatGuestConversationMediarequest"; conversation_id: "conversationId", media_request_id: "mediaRequestId");

@@ -89,6 +89,11 @@ export interface ChatMember {
   /** A name to show: the display name, else the role, else the id. */
   label: string;
 }
+// Typed overloads of the generated declarations (`opts?: any`, `client?: any`).
+export interface WebChatApi {
+  getWebchatGuestConversationMembers(conversationId: string, opts?: GetMembersOptions): Promise<any>;
+  getWebchatGuestConversationMessages(conversationId: string, opts?: GetMessagesOptions): Promise<any>;
+}
 export type ChatEvent =
   | { type: "message"; message: any; sender: ChatMember; own: boolean }
   | { type: "structured"; message: any; sender: ChatMember; content: any[] }
