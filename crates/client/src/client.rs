@@ -10,14 +10,17 @@ use crate::error::Error;
 use crate::region::Environment;
 use crate::retry::RetryPolicy;
 use crate::routes::OperationSpec;
-use crate::secret::{mask_secrets, Jwt};
-use crate::transport::proxy::ProxyMode;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::secret::mask_secrets;
+use crate::secret::Jwt;
+#[cfg(not(target_arch = "wasm32"))]
 use crate::transport::tls::{parse_root_certificates, ws_tls_config};
-use crate::transport::{Call, RawResponse, Rest, WsSettings};
+use crate::transport::{Call, ProxyMode, RawResponse, Rest, WsSettings};
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
+#[cfg(not(target_arch = "wasm32"))]
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -32,6 +35,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(16);
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 struct Inner {
     /// REST: the pooled HTTP client, retries and the whole-call timeout.
     rest: Rest,
@@ -216,9 +220,9 @@ impl fmt::Debug for ApiClient {
             .field("connect_timeout", &self.inner.connect_timeout)
             .field(
                 "proxy",
-                &match &self.inner.ws.proxy {
-                    ProxyMode::Explicit(u) => ProxyMode::Explicit(mask_proxy(u)),
-                    other => other.clone(),
+                &match self.inner.ws.proxy() {
+                    ProxyMode::Explicit(u) => ProxyMode::Explicit(mask_proxy(&u)),
+                    other => other,
                 },
             )
             .field("retry", &self.inner.rest.retry)
@@ -230,6 +234,8 @@ impl fmt::Debug for ApiClient {
 /// Builds an [`ApiClient`].
 #[derive(Debug)]
 #[must_use]
+// In a browser the proxy, roots and pool settings are the browser's (docs/browser.md).
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 pub struct ApiClientBuilder {
     environment: Option<Result<Environment, Error>>,
     jwt: Option<Jwt>,
@@ -324,12 +330,14 @@ impl ApiClientBuilder {
         self
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// Connect timeout (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// Sends everything through this proxy (`http://`, `https://`, `socks5://`, `socks5h://`;
     /// credentials in the URL are used). Without it the standard `HTTPS_PROXY`,
     /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` variables apply.
@@ -338,6 +346,7 @@ impl ApiClientBuilder {
         self
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// Uses no proxy at all, ignoring the proxy environment variables.
     pub fn no_proxy(mut self) -> Self {
         self.proxy = ProxyMode::Disabled;
@@ -350,6 +359,7 @@ impl ApiClientBuilder {
         self
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// Reads this configuration file instead of the default one.
     pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config_file.path = Some(path.into());
@@ -363,12 +373,14 @@ impl ApiClientBuilder {
         self
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// Forces live reload of the configuration file on or off.
     pub fn live_reload(mut self, on: bool) -> Self {
         self.config_file.live_reload = Some(on);
         self
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// Trusts the certificates of this PEM text (one or more `CERTIFICATE` blocks) as roots, in
     /// addition to the public web roots, for REST and for the event stream (`wss://`): for
     /// an emulator started with TLS (`EmulatorHandle::tls_certificate_pem`), or a private
@@ -380,6 +392,7 @@ impl ApiClientBuilder {
         self
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// Keeps at most `n` idle keep-alive connections per host in the shared pool (default: no
     /// limit). Under bursty load an unlimited pool holds one descriptor per connection the
     /// burst needed until they idle out; a cap trades that for reconnections. `0` disables
@@ -389,6 +402,7 @@ impl ApiClientBuilder {
         self
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// Closes pooled connections idle for longer than this (default 90 s; `None` = never).
     pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.pool_idle_timeout = Some(timeout);
@@ -411,10 +425,39 @@ impl ApiClientBuilder {
         if let Some(e) = self.header_error {
             return Err(e);
         }
+        let (http, ws, extra_roots) = self.transport_parts()?;
         let (environment, explicit) = match self.environment {
             Some(env) => (env?, true),
             None => (Environment::default(), false),
         };
+        let config = Config::new(environment, explicit);
+        config.init_file(self.config_file);
+        let client = ApiClient {
+            inner: Arc::new(Inner {
+                rest: Rest {
+                    http,
+                    retry: self.retry,
+                    timeout: self.timeout,
+                },
+                config,
+                default_headers: self.default_headers,
+                connect_timeout: self.connect_timeout,
+                ws,
+                extra_roots,
+            }),
+            jwt: Arc::new(ArcSwapOption::empty()),
+        };
+        if let Some(j) = self.jwt {
+            client.set_jwt(j);
+        }
+        Ok(client)
+    }
+}
+
+impl ApiClientBuilder {
+    /// The REST client, the socket settings and how many extra roots are trusted.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn transport_parts(&self) -> Result<(reqwest::Client, WsSettings, usize), Error> {
         let mut http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .default_headers(self.default_headers.clone())
@@ -455,36 +498,30 @@ impl ApiClientBuilder {
         } else {
             Some(ws_tls_config(&roots)?)
         };
-        let http = match self.http_client {
-            Some(own) => own,
+        let http = match &self.http_client {
+            Some(own) => own.clone(),
             None => http
                 .build()
                 .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?,
         };
-        let config = Config::new(environment, explicit);
-        config.init_file(self.config_file);
-        let client = ApiClient {
-            inner: Arc::new(Inner {
-                rest: Rest {
-                    http,
-                    retry: self.retry,
-                    timeout: self.timeout,
-                },
-                config,
-                default_headers: self.default_headers,
-                connect_timeout: self.connect_timeout,
-                ws: WsSettings {
-                    proxy: self.proxy,
-                    tls: ws_tls,
-                },
-                extra_roots: roots.len(),
-            }),
-            jwt: Arc::new(ArcSwapOption::empty()),
+        let ws = WsSettings {
+            proxy: self.proxy.clone(),
+            tls: ws_tls,
         };
-        if let Some(j) = self.jwt {
-            client.set_jwt(j);
-        }
-        Ok(client)
+        Ok((http, ws, roots.len()))
+    }
+
+    /// In a browser: `fetch` with the page's proxy and TLS; the user agent is the browser's.
+    #[cfg(target_arch = "wasm32")]
+    fn transport_parts(&self) -> Result<(reqwest::Client, WsSettings, usize), Error> {
+        let http = match &self.http_client {
+            Some(own) => own.clone(),
+            None => reqwest::Client::builder()
+                .default_headers(self.default_headers.clone())
+                .build()
+                .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?,
+        };
+        Ok((http, WsSettings, 0))
     }
 }
 

@@ -425,6 +425,7 @@ impl fmt::Debug for ApiError {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The rustls error somewhere in `error`'s chain, also inside an `io::Error` (which is how
 /// tokio-rustls, and so reqwest and tungstenite, report a failed handshake).
 pub(crate) fn rustls_cause<'a>(
@@ -449,6 +450,7 @@ pub(crate) fn rustls_cause<'a>(
 }
 
 /// What to add to a TLS failure's message so that its reader knows what to do.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn tls_hint(cause: &rustls::Error) -> &'static str {
     use rustls::CertificateError as C;
     match cause {

@@ -10,6 +10,7 @@ pub mod logging;
 pub mod region;
 pub mod retry;
 pub mod routes;
+pub(crate) mod rt;
 pub mod secret;
 pub mod session;
 pub(crate) mod transport;

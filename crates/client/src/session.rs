@@ -18,6 +18,7 @@ use crate::model::{
     BodyType, ChatEvent, CreateWebChatConversationRequest, CreateWebChatMessageRequest,
     MemberState, Role, SortOrder, WebChatMessage, WebChatTyping,
 };
+use crate::rt::{sleep_until, Instant};
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -26,7 +27,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 mod web_messaging;
@@ -471,7 +471,7 @@ impl GuestChat {
             typing: HashMap::new(),
             cache: HashMap::new(),
         };
-        tokio::spawn(task.run(stream, cancel));
+        crate::rt::spawn(task.run(stream, cancel));
 
         let wait = async {
             loop {
@@ -485,7 +485,7 @@ impl GuestChat {
                 }
             }
         };
-        match tokio::time::timeout(options.join_timeout, wait).await {
+        match crate::rt::timeout(options.join_timeout, wait).await {
             Ok(Ok(())) => Ok(GuestChat { inner, wm: None }),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(Error::EventStream(format!(
@@ -504,8 +504,11 @@ impl GuestChat {
     /// A refused upgrade (bad origin or deployment) is
     /// [`WmError::UpgradeRefused`].
     pub async fn start_web_messaging(options: WebMessagingOptions) -> Result<GuestChat, Error> {
-        let http = reqwest::Client::builder()
-            .timeout(options.answer_timeout)
+        let builder = reqwest::Client::builder();
+        // In a browser, fetch has no client-wide timeout.
+        #[cfg(not(target_arch = "wasm32"))]
+        let builder = builder.timeout(options.answer_timeout);
+        let http = builder
             .build()
             .map_err(|e| Error::Transport(e.to_string()))?;
         let capabilities =
@@ -543,12 +546,12 @@ impl GuestChat {
             commands: commands_rx,
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
-            next_send: tokio::time::Instant::now(),
+            next_send: crate::rt::Instant::now(),
             last_typing: None,
             jwt: None,
             attributes_sent: false,
         };
-        tokio::spawn(task.run(client, cancel));
+        crate::rt::spawn(task.run(client, cancel));
         Ok(GuestChat {
             inner,
             wm: Some(Arc::new(WmHandle {
@@ -777,7 +780,7 @@ impl GuestChat {
                 wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 "message send failed ambiguously: looking for it in the history"
             );
-            tokio::time::sleep(wait).await;
+            crate::rt::sleep(wait).await;
             match self.find_sent(&body, began, &log).await {
                 Lookup::Found(message) => {
                     log.claim(&message);
@@ -823,7 +826,7 @@ impl GuestChat {
                 Err(Error::Decode { status, .. })
                     if (200..300).contains(&status) && attempt < policy.max_retries =>
                 {
-                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    crate::rt::sleep(policy.backoff(attempt)).await;
                     attempt += 1;
                 }
                 other => return other,

@@ -22,13 +22,9 @@
 
 pub use guest_chat_model::webmessaging::*;
 
-use futures::{SinkExt, StreamExt};
+use crate::transport::{ws, ConnectError, Frame, Socket};
 use std::collections::VecDeque;
 use std::time::Duration;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The session token: the only credential of a Web Messaging conversation.
 ///
@@ -254,7 +250,7 @@ impl ConnectOptions {
 
 /// One Web Messaging socket.
 pub struct WebMessagingClient {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Socket,
     deployment_id: String,
     token: Option<SessionToken>,
     pending: VecDeque<ServerFrame>,
@@ -282,26 +278,15 @@ impl WebMessagingClient {
         options: ConnectOptions,
     ) -> Result<Self, WmError> {
         let url = endpoint.socket_url(deployment_id);
-        let mut request = url
-            .as_str()
-            .into_client_request()
-            .map_err(|e| WmError::InvalidUrl(e.to_string()))?;
-        if let Some(origin) = &options.origin {
-            let value = http::HeaderValue::from_str(origin)
-                .map_err(|_| WmError::InvalidUrl(format!("bad origin {origin:?}")))?;
-            request.headers_mut().insert(http::header::ORIGIN, value);
-        }
-        let connect = tokio_tungstenite::connect_async(request);
-        let (ws, _) = tokio::time::timeout(options.answer_timeout, connect)
+        let connect = ws::connect_direct(url.as_str(), options.origin.as_deref());
+        let ws = crate::rt::timeout(options.answer_timeout, connect)
             .await
             .map_err(|_| WmError::Timeout {
                 action: "connect",
                 after: options.answer_timeout,
             })?
             .map_err(|e| match e {
-                tungstenite::Error::Http(r) => WmError::UpgradeRefused {
-                    status: r.status().as_u16(),
-                },
+                ConnectError::Refused(status) => WmError::UpgradeRefused { status },
                 other => WmError::Socket(other.to_string()),
             })?;
         Ok(WebMessagingClient {
@@ -468,23 +453,20 @@ impl WebMessagingClient {
 
     /// Closes the socket (the conversation lives on: resume with the same token).
     pub async fn close(mut self) {
-        let _ = self.ws.close(None).await;
+        self.ws.close().await;
     }
 
     async fn send(&mut self, req: &ClientRequest) -> Result<(), WmError> {
         let text = serde_json::to_string(req).map_err(|e| WmError::Socket(e.to_string()))?;
-        self.ws
-            .send(Message::text(text))
-            .await
-            .map_err(|e| WmError::Socket(e.to_string()))
+        self.ws.send_text(text).await.map_err(WmError::Socket)
     }
 
     async fn read(&mut self) -> Result<ServerFrame, WmError> {
         loop {
             match self.ws.next().await {
-                None | Some(Ok(Message::Close(_))) => return Err(WmError::Closed),
-                Some(Err(e)) => return Err(WmError::Socket(e.to_string())),
-                Some(Ok(Message::Text(text))) => {
+                None | Some(Ok(Frame::Close(_))) => return Err(WmError::Closed),
+                Some(Err(e)) => return Err(WmError::Socket(e)),
+                Some(Ok(Frame::Text(text))) => {
                     // A frame that is not a JSON object is not the service's: skip it.
                     if let Ok(frame) = serde_json::from_str::<ServerFrame>(text.as_str()) {
                         return Ok(frame);
@@ -502,9 +484,9 @@ impl WebMessagingClient {
         matches: impl Fn(&ServerFrame) -> bool,
     ) -> Result<ServerFrame, WmError> {
         let after = self.timeout;
-        let deadline = tokio::time::Instant::now() + after;
+        let deadline = crate::rt::Instant::now() + after;
         loop {
-            let frame = tokio::time::timeout_at(deadline, self.read())
+            let frame = crate::rt::timeout_at(deadline, self.read())
                 .await
                 .map_err(|_| WmError::Timeout { action, after })??;
             if matches(&frame) {

@@ -93,3 +93,36 @@ test('the /demo page chats with the agent: connected, members, typing, message a
   const session = await page.evaluate(() => document.body.dataset.session);
   console.log(`session: ${session}; screenshot: ${screenshot}`);
 });
+
+test('GuestChat.events() is an async iterator: for await sees the agent reply, then leave ends it', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/demo`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 20000 });
+  const seen = await page.evaluate(async () => {
+    const { ApiClient, GuestChat } = await import('/demo/pkg/guest_chat_js.js'); // initialised by the page
+    const client = new ApiClient();
+    client.setEnvironment(location.origin);
+    const chat = await GuestChat.start(client, {
+      organizationId: '0f3e5d6c-8c47-4bb1-9f7a-2d6b3c6c1a01',
+      deploymentId: '5a1b8f2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b',
+      routingTarget: { targetType: 'QUEUE', targetAddress: 'Chat Queue' },
+      memberInfo: { displayName: 'Iterator Guest' },
+    });
+    const types = [];
+    let sent = false;
+    for await (const e of chat.events()) {
+      types.push(e.type === 'message' ? `message:${e.message.body}` : e.type);
+      if (!sent && e.type === 'message' && e.sender.role === 'AGENT') {
+        sent = true;
+        await chat.send('via the iterator');
+      }
+      if (e.type === 'message' && e.message.body === 'You said: via the iterator') await chat.leave();
+      if (e.type === 'ended') break;
+    }
+    return { types, state: chat.state, endedBy: chat.endedBy };
+  });
+  assert.ok(seen.types.includes('message:You said: via the iterator'), JSON.stringify(seen));
+  assert.equal(seen.types.at(-1), 'ended', JSON.stringify(seen));
+  assert.equal(seen.state, 'ended');
+  assert.equal(seen.endedBy, 'guest');
+});

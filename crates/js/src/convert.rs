@@ -196,7 +196,6 @@ pub(crate) fn error(e: &Error, extended: bool) -> JsValue {
         }
         return obj.into();
     }
-    #[allow(unreachable_patterns)]
     let (kind, parameter) = match e {
         Error::Timeout(_) => ("timeout", None),
         Error::Connect(_) => ("connect", None),

@@ -16,17 +16,11 @@
 
 mod api;
 mod convert;
-#[cfg(not(target_arch = "wasm32"))]
 mod session;
 
-#[cfg(not(target_arch = "wasm32"))]
 pub(crate) use purecloud_guest_chat_client as sdk;
-#[cfg(target_arch = "wasm32")]
-#[path = "wasm_rest.rs"]
-pub(crate) mod sdk;
 
 pub use api::{ApiClient, WebChatApi};
-#[cfg(not(target_arch = "wasm32"))]
 pub use session::{ChatEvents, GuestChat};
 
 use wasm_bindgen::prelude::*;

@@ -13,10 +13,15 @@ use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
-#[wasm_bindgen(inline_js = "export function async_iterable(it) { \
-    it[Symbol.asyncIterator] = function () { return this; }; return it; }")]
-extern "C" {
-    fn async_iterable(it: JsValue) -> JsValue;
+/// Makes `it` async-iterable: `it[Symbol.asyncIterator]` returns `it` itself. The function is
+/// `Object.prototype.valueOf`, which returns its receiver (no closure to keep, no JS snippet,
+/// nothing evaluated from a string).
+fn async_iterable(it: JsValue) -> JsValue {
+    let object_prototype = Object::get_prototype_of(&Object::new().into());
+    if let Ok(value_of) = js_sys::Reflect::get(&object_prototype, &JsValue::from_str("valueOf")) {
+        let _ = js_sys::Reflect::set(&it, &js_sys::Symbol::async_iterator().into(), &value_of);
+    }
+    it
 }
 
 /// A guest chat: creates the conversation, attaches its event stream (heartbeat liveness,

@@ -19,6 +19,10 @@
 //! - live reload reacts within a second (file-system notifications, not a 5 s stat poll).
 
 mod file;
+#[cfg(not(target_arch = "wasm32"))]
+mod watch;
+#[cfg(target_arch = "wasm32")]
+#[path = "watch_none.rs"]
 mod watch;
 
 #[doc(hidden)]
@@ -298,7 +302,8 @@ impl Config {
     /// reload is on); any other problem is in [`Config::last_error`].
     #[doc(hidden)]
     pub fn init_file(&self, options: ConfigFileOptions) {
-        if options.disabled {
+        // A browser has no configuration file (docs/browser.md).
+        if options.disabled || cfg!(target_arch = "wasm32") {
             return;
         }
         let Some(path) = options.path.or_else(default_config_path) else {
@@ -375,6 +380,7 @@ impl Config {
     }
 
     /// Called by the watcher thread of `epoch` after a change to the file.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     fn reload_from_watch(&self, epoch: u64) {
         let mut st = lock(&self.file);
         if st.epoch != epoch {

@@ -6,14 +6,10 @@ use crate::api::{GetMembersOptions, GetMessagesOptions};
 use crate::error::Error;
 use crate::model::event::SOCKET_CLOSING_TOPIC;
 use crate::model::{ChatEvent, MemberState, SortOrder};
-use crate::secret::mask_secrets;
-use crate::transport::proxy::ConnectError;
-use crate::transport::ws::{self, masked_uri, Ws};
-use futures::StreamExt;
+use crate::rt::{sleep, sleep_until, timeout, Instant};
+use crate::transport::{masked_uri, ws, ConnectError, Frame, Socket};
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::time::{sleep, sleep_until, timeout, Instant};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 /// The largest page the history endpoint serves.
@@ -167,6 +163,7 @@ impl Driver {
                     return;
                 }
                 Ok(Err(ConnectError::Other(message))) => format!("connect failed: {message}"),
+                Ok(Err(refused @ ConnectError::Refused(_))) => format!("connect failed: {refused}"),
                 Err(_) => format!(
                     "connect to {} timed out after {:?}",
                     masked_uri(&self.target.uri),
@@ -257,7 +254,7 @@ impl Driver {
     }
 
     /// Reads frames until the socket ends, the consumer leaves or liveness fails.
-    async fn read(&mut self, mut ws: Box<Ws>) -> Ended {
+    async fn read(&mut self, mut ws: Socket) -> Ended {
         let dead_after = liveness_window(self.options.heartbeat_interval);
         let mut deadline = Instant::now() + dead_after;
         let mut got_frames = false;
@@ -267,7 +264,7 @@ impl Driver {
             let msg = tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => {
-                    let _ = ws.close(None).await;
+                    ws.close().await;
                     return Ended::Stopped;
                 }
                 msg = ws.next() => msg,
@@ -287,26 +284,19 @@ impl Driver {
                 }
                 Some(Err(e)) => {
                     return Ended::Lost {
-                        reason: format!("socket error: {}", mask_secrets(&e.to_string())),
+                        reason: format!("socket error: {e}"),
                         got_frames,
                     }
                 }
-                Some(Ok(Message::Close(frame))) => {
+                Some(Ok(Frame::Close(frame))) => {
                     let reason = match frame {
-                        Some(f) => format!("closed by server: {} {}", u16::from(f.code), f.reason),
+                        Some((code, reason)) => format!("closed by server: {code} {reason}"),
                         None => "closed by server".to_owned(),
                     };
                     return Ended::Lost { reason, got_frames };
                 }
-                Some(Ok(Message::Text(t))) => t.to_string(),
-                Some(Ok(Message::Binary(b))) => match String::from_utf8(b.to_vec()) {
-                    Ok(t) => t,
-                    Err(_) => {
-                        deadline = Instant::now() + dead_after;
-                        continue;
-                    }
-                },
-                Some(Ok(_)) => {
+                Some(Ok(Frame::Text(t))) => t,
+                Some(Ok(Frame::Other)) => {
                     // Ping/pong/raw frames still prove the link is alive.
                     deadline = Instant::now() + dead_after;
                     continue;
@@ -317,12 +307,12 @@ impl Driver {
             match self.handle_frame(&text).await {
                 Next::Read => {}
                 Next::Stop => {
-                    let _ = ws.close(None).await;
+                    ws.close().await;
                     return Ended::Stopped;
                 }
                 Next::Reconnect => {
                     // Close politely but do not wait long for the service's answer.
-                    let _ = timeout(Duration::from_secs(1), ws.close(None)).await;
+                    let _ = timeout(Duration::from_secs(1), ws.close()).await;
                     return Ended::Closing;
                 }
             }

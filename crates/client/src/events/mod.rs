@@ -325,7 +325,7 @@ impl Stream for EventStream {
             // reads buffered frames first, so it does not mistake that for a dead link).
             let (tx, rx) = mpsc::channel(64);
             let driver = Driver::new(target, options, tx, this.cancel.clone());
-            tokio::spawn(driver.run());
+            crate::rt::spawn(driver.run());
             this.state = State::Running(rx);
         }
         match &mut this.state {

@@ -5,6 +5,7 @@
 use super::{lock, ChatState, EndedBy, Inner, Member, SessionEvent};
 use crate::events::CloseReason;
 use crate::model::{BodyType, MemberState, Role, Timestamp, WebChatMemberInfo, WebChatMessage};
+use crate::rt::Instant;
 use crate::webmessaging::{
     ConnectOptions, Direction, Endpoint, EventPresenceType, IncomingNormalizedMessage,
     MessageContent, MessageEvent, NormalizedType, OriginatingEntity, ServerFrame, SessionToken,
@@ -14,7 +15,6 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Weak;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Minimum spacing of `onMessage` requests: the service allows 2 per second per session.
@@ -438,7 +438,7 @@ impl SocketTask {
 
     /// Waits for this session's next `onMessage` slot (2 per second; later after a 429).
     async fn pace(&mut self) {
-        tokio::time::sleep_until(self.next_send).await;
+        crate::rt::sleep_until(self.next_send).await;
         self.next_send = Instant::now() + SEND_SPACING;
     }
 
@@ -585,7 +585,7 @@ impl SocketTask {
                 }
                 Err(_) => {}
             }
-            tokio::time::sleep(delay).await;
+            crate::rt::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(5));
         }
         self.finish(
@@ -598,7 +598,7 @@ impl SocketTask {
     }
 
     pub(super) async fn run(mut self, mut client: WebMessagingClient, cancel: CancellationToken) {
-        let mut keep_alive = tokio::time::interval(self.options.keep_alive);
+        let mut keep_alive = crate::rt::interval(self.options.keep_alive);
         keep_alive.tick().await;
         loop {
             let alive = tokio::select! {

@@ -1,14 +1,81 @@
 //! The transport: how the SDK's bytes reach the service. REST calls ([`rest`]: execute,
-//! attempt, classify) and the event stream's socket ([`ws`]) both go through here, with the
-//! same proxy choice ([`proxy`]) and TLS roots ([`tls`]).
+//! attempt, classify) and the sockets ([`ws`]: the event stream's and Web Messaging's) both
+//! go through here, natively with the same proxy choice (`proxy`) and TLS roots (`tls`).
 //!
 //! Nothing here knows about chats: [`crate::client`] and [`crate::api`] build REST calls on
-//! [`rest`], [`crate::events`] opens its sockets with [`ws`].
+//! [`rest`], [`crate::events`] and [`crate::webmessaging`] open their sockets with [`ws`].
+//!
+//! In a browser (`wasm32`), REST is the page's `fetch` (reqwest's wasm backend) and [`ws`]
+//! is the page's `WebSocket`; proxies and TLS roots are the browser's business and do not
+//! exist here.
 
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod proxy;
 pub(crate) mod rest;
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod tls;
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) mod ws;
+#[cfg(target_arch = "wasm32")]
+#[path = "ws_browser.rs"]
 pub(crate) mod ws;
 
 pub(crate) use rest::{Call, RawResponse, Rest};
-pub(crate) use ws::WsSettings;
+pub(crate) use ws::{Socket, WsSettings};
+
+/// Where a client's connections go: the proxy environment variables, one proxy for
+/// everything, or straight to the server.
+#[derive(Debug, Clone)]
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+pub(crate) enum ProxyMode {
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, read when a socket opens.
+    System,
+    /// This proxy URL, for every host.
+    Explicit(String),
+    /// No proxy at all.
+    Disabled,
+}
+
+/// Why the socket could not be opened.
+#[derive(Debug)]
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+pub(crate) enum ConnectError {
+    /// The server answered the upgrade request with this HTTP status instead of switching
+    /// protocols (a browser does not tell: there it is [`ConnectError::Other`]).
+    Refused(u16),
+    /// The proxy wants (other) credentials: retrying cannot help.
+    ProxyAuth(String),
+    /// The TLS handshake with the server failed (untrusted certificate...): retrying with
+    /// the same trust roots cannot help. Masked text.
+    Tls(String),
+    /// Anything else (masked text).
+    Other(String),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::Refused(status) => write!(f, "upgrade refused with HTTP {status}"),
+            ConnectError::ProxyAuth(m) | ConnectError::Tls(m) | ConnectError::Other(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+/// One frame read from a [`Socket`].
+#[derive(Debug)]
+pub(crate) enum Frame {
+    /// A text frame (a binary frame holding UTF-8 arrives as text too).
+    Text(String),
+    /// The peer closed the socket: code and reason, when it gave them.
+    Close(Option<(u16, String)>),
+    /// Anything else (ping, pong, a binary frame that is not text): proof of life only.
+    Other,
+}
+
+/// The URI with its JWT masked, for messages.
+pub(crate) fn masked_uri(uri: &secrecy::SecretString) -> String {
+    use secrecy::ExposeSecret;
+    crate::secret::mask_secrets(uri.expose_secret()).into_owned()
+}

@@ -24,24 +24,14 @@ use tokio::net::TcpStream;
 use tower_service::Service;
 use url::Url;
 
+pub(crate) use super::{ConnectError, ProxyMode};
+
 /// A byte stream a WebSocket can run over: TCP, or a tunnel through a proxy (maybe in TLS).
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// The stream under every event-stream socket.
 pub(crate) type BoxedIo = Box<dyn Io>;
-
-/// Where a client's connections go: the proxy environment variables, one proxy for
-/// everything, or straight to the server.
-#[derive(Debug, Clone)]
-pub(crate) enum ProxyMode {
-    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, read when a socket opens.
-    System,
-    /// This proxy URL, for every host.
-    Explicit(String),
-    /// No proxy at all.
-    Disabled,
-}
 
 impl ProxyMode {
     /// The proxy for a WebSocket `url` (`ws`/`wss`), chosen as for REST: the builder's
@@ -53,28 +43,6 @@ impl ProxyMode {
             ProxyMode::System => from_env(),
         };
         intercept(&matcher, url)
-    }
-}
-
-/// Why the socket could not be opened.
-#[derive(Debug)]
-pub(crate) enum ConnectError {
-    /// The proxy wants (other) credentials: retrying cannot help.
-    ProxyAuth(String),
-    /// The TLS handshake with the server failed (untrusted certificate...): retrying with
-    /// the same trust roots cannot help. Masked text.
-    Tls(String),
-    /// Anything else (masked text).
-    Other(String),
-}
-
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConnectError::ProxyAuth(m) | ConnectError::Tls(m) | ConnectError::Other(m) => {
-                f.write_str(m)
-            }
-        }
     }
 }
 

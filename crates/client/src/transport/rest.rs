@@ -5,10 +5,11 @@ use crate::error::{header_str, ApiError, Error};
 use crate::logging::{HttpExchange, LogLevel, SdkLogger};
 use crate::retry::RetryPolicy;
 use crate::routes::OperationSpec;
+use crate::rt::Instant;
 use crate::secret::{mask_secrets, Jwt};
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tracing::Instrument;
 
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -111,7 +112,7 @@ impl Rest {
                         wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                         "retrying"
                     );
-                    tokio::time::sleep(wait).await;
+                    crate::rt::sleep(wait).await;
                     retry += 1;
                 }
                 None => return Err(error),
@@ -223,10 +224,12 @@ impl Rest {
             msg.push_str(&mask_secrets(&s.to_string()));
             src = s.source();
         }
+        #[cfg(not(target_arch = "wasm32"))]
         if let Some(cause) = crate::error::rustls_cause(e) {
             msg.push_str(crate::error::tls_hint(cause));
-            Error::Tls(msg)
-        } else if e.is_timeout() {
+            return Error::Tls(msg);
+        }
+        if e.is_timeout() {
             let limit = self
                 .timeout
                 .map(|t| format!("{} ms", t.as_millis()))
@@ -235,10 +238,18 @@ impl Rest {
                 "no answer within {limit} (after {} ms): {msg}",
                 started.elapsed().as_millis()
             ))
-        } else if e.is_connect() {
+        } else if is_connect(e) {
             Error::Connect(msg)
         } else {
             Error::Transport(msg)
         }
     }
+}
+
+/// Whether the request never reached the server (fetch does not tell, in a browser).
+fn is_connect(e: &reqwest::Error) -> bool {
+    #[cfg(not(target_arch = "wasm32"))]
+    return e.is_connect();
+    #[cfg(target_arch = "wasm32")]
+    return e.is_request();
 }

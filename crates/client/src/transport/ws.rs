@@ -1,13 +1,16 @@
 //! The event stream's socket: a WebSocket opened directly or through the client's proxy,
 //! with TLS verified against the client's roots.
 
-use super::proxy::{tunnel, BoxedIo, ConnectError, ProxyMode};
+use super::proxy::{tunnel, BoxedIo, ProxyMode};
 use super::tls::tls_config;
+use super::{masked_uri, ConnectError, Frame};
 use crate::error::{rustls_cause, tls_hint};
 use crate::secret::mask_secrets;
+use futures::{SinkExt, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
-use tokio_tungstenite::tungstenite::Error as WsError;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use url::Url;
 
 /// How a client opens WebSockets: its proxy choice and, when extra roots are trusted, its
@@ -17,6 +20,13 @@ use url::Url;
 pub(crate) struct WsSettings {
     pub(crate) proxy: ProxyMode,
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl WsSettings {
+    /// The proxy choice (for `Debug`).
+    pub(crate) fn proxy(&self) -> ProxyMode {
+        self.proxy.clone()
+    }
 }
 
 /// Event frames are small JSON texts. tungstenite's default 128 KiB read buffer is
@@ -29,15 +39,14 @@ fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
         .read_buffer_size(WS_READ_BUFFER)
 }
 
-/// An open event-stream socket.
-pub(crate) type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<BoxedIo>>;
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<BoxedIo>>;
 
 /// Opens the socket, through the client's proxy when one applies (the whole of it,
 /// proxy included, runs under the connect timeout).
 pub(crate) async fn connect(
     settings: &WsSettings,
     target: &SecretString,
-) -> Result<Box<Ws>, ConnectError> {
+) -> Result<Socket, ConnectError> {
     let uri = target.expose_secret();
     let url = Url::parse(uri).map_err(|e| {
         ConnectError::Other(format!(
@@ -73,7 +82,7 @@ pub(crate) async fn connect(
         tokio_tungstenite::client_async_tls_with_config(uri, stream, config, connector).await;
     // Boxed: the socket (TLS state included) is large, and the task's state would
     // otherwise hold it twice (the connect result and the read loop).
-    opened.map(|(ws, _)| Box::new(ws)).map_err(|e| {
+    opened.map(|(ws, _)| Socket(Box::new(ws))).map_err(|e| {
         let text = mask_secrets(&e.to_string()).into_owned();
         let tls = match &e {
             WsError::Tls(_) => Some(""),
@@ -88,7 +97,77 @@ pub(crate) async fn connect(
     })
 }
 
-/// The URI with its JWT masked, for messages.
-pub(crate) fn masked_uri(uri: &SecretString) -> String {
-    crate::secret::mask_secrets(uri.expose_secret()).into_owned()
+/// Opens a socket to `url` directly (no proxy, tungstenite's TLS defaults), sending `origin`
+/// as the `Origin` header when given. A refused upgrade is [`ConnectError::Refused`].
+pub(crate) async fn connect_direct(
+    url: &str,
+    origin: Option<&str>,
+) -> Result<Socket, ConnectError> {
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| ConnectError::Other(mask_secrets(&e.to_string()).into_owned()))?;
+    if let Some(origin) = origin {
+        let value = http::HeaderValue::from_str(origin)
+            .map_err(|_| ConnectError::Other(format!("bad origin {origin:?}")))?;
+        request.headers_mut().insert(http::header::ORIGIN, value);
+    }
+    let host = request.uri().host().unwrap_or_default().to_owned();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = request
+        .uri()
+        .port_u16()
+        .unwrap_or(if request.uri().scheme_str() == Some("wss") {
+            443
+        } else {
+            80
+        });
+    let tcp = tokio::net::TcpStream::connect((host, port))
+        .await
+        .map_err(|e| ConnectError::Other(e.to_string()))?;
+    let _ = tcp.set_nodelay(true);
+    let stream: BoxedIo = Box::new(tcp);
+    match tokio_tungstenite::client_async_tls_with_config(request, stream, None, None).await {
+        Ok((ws, _)) => Ok(Socket(Box::new(ws))),
+        Err(WsError::Http(r)) => Err(ConnectError::Refused(r.status().as_u16())),
+        Err(e) => Err(ConnectError::Other(
+            mask_secrets(&e.to_string()).into_owned(),
+        )),
+    }
+}
+
+/// An open WebSocket (boxed: the socket, TLS state included, is large, and a task's state
+/// would otherwise hold it twice).
+pub(crate) struct Socket(Box<Ws>);
+
+impl Socket {
+    /// The next frame; `None` when the socket ended without a close frame. Errors are
+    /// masked text.
+    pub(crate) async fn next(&mut self) -> Option<Result<Frame, String>> {
+        let frame = match self.0.next().await? {
+            Err(e) => return Some(Err(mask_secrets(&e.to_string()).into_owned())),
+            Ok(Message::Text(t)) => Frame::Text(t.to_string()),
+            Ok(Message::Binary(b)) => match String::from_utf8(b.to_vec()) {
+                Ok(t) => Frame::Text(t),
+                Err(_) => Frame::Other,
+            },
+            Ok(Message::Close(frame)) => {
+                Frame::Close(frame.map(|f| (u16::from(f.code), f.reason.to_string())))
+            }
+            Ok(_) => Frame::Other,
+        };
+        Some(Ok(frame))
+    }
+
+    /// Sends a text frame.
+    pub(crate) async fn send_text(&mut self, text: String) -> Result<(), String> {
+        self.0
+            .send(Message::text(text))
+            .await
+            .map_err(|e| mask_secrets(&e.to_string()).into_owned())
+    }
+
+    /// Closes the socket politely (close frame, then waits for the peer's).
+    pub(crate) async fn close(&mut self) {
+        let _ = SinkExt::close(&mut *self.0).await;
+    }
 }
