@@ -207,9 +207,15 @@ fn run<T, F>(state: &Rc<RefCell<ClientState>>, call: impl FnOnce(sdk::WebChatApi
 where
     F: Future<Output = Result<sdk::ApiResponse<T>, sdk::Error>> + 'static,
 {
+    // The JWT in force now, as the official SDK reads it when the call is made: a later
+    // setJwt does not change a call already made.
     let (api, extended) = {
         let s = state.borrow();
-        (sdk::WebChatApi::new(&s.sdk), s.extended)
+        let api = match s.sdk.jwt() {
+            Some(jwt) => sdk::WebChatApi::new(&s.sdk.with_jwt(jwt)),
+            None => sdk::WebChatApi::new(&s.sdk),
+        };
+        (api, s.extended)
     };
     let fut = call(api);
     future_to_promise(async move {
