@@ -4,7 +4,8 @@
 #   crates/js/pkg/bundler  ES module for bundlers (webpack, vite, rollup with a wasm plugin)
 #   crates/js/pkg/node     CommonJS for node (>= 20: it uses the global fetch)
 # plus crates/js/pkg/package.json and README.md: the npm package (not published).
-# wasm-opt -Oz runs when Debian's binaryen is installed (about 45 s, 9% smaller); it is optional.
+# No wasm-opt: Debian's binaryen (108) breaks the module's externref table (wasm-bindgen's
+# reference-types output), so the package is wasm-bindgen's output as is.
 #
 # Needs the toolchain of scripts/wasm-setup.sh: Debian's rustc-web (/usr/bin/rustc, std built
 # from source), wasm-ld-22 and wasm-bindgen-cli (the version pinned in crates/js/Cargo.toml).
@@ -28,7 +29,7 @@ export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=${CARGO_TARGET_WASM32_UNKNOWN_
 # getrandom (uuid, rand) reaches the browser's crypto.getRandomValues through wasm-bindgen.
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-} --cfg getrandom_backend=\"wasm_js\""
 # Size first: the package is downloaded by every page that loads it.
-export CARGO_PROFILE_RELEASE_OPT_LEVEL=${CARGO_PROFILE_RELEASE_OPT_LEVEL:-s}
+export CARGO_PROFILE_RELEASE_OPT_LEVEL=${CARGO_PROFILE_RELEASE_OPT_LEVEL:-z}
 export CARGO_PROFILE_RELEASE_LTO=${CARGO_PROFILE_RELEASE_LTO:-true}
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 export CARGO_PROFILE_RELEASE_PANIC=abort
@@ -63,16 +64,6 @@ for target in web bundler nodejs; do
   # The name section (function names, ~300 KB) only serves debugging; panics abort.
   "$WASM_BINDGEN" --target "$target" --remove-name-section --remove-producers-section --out-dir "$OUT/$dir" "$WASM"
 done
-# The three targets share one .wasm (only the JavaScript glue differs): optimise it once.
-if command -v wasm-opt >/dev/null 2>&1; then
-  before=$(stat -c %s "$OUT/web/${LIB}_bg.wasm")
-  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals -o "$OUT/web/${LIB}_bg.wasm.opt" "$OUT/web/${LIB}_bg.wasm"
-  mv "$OUT/web/${LIB}_bg.wasm.opt" "$OUT/web/${LIB}_bg.wasm"
-  cp "$OUT/web/${LIB}_bg.wasm" "$OUT/bundler/"
-  cp "$OUT/web/${LIB}_bg.wasm" "$OUT/node/"
-  echo "wasm-opt -Oz: $((before / 1024)) KB -> $(( $(stat -c %s "$OUT/web/${LIB}_bg.wasm") / 1024 )) KB"
-fi
 # The node build is CommonJS inside a package whose other builds are ES modules.
 printf '{ "type": "commonjs", "main": "%s.js", "types": "%s.d.ts" }\n' "$LIB" "$LIB" > "$OUT/node/package.json"
 cp crates/js/package.json crates/js/README.md crates/js/LICENSE "$OUT/"
