@@ -2,7 +2,8 @@
 # Drives the real terminal UI (`guest-chat chat`) under tmux: with the embedded emulator,
 # type a message, see the echo agent's reply, resize, /leave, check the end screen, quit
 # (exit 0); then against standalone emulators, the exit-code table: the agent ends the chat
-# (exit 0), the service ends it (exit 1).
+# (exit 0), the service ends it (exit 1); Web Messaging with --token-file (quitting keeps the
+# conversation, the next run resumes it, /leave ends it).
 # Needs tmux and a built binary (cargo build -p guest-chat-cli). Prints PASS/FAIL lines;
 # exits non-zero on the first failure.
 set -euo pipefail
@@ -115,10 +116,21 @@ stop_emulator() {
   EMULATOR_PID=""
 }
 
+# A new session before the old one is killed: killing the server's last session makes it exit,
+# and a new-session racing that exit fails ("server exited unexpectedly"). `=` matches the
+# old name exactly (a bare name also matches as a prefix of the new one).
+RUN=0
+new_session() {
+  local old="$SESSION"
+  RUN=$((RUN + 1))
+  SESSION="guest-chat-tui-test-$$-$RUN"
+  tm new-session -d -s "$SESSION" "$@"
+  tm kill-session -t "=$old" 2>/dev/null || true
+}
+
 # `guest-chat chat` against the standalone emulator in a fresh tmux session.
 chat_against_emulator() {
-  tm kill-session -t "$SESSION" 2>/dev/null || true
-  tm new-session -d -s "$SESSION" -x 80 -y 24 \
+  new_session -x 80 -y 24 \
     "$BIN chat -e $EMULATOR_URL --organization-id o --deployment-id d --queue Support; echo \"guest-chat exited with status \$?\"; sleep 60"
 }
 
@@ -166,6 +178,38 @@ c = json.load(sys.stdin)
 print(next(m["state"] for m in c["members"] if m["id"] == c["guestId"]))')"
 [ "$guest_state" = "DISCONNECTED" ] || fail "Ctrl-C did not leave the chat (guest is $guest_state)"
 pass "Ctrl-C in a live chat leaves it (the emulator has the guest DISCONNECTED): exit status 0"
+stop_emulator
+
+# Web Messaging with --token-file: quitting keeps the conversation, the next run resumes it,
+# and only /leave ends it.
+TOKEN_FILE="$WORK/wm-token"
+wm_chat() {
+  new_session -x 100 -y 30 \
+    "$BIN chat --web-messaging -e $EMULATOR_URL --deployment-id d --token-file $TOKEN_FILE; echo \"guest-chat exited with status \$?\"; sleep 60"
+}
+wm_sessions() { control GET "$EMULATOR_URL/emulator/webmessaging/sessions"; }
+start_emulator
+wm_chat
+wait_for "chat over Web Messaging started" || fail "the Web Messaging chat did not start"
+tm send-keys -t "$SESSION" -l "kept $$"
+tm send-keys -t "$SESSION" Enter
+wait_for "You said: kept $$" || fail "no echo reply over Web Messaging"
+tm send-keys -t "$SESSION" -l "/quit"
+tm send-keys -t "$SESSION" Enter
+wait_for "guest-chat exited with status 0" || fail "/quit over Web Messaging did not exit with status 0"
+screen | grep -qF "conversation kept" || fail "no 'conversation kept' summary after /quit with --token-file"
+[ -s "$TOKEN_FILE" ] || fail "the token file was not written"
+wm_sessions | grep -qF '"messages":2' || fail "/quit with --token-file ended the conversation: $(wm_sessions)"
+pass "Web Messaging: /quit with --token-file keeps the conversation (exit status 0)"
+wm_chat
+wait_for "conversation resumed from --token-file" || fail "the next run did not resume the conversation"
+tm send-keys -t "$SESSION" -l "/leave"
+tm send-keys -t "$SESSION" Enter
+wait_for "Chat ended" || fail "no end screen after /leave over Web Messaging"
+tm send-keys -t "$SESSION" q
+wait_for "guest-chat exited with status 0" || fail "/leave over Web Messaging did not exit with status 0"
+[ "$(wm_sessions)" = "[]" ] || fail "/leave did not end the conversation: $(wm_sessions)"
+pass "Web Messaging: the next run resumes it, /leave ends it"
 stop_emulator
 
 [ "$FAILED" -eq 0 ] && echo "PASS: terminal UI test"

@@ -285,6 +285,14 @@ impl Target {
         }
     }
 
+    /// Web Messaging with `--token-file`: quitting keeps the conversation to be resumed by
+    /// a later run; only `/leave` ends it.
+    pub fn keeps_conversation(&self) -> bool {
+        self.web_messaging
+            .as_ref()
+            .is_some_and(|w| w.token_file.is_some())
+    }
+
     /// Stops the embedded emulator, if any.
     pub async fn shutdown(&self) {
         if let Some(e) = &self.emulator {

@@ -233,10 +233,7 @@ impl<'a> Session<'a> {
     /// Web Messaging with --token-file: the end of input keeps the conversation (only
     /// /leave ends it), so that the next run resumes it.
     fn keeps_conversation(&self) -> bool {
-        self.target
-            .web_messaging
-            .as_ref()
-            .is_some_and(|w| w.token_file.is_some())
+        self.target.keeps_conversation()
     }
 
     fn detach(&mut self) {

@@ -11,7 +11,16 @@ use std::future::Future;
 use std::time::Duration;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use tokio::time::{error::Elapsed, interval, sleep, sleep_until, timeout, Instant};
+pub(crate) use tokio::time::{error::Elapsed, sleep, sleep_until, timeout, Instant};
+
+/// Ticks every `period`, the first tick at once; a tick missed (the task was busy) fires
+/// late once and the next ones follow from then (delay, not burst).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn interval(period: std::time::Duration) -> tokio::time::Interval {
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
+}
 
 /// Runs `task` in the background, detached.
 #[cfg(not(target_arch = "wasm32"))]
@@ -109,7 +118,8 @@ mod wasm {
         }
     }
 
-    /// Ticks every `period`, the first tick at once (as tokio's `interval`).
+    /// Ticks every `period`, the first tick at once; a missed tick fires late once and the
+    /// next ones follow from then (delay, not burst), as natively.
     pub(crate) fn interval(period: Duration) -> Interval {
         Interval {
             period,
@@ -129,8 +139,11 @@ mod wasm {
         pub(crate) async fn tick(&mut self) -> Instant {
             sleep_until(self.next).await;
             let now = Instant::now();
-            // Missed ticks are skipped, not burst.
-            self.next = (self.next + self.period).max(now);
+            self.next = if now > self.next {
+                now + self.period
+            } else {
+                self.next + self.period
+            };
             now
         }
     }

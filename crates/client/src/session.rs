@@ -526,10 +526,10 @@ impl GuestChat {
         let inner = Arc::new(Inner {
             api: WebChatApi::new(&api_client),
             conversation_id: String::new(),
-            member_id: "guest".to_owned(),
+            member_id: web_messaging::GUEST_ID.to_owned(),
             shared: Mutex::new(Shared {
                 state: ChatState::Waiting,
-                members: Vec::new(),
+                members: vec![web_messaging::guest_member(options.guest_name.clone())],
                 guest_leaving: false,
                 ended_by: None,
             }),
@@ -680,9 +680,21 @@ impl GuestChat {
         }
     }
 
-    /// The conversation id.
+    /// The conversation id; empty for Web Messaging, which never tells the guest its
+    /// conversation id (see [`known_conversation_id`](Self::known_conversation_id)).
     pub fn conversation_id(&self) -> &str {
         &self.inner.conversation_id
+    }
+
+    /// The conversation id when the protocol gives the guest one: `Some` for guest chat,
+    /// `None` for Web Messaging.
+    ///
+    /// No Web Messaging frame carries a conversation id (the schema has no such field in any
+    /// response, message or event), and the history JWT is an opaque bearer whose claims the
+    /// service does not document. What identifies a Web Messaging conversation to the guest
+    /// is its session token ([`resume_token`](Self::resume_token)), a secret.
+    pub fn known_conversation_id(&self) -> Option<&str> {
+        Some(self.inner.conversation_id.as_str()).filter(|_| self.wm.is_none())
     }
 
     /// The guest's own member id.
@@ -996,16 +1008,9 @@ fn own_message(echo: &crate::webmessaging::StructuredMessage) -> WebChatMessage 
 }
 
 fn wm_sender(m: &crate::webmessaging::StructuredMessage) -> Member {
-    let bot = m.originating_entity == Some(crate::webmessaging::OriginatingEntity::Bot);
     Member {
-        id: if bot { "bot" } else { "agent" }.to_owned(),
-        display_name: m
-            .channel
-            .as_ref()
-            .and_then(|c| c.from.as_ref())
-            .and_then(|f| f.nickname.clone()),
-        role: Some(if bot { Role::Workflow } else { Role::Agent }),
         state: None,
+        ..web_messaging::agent_member(m)
     }
 }
 

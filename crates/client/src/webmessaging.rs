@@ -255,6 +255,7 @@ pub struct WebMessagingClient {
     token: Option<SessionToken>,
     pending: VecDeque<ServerFrame>,
     timeout: Duration,
+    pong_pending: bool,
 }
 
 impl std::fmt::Debug for WebMessagingClient {
@@ -295,6 +296,7 @@ impl WebMessagingClient {
             token: None,
             pending: VecDeque::new(),
             timeout: options.answer_timeout,
+            pong_pending: false,
         })
     }
 
@@ -419,23 +421,35 @@ impl WebMessagingClient {
     }
 
     /// The `echo` health check; its reply never reaches [`Self::next_frame`].
+    ///
+    /// It carries the fixed `tracingId` the official clients use
+    /// ([`HEALTH_CHECK_TRACING_ID`]), so that a reply arriving after its timeout is still
+    /// recognised and dropped.
     pub async fn health_check(&mut self) -> Result<(), WmError> {
-        let tid = tracing_id();
-        let req = match ClientRequest::echo(self.token()?) {
-            ClientRequest::Echo(mut r) => {
-                r.tracing_id = Some(tid.clone());
-                ClientRequest::Echo(r)
-            }
-            other => other,
-        };
+        let req = ClientRequest::echo(self.token()?);
         self.send(&req).await?;
         let frame = self
-            .await_answer("echo", |f| f.tracing_id() == Some(tid.as_str()))
+            .await_answer("echo", |f| f.tracing_id() == Some(HEALTH_CHECK_TRACING_ID))
             .await?;
         match frame {
             ServerFrame::Message(_) => Ok(()),
             other => Err(as_error(other)),
         }
+    }
+
+    /// Sends a WebSocket ping. Its pong is read along with the frames; until it comes,
+    /// [`Self::pong_pending`] is true.
+    pub async fn ping(&mut self) -> Result<(), WmError> {
+        // In a browser, pings are the browser's own business: none is sent from here.
+        if self.ws.ping().await.map_err(WmError::Socket)? {
+            self.pong_pending = true;
+        }
+        Ok(())
+    }
+
+    /// True when the last [`Self::ping`] has not been answered yet.
+    pub fn pong_pending(&self) -> bool {
+        self.pong_pending
     }
 
     /// The next frame not consumed as an answer: agent messages, the echoes of messages sent
@@ -444,10 +458,14 @@ impl WebMessagingClient {
         if let Some(f) = self.pending.pop_front() {
             return Ok(Some(f));
         }
-        match self.read().await {
-            Ok(f) => Ok(Some(f)),
-            Err(WmError::Closed) => Ok(None),
-            Err(e) => Err(e),
+        loop {
+            match self.read().await {
+                // A health-check reply that came after its timeout is not an event.
+                Ok(f) if f.tracing_id() == Some(HEALTH_CHECK_TRACING_ID) => {}
+                Ok(f) => return Ok(Some(f)),
+                Err(WmError::Closed) => return Ok(None),
+                Err(e) => return Err(e),
+            }
         }
     }
 
@@ -472,6 +490,7 @@ impl WebMessagingClient {
                         return Ok(frame);
                     }
                 }
+                Some(Ok(Frame::Pong)) => self.pong_pending = false,
                 Some(Ok(_)) => {}
             }
         }

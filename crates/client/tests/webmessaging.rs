@@ -209,3 +209,33 @@ fn endpoints() {
     );
     assert!(Endpoint::from_base_url("ftp://x").is_err());
 }
+
+#[tokio::test]
+async fn a_ping_is_answered_by_a_pong_and_the_health_check_reply_is_no_frame() {
+    let emu = start(AgentMode::Manual).await;
+    let token = SessionToken::generate();
+    let mut c = connect(&emu).await;
+    c.configure(&token).await.unwrap();
+    assert!(!c.pong_pending());
+    c.ping().await.unwrap();
+    assert!(c.pong_pending());
+    // The pong is read along with the health check's answer.
+    c.health_check().await.unwrap();
+    c.health_check().await.unwrap();
+    assert!(!c.pong_pending(), "the pong was read");
+    let pings = emu.web_messaging().sessions()[0].pings;
+    assert_eq!(pings, 1);
+    // Neither the health checks' replies nor the pong is handed out as a frame.
+    let cid = emu.web_messaging().sessions()[0].conversation_id.clone();
+    emu.web_messaging().agent_say(&cid, "marker").unwrap();
+    let f = tokio::time::timeout(Duration::from_secs(20), c.next_frame())
+        .await
+        .expect("a frame in time")
+        .unwrap()
+        .expect("the socket is open");
+    let ServerFrame::Message(m) = f else {
+        panic!("{f:?}")
+    };
+    assert_eq!(m.body.text.as_deref(), Some("marker"));
+    emu.shutdown().await;
+}

@@ -2,6 +2,7 @@
 
 use futures::StreamExt;
 use guest_chat_emulator::{AgentMode, DeploymentSettings, Emulator, EmulatorHandle};
+use purecloud_guest_chat_client::model::{MemberState, Role};
 use purecloud_guest_chat_client::session::{
     Backend, ChatState, EndedBy, GuestChat, SessionEvent, SessionEvents, WebMessagingOptions,
 };
@@ -277,11 +278,248 @@ async fn a_guest_chat_has_the_same_history_call() {
     let chat = GuestChat::start(&client, &request).await.unwrap();
     assert_eq!(chat.backend(), Backend::GuestChat);
     assert!(chat.resume_token().is_none());
+    assert_eq!(chat.known_conversation_id(), Some(chat.conversation_id()));
+    assert!(!chat.conversation_id().is_empty());
     chat.send("from guest chat").await.unwrap();
     let page = chat.history(None).await.unwrap();
     assert!(page
         .messages
         .iter()
         .any(|m| m.body.as_deref() == Some("from guest chat")));
+    emu.shutdown().await;
+}
+
+/// The emulator's snapshot of the chat's (only) session.
+fn session(emu: &EmulatorHandle) -> guest_chat_emulator::WebMessagingSession {
+    let sessions = emu.web_messaging().sessions();
+    assert_eq!(sessions.len(), 1);
+    sessions.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn a_429_is_waited_out_for_its_retry_after_then_the_send_goes_through() {
+    let emu = start(AgentMode::Manual).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    chat.send("first").await.unwrap();
+    // The next request is refused once with retryAfter 2 s: longer than the client's own
+    // spacing (500 ms), so a retry that ignored it would come too early.
+    emu.web_messaging().refuse_messages(1, 2);
+    let before = std::time::Instant::now();
+    let sent = chat.send("second").await.unwrap();
+    let waited = before.elapsed();
+    assert_eq!(sent.body.as_deref(), Some("second"));
+    assert!(waited >= Duration::from_secs(2), "retried after {waited:?}");
+    let s = session(&emu);
+    assert_eq!(s.rate_limited, 1, "one 429 answered");
+    assert_eq!(s.messages, 2, "each message stored once");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_429_that_outlasts_the_retries_is_a_typed_message_level_error() {
+    let emu = start(AgentMode::Manual).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let mut events = chat.events();
+    // The first try and its three retries are all refused.
+    emu.web_messaging().refuse_messages(4, 1);
+    let err = chat.send("refused").await.unwrap_err();
+    let Error::WebMessaging(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        matches!(e, WmError::RateLimited { retry_after } if *retry_after == Duration::from_secs(1)),
+        "{e:?}"
+    );
+    assert!(e.is_message_level() && !e.is_session_fatal());
+    assert_eq!(session(&emu).rate_limited, 4);
+    assert_eq!(session(&emu).messages, 0, "a refused message is not stored");
+    // The chat goes on: the next send is stored, and the app saw no end.
+    chat.send("later").await.unwrap();
+    assert_eq!(session(&emu).messages, 1);
+    assert_ne!(chat.state(), ChatState::Ended);
+    let cid = conversation_id(&emu);
+    emu.web_messaging().agent_say(&cid, "still here").unwrap();
+    assert_eq!(next_text(&mut events).await, "still here");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_send_whose_echo_never_comes_times_out_and_loses_nothing() {
+    let emu = start(AgentMode::Echo).await;
+    let options = options(&emu)
+        .answer_timeout(Duration::from_secs(5))
+        .show_own_messages(true);
+    let chat = GuestChat::start_web_messaging(options).await.unwrap();
+    let mut events = chat.events();
+    emu.web_messaging().lose_echoes(1);
+    let err = chat.send("unacknowledged").await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::WebMessaging(WmError::Timeout {
+                action: "onMessage",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert!(!matches!(&err, Error::WebMessaging(e) if e.is_session_fatal()));
+    // The service took it: the agent answers it, and the chat goes on.
+    let mut own = Vec::new();
+    let reply = loop {
+        match next(&mut events).await {
+            SessionEvent::Message {
+                message, own: true, ..
+            } => own.push(message.body.unwrap_or_default()),
+            SessionEvent::Message { message, .. } => break message.body.unwrap_or_default(),
+            SessionEvent::Ended(r) => panic!("ended: {r:?}"),
+            _ => {}
+        }
+    };
+    assert_eq!(reply, "You said: unacknowledged");
+    assert!(own.is_empty(), "no echo came, so no own message: {own:?}");
+    chat.send("next").await.unwrap();
+    let page = chat.history(None).await.unwrap();
+    let bodies: Vec<_> = page
+        .messages
+        .iter()
+        .filter_map(|m| m.body.as_deref())
+        .collect();
+    let count = |b: &str| bodies.iter().filter(|x| **x == b).count();
+    assert_eq!(count("unacknowledged"), 1, "{bodies:?}");
+    assert_eq!(count("next"), 1, "{bodies:?}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_duplicated_echo_is_delivered_once() {
+    let emu = start(AgentMode::Echo).await;
+    let chat = GuestChat::start_web_messaging(options(&emu).show_own_messages(true))
+        .await
+        .unwrap();
+    let mut events = chat.events();
+    emu.web_messaging().duplicate_echoes(1);
+    chat.send("twice").await.unwrap();
+    let mut own = 0;
+    loop {
+        match next(&mut events).await {
+            SessionEvent::Message {
+                message, own: true, ..
+            } => {
+                assert_eq!(message.body.as_deref(), Some("twice"));
+                own += 1;
+            }
+            // The agent's answer comes after both echoes.
+            SessionEvent::Message { message, .. } => {
+                assert_eq!(message.body.as_deref(), Some("You said: twice"));
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(own, 1);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn keep_alive_pings_and_health_checks_never_reach_the_app() {
+    let emu = start(AgentMode::Manual).await;
+    // Own messages shown: a health-check reply (an Inbound "ping") would surface as one.
+    let options = options(&emu)
+        .keep_alive(Duration::from_millis(200))
+        .ping_interval(Duration::from_millis(100))
+        .show_own_messages(true);
+    let chat = GuestChat::start_web_messaging(options).await.unwrap();
+    let mut events = chat.events();
+    // An idle session: wait until the emulator has seen several of each.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let s = session(&emu);
+        if s.pings >= 3 && s.health_checks >= 3 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "keep-alive did not run: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cid = conversation_id(&emu);
+    emu.web_messaging().agent_say(&cid, "marker").unwrap();
+    loop {
+        match next(&mut events).await {
+            SessionEvent::Message { message, .. } => {
+                assert_eq!(
+                    message.body.as_deref(),
+                    Some("marker"),
+                    "only the agent's text"
+                );
+                break;
+            }
+            SessionEvent::Structured { .. } => panic!("a structured message while idle"),
+            SessionEvent::Reconnecting { .. } => panic!("keep-alive saw a healthy socket as dead"),
+            SessionEvent::Ended(r) => panic!("ended: {r:?}"),
+            _ => {}
+        }
+    }
+    assert_eq!(session(&emu).messages, 1, "keep-alive stores nothing");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_roster_comes_from_senders_and_presence() {
+    let emu = start(AgentMode::Manual).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    assert_eq!(chat.conversation_id(), "");
+    assert_eq!(chat.known_conversation_id(), None);
+    let mut events = chat.events();
+    let members = chat.members();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].id, chat.member_id());
+    assert_eq!(members[0].role, Some(Role::Customer));
+    assert!(chat.agent().is_none());
+
+    chat.send("hi").await.unwrap();
+    let cid = conversation_id(&emu);
+    emu.web_messaging().agent_say(&cid, "hello").unwrap();
+    let joined = loop {
+        if let SessionEvent::MemberChanged { member, previous } = next(&mut events).await {
+            assert_eq!(previous, None);
+            break member;
+        }
+    };
+    assert_eq!(joined.role, Some(Role::Agent));
+    assert_eq!(joined.state, Some(MemberState::Connected));
+    let agent = chat.agent().expect("the agent is in the roster");
+    assert_eq!(agent, joined);
+    assert!(agent.display_name.is_some(), "named from the message");
+
+    emu.web_messaging().bot_say(&cid, "a bot").unwrap();
+    emu.web_messaging().agent_say(&cid, "again").unwrap();
+    assert_eq!(next_text(&mut events).await, "hello");
+    assert_eq!(next_text(&mut events).await, "a bot");
+    assert_eq!(next_text(&mut events).await, "again");
+    let roles: Vec<_> = chat.members().into_iter().map(|m| m.role).collect();
+    assert_eq!(
+        roles,
+        [
+            Some(Role::Customer),
+            Some(Role::Agent),
+            Some(Role::Workflow)
+        ],
+        "each sender once"
+    );
+
+    emu.web_messaging().disconnect(&cid).unwrap();
+    loop {
+        if let SessionEvent::Ended(_) = next(&mut events).await {
+            break;
+        }
+    }
+    let members = chat.members();
+    assert!(members
+        .iter()
+        .all(|m| m.state == Some(MemberState::Disconnected)));
+    assert!(chat.agent().is_none());
     emu.shutdown().await;
 }

@@ -67,6 +67,8 @@ pub(super) struct App {
     /// How the chat ended (for the exit status); `None` while it goes on.
     pub(super) close: Option<(CloseReason, Option<EndedBy>)>,
     pub(super) quit: bool,
+    /// Web Messaging with --token-file: quitting keeps the conversation (only /leave ends it).
+    pub(super) keeps_conversation: bool,
 }
 
 impl App {
@@ -88,6 +90,7 @@ impl App {
             ended_by: None,
             close: None,
             quit: false,
+            keeps_conversation: false,
         }
     }
 
@@ -320,7 +323,13 @@ impl App {
                 Action::Leave
             }
             "/help" => {
-                self.system("commands: /leave ends the chat, /quit leaves and exits, /help");
+                if self.keeps_conversation {
+                    self.system(
+                        "commands: /leave ends the chat, /quit exits and keeps it for the next run, /help",
+                    );
+                } else {
+                    self.system("commands: /leave ends the chat, /quit leaves and exits, /help");
+                }
                 self.system("keys: Enter sends, PgUp/PgDn scroll, Esc clears, Ctrl-C quits");
                 Action::None
             }

@@ -64,6 +64,7 @@ async fn session(
     target: &Target,
 ) -> anyhow::Result<(String, Outcome)> {
     let mut app = App::new(target.describe());
+    app.keeps_conversation = target.keeps_conversation();
     let mut keys = EventStream::new();
     let mut signals = signals();
     let mut tick = tokio::time::interval(TICK);
@@ -95,18 +96,28 @@ async fn session(
     let chat = match quit_early {
         Ok(Some(chat)) => chat,
         other => {
-            // The create may already be on the server: finish it (bounded) and leave.
-            if let Ok(Ok(chat)) = tokio::time::timeout(LEAVE_LIMIT, start).await {
-                leave_quietly(&chat).await;
+            // The create may already be on the server: finish it (bounded) and leave, unless
+            // a token file keeps the conversation for the next run.
+            if !target.keeps_conversation() {
+                if let Ok(Ok(chat)) = tokio::time::timeout(LEAVE_LIMIT, start).await {
+                    leave_quietly(&chat).await;
+                }
             }
             return other.map(|_| ("guest-chat: quit before the chat started".into(), Ok(())));
         }
     };
     let result = live(terminal, &mut app, &chat, &mut keys, &mut signals).await;
-    leave_quietly(&chat).await;
+    // With --token-file, quitting keeps the conversation (only /leave ends it).
+    let kept = target.keeps_conversation() && !app.leaving && app.ended.is_none();
+    if !kept {
+        leave_quietly(&chat).await;
+    }
     result?;
     let ended = match &app.ended {
         Some(reason) => format!("chat ended ({reason})"),
+        None if kept => {
+            "conversation kept; run again with the same --token-file to resume it".to_owned()
+        }
         None => "left the chat".to_owned(),
     };
     let summary = format!(
@@ -141,6 +152,9 @@ async fn live(
     app.system(format!(
         "chat {which} started; type a message and press Enter (/help for commands)"
     ));
+    if chat.new_session() == Some(false) {
+        app.system("conversation resumed from --token-file");
+    }
 
     let mut events = chat.events();
     let mut warnings = config_warnings(chat.api().client());

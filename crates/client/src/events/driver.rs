@@ -296,7 +296,7 @@ impl Driver {
                     return Ended::Lost { reason, got_frames };
                 }
                 Some(Ok(Frame::Text(t))) => t,
-                Some(Ok(Frame::Other)) => {
+                Some(Ok(Frame::Other | Frame::Pong)) => {
                     // Ping/pong/raw frames still prove the link is alive.
                     deadline = Instant::now() + dead_after;
                     continue;

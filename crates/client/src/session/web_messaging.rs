@@ -50,6 +50,9 @@ pub struct WebMessagingOptions {
     pub answer_timeout: Duration,
     /// Interval of the `echo` health check (default 30 s); the socket is re-opened when it fails.
     pub keep_alive: Duration,
+    /// Interval of the WebSocket pings (default 15 s, as the official mobile client); the
+    /// socket is re-opened when a ping's pong has not come by the time the next one is due.
+    pub ping_interval: Duration,
     /// Deliver the echo of the guest's own messages (default false).
     pub show_own_messages: bool,
     /// Reconnection attempts before the chat ends (default 10).
@@ -70,6 +73,7 @@ impl WebMessagingOptions {
             custom_attributes: BTreeMap::new(),
             answer_timeout: Duration::from_secs(10),
             keep_alive: Duration::from_secs(30),
+            ping_interval: Duration::from_secs(15),
             show_own_messages: false,
             max_reconnects: 10,
             guest_name: None,
@@ -98,6 +102,11 @@ impl WebMessagingOptions {
     /// Sets the keep-alive interval.
     pub fn keep_alive(mut self, d: Duration) -> Self {
         self.keep_alive = d;
+        self
+    }
+    /// Sets the WebSocket ping interval.
+    pub fn ping_interval(mut self, d: Duration) -> Self {
+        self.ping_interval = d;
         self
     }
     /// Sets the name shown on the guest's own messages.
@@ -215,21 +224,31 @@ pub(super) async fn open(
     Ok((client, session.new_session))
 }
 
-fn agent_member(m: &StructuredMessage) -> Member {
+/// The sender of an Outbound message or event. Web Messaging has no member ids: the id is
+/// the role (`agent`, `bot`), followed by the name the message carries (`agent:Riley`), so
+/// that two agents of one conversation are two members of the roster.
+pub(super) fn agent_member(m: &StructuredMessage) -> Member {
     let from = m.channel.as_ref().and_then(|c| c.from.as_ref());
     let name = from.and_then(|f| f.nickname.clone().or_else(|| f.first_name.clone()));
     let bot = m.originating_entity == Some(OriginatingEntity::Bot);
+    let role = if bot { "bot" } else { "agent" };
     Member {
-        id: if bot { "bot" } else { "agent" }.to_owned(),
+        id: match &name {
+            Some(name) => format!("{role}:{name}"),
+            None => role.to_owned(),
+        },
         display_name: name,
         role: Some(if bot { Role::Workflow } else { Role::Agent }),
         state: Some(MemberState::Connected),
     }
 }
 
+/// The guest's member id in a Web Messaging chat (the protocol has none).
+pub(super) const GUEST_ID: &str = "guest";
+
 pub(super) fn guest_member(name: Option<String>) -> Member {
     Member {
-        id: "guest".to_owned(),
+        id: GUEST_ID.to_owned(),
         display_name: name,
         role: Some(Role::Customer),
         state: Some(MemberState::Connected),
@@ -283,6 +302,33 @@ impl SocketTask {
         true
     }
 
+    /// Puts `member` in the roster with its state; emits `MemberChanged` when it is new or
+    /// its state changed.
+    fn see(&self, member: &Member) {
+        let Some(inner) = self.inner.upgrade() else {
+            return;
+        };
+        let previous = {
+            let mut s = lock(&inner.shared);
+            match s.member_mut(&member.id) {
+                Some(known) if known.state == member.state => return,
+                Some(known) => {
+                    let previous = known.state.clone();
+                    *known = member.clone();
+                    previous
+                }
+                None => {
+                    s.members.push(member.clone());
+                    None
+                }
+            }
+        };
+        self.emit(SessionEvent::MemberChanged {
+            member: member.clone(),
+            previous,
+        });
+    }
+
     fn set_state(&self, state: ChatState) {
         let Some(inner) = self.inner.upgrade() else {
             return;
@@ -303,6 +349,10 @@ impl SocketTask {
             let mut s = lock(&inner.shared);
             if s.ended_by.is_none() {
                 s.ended_by = Some(if s.guest_leaving { EndedBy::Guest } else { by });
+            }
+            // The conversation is over for everyone in it.
+            for member in &mut s.members {
+                member.state = Some(MemberState::Disconnected);
             }
         }
         self.set_state(ChatState::Ended);
@@ -326,6 +376,7 @@ impl SocketTask {
             agent_member(m)
         };
         if !own {
+            self.see(&sender);
             self.set_state(ChatState::Connected);
         }
         let message = as_webchat_message(m, &sender);
@@ -395,19 +446,13 @@ impl SocketTask {
             match event {
                 MessageEvent::Typing(_) => self.emit(SessionEvent::TypingStarted(member.clone())),
                 MessageEvent::Presence(p) if p.kind == EventPresenceType::Join => {
-                    self.emit(SessionEvent::MemberChanged {
-                        member: member.clone(),
-                        previous: None,
-                    });
+                    self.see(&member);
                     self.set_state(ChatState::Connected);
                 }
                 MessageEvent::Presence(p) if p.kind == EventPresenceType::Disconnect => {
                     let mut gone = member.clone();
                     gone.state = Some(MemberState::Disconnected);
-                    self.emit(SessionEvent::MemberChanged {
-                        member: gone,
-                        previous: Some(MemberState::Connected),
-                    });
+                    self.see(&gone);
                     self.finish(EndedBy::Agent, CloseReason::ChatEnded);
                     return false;
                 }
@@ -598,10 +643,17 @@ impl SocketTask {
     }
 
     pub(super) async fn run(mut self, mut client: WebMessagingClient, cancel: CancellationToken) {
+        // After a long command (a send waiting out a 429), one late tick, not a burst
+        // (`rt::interval` delays missed ticks).
         let mut keep_alive = crate::rt::interval(self.options.keep_alive);
         keep_alive.tick().await;
+        let mut ping = crate::rt::interval(self.options.ping_interval);
+        ping.tick().await;
         loop {
+            // Biased: the socket is read before a ping tick is judged, so that a pong that
+            // came while a command kept the task busy is seen first.
             let alive = tokio::select! {
+                biased;
                 _ = cancel.cancelled() => break,
                 command = self.commands.recv() => match command {
                     None => break,
@@ -617,13 +669,19 @@ impl SocketTask {
                     Ok(None) | Err(_) => false,
                 },
                 _ = keep_alive.tick() => client.health_check().await.is_ok(),
+                // No pong since the last ping: the connection is dead.
+                _ = ping.tick() => !client.pong_pending() && client.ping().await.is_ok(),
             };
             if self.ended() {
                 break;
             }
             if !alive {
                 match self.reconnect().await {
-                    Some(c) => client = c,
+                    Some(c) => {
+                        client = c;
+                        keep_alive.reset();
+                        ping.reset();
+                    }
                     None => break,
                 }
             }

@@ -70,7 +70,9 @@ pub(crate) enum Frame {
     Text(String),
     /// The peer closed the socket: code and reason, when it gave them.
     Close(Option<(u16, String)>),
-    /// Anything else (ping, pong, a binary frame that is not text): proof of life only.
+    /// The answer to a ping sent with [`Socket::ping`].
+    Pong,
+    /// Anything else (a ping, a binary frame that is not text): proof of life only.
     Other,
 }
 

@@ -153,6 +153,7 @@ impl Socket {
             Ok(Message::Close(frame)) => {
                 Frame::Close(frame.map(|f| (u16::from(f.code), f.reason.to_string())))
             }
+            Ok(Message::Pong(_)) => Frame::Pong,
             Ok(_) => Frame::Other,
         };
         Some(Ok(frame))
@@ -163,6 +164,15 @@ impl Socket {
         self.0
             .send(Message::text(text))
             .await
+            .map_err(|e| mask_secrets(&e.to_string()).into_owned())
+    }
+
+    /// Sends a ping; `true` (a pong will follow as [`Frame::Pong`]).
+    pub(crate) async fn ping(&mut self) -> Result<bool, String> {
+        self.0
+            .send(Message::Ping(Vec::new().into()))
+            .await
+            .map(|()| true)
             .map_err(|e| mask_secrets(&e.to_string()).into_owned())
     }
 

@@ -88,6 +88,12 @@ impl Socket {
         ws.send(Message::Text(text)).await.map_err(|e| describe(&e))
     }
 
+    /// Pages cannot send WebSocket pings (the browser answers the server's itself): sends
+    /// nothing and returns `false` (no pong will come).
+    pub(crate) async fn ping(&mut self) -> Result<bool, String> {
+        Ok(false)
+    }
+
     /// Closes the socket (the browser finishes the closing handshake).
     pub(crate) async fn close(&mut self) {
         if let Some(ws) = self.0.take() {

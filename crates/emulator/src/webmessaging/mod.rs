@@ -76,6 +76,19 @@ pub(crate) struct WmState {
     default_deployment: RwLock<DeploymentSettings>,
     rate_per_second: RwLock<Option<u32>>,
     pub(crate) next_socket: AtomicU64,
+    pub(crate) faults: Mutex<WmFaults>,
+}
+
+/// One-shot Web Messaging faults: each count is used up by the requests it hits.
+#[derive(Debug, Default)]
+pub(crate) struct WmFaults {
+    /// `onMessage` texts stored and handed to the agent, but whose `Inbound` echo is not sent.
+    pub lose_echoes: u32,
+    /// `onMessage` texts whose `Inbound` echo is sent twice.
+    pub duplicate_echoes: u32,
+    /// `onMessage` requests answered 429 with `refuse_retry_after`, not processed.
+    pub refuse: u32,
+    pub refuse_retry_after: i64,
 }
 
 impl Default for WmState {
@@ -86,6 +99,7 @@ impl Default for WmState {
             default_deployment: RwLock::default(),
             rate_per_second: RwLock::new(Some(guest_chat_model::webmessaging::MESSAGES_PER_SECOND)),
             next_socket: AtomicU64::new(1),
+            faults: Mutex::default(),
         }
     }
 }
@@ -105,6 +119,10 @@ impl WmState {
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
         }
+    }
+
+    pub(crate) fn faults(&self) -> std::sync::MutexGuard<'_, WmFaults> {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn rate_per_second(&self) -> Option<u32> {
@@ -191,6 +209,12 @@ pub struct WebMessagingSession {
     pub messages: usize,
     /// Sends are refused.
     pub read_only: bool,
+    /// WebSocket pings received from its sockets.
+    pub pings: u64,
+    /// `echo` health checks answered.
+    pub health_checks: u64,
+    /// `onMessage` requests answered 429.
+    pub rate_limited: u64,
 }
 
 impl WebMessagingSession {
@@ -201,6 +225,9 @@ impl WebMessagingSession {
             deployment_id: s.deployment_id.clone(),
             messages: inner.history.len(),
             read_only: inner.read_only,
+            pings: inner.pings,
+            health_checks: inner.health_checks,
+            rate_limited: inner.rate_limited,
         }
     }
 }
@@ -258,6 +285,25 @@ impl WebMessaging {
             .rate_per_second
             .write()
             .unwrap_or_else(|p| p.into_inner()) = per_second;
+    }
+
+    /// Fault: the next `count` guest texts are stored and reach the agent, but their `Inbound`
+    /// echo (the sender's acknowledgement) is never sent.
+    pub fn lose_echoes(&self, count: u32) {
+        self.wm().faults().lose_echoes = count;
+    }
+
+    /// Fault: the next `count` guest texts have their `Inbound` echo sent twice.
+    pub fn duplicate_echoes(&self, count: u32) {
+        self.wm().faults().duplicate_echoes = count;
+    }
+
+    /// Fault: the next `count` `onMessage` requests are answered 429
+    /// `TooManyRequestsErrorMessage` with this `retryAfter` (seconds), and not processed.
+    pub fn refuse_messages(&self, count: u32, retry_after_secs: i64) {
+        let mut f = self.wm().faults();
+        f.refuse = count;
+        f.refuse_retry_after = retry_after_secs;
     }
 
     /// Every live session.

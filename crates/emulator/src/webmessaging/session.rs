@@ -37,6 +37,10 @@ pub(crate) struct Inner {
     pub read_only: bool,
     /// Arrival of the `onMessage` requests of the last second.
     sends: VecDeque<Instant>,
+    /// WebSocket pings, `echo` health checks and 429 answers, for the control API.
+    pub pings: u64,
+    pub health_checks: u64,
+    pub rate_limited: u64,
 }
 
 pub(crate) struct WmSession {
@@ -82,6 +86,9 @@ impl WmSession {
                 history: Vec::new(),
                 read_only: false,
                 sends: VecDeque::new(),
+                pings: 0,
+                health_checks: 0,
+                rate_limited: 0,
             }),
             agent_tx,
             agent_rx: Mutex::new(Some(agent_rx)),
@@ -126,6 +133,11 @@ impl WmSession {
         }
         inner.sends.push_back(now);
         Ok(())
+    }
+
+    /// Records a message in the history without sending it (the lost-echo fault).
+    pub fn store(&self, msg: StructuredMessage) {
+        self.lock().history.push(msg);
     }
 
     /// Records a message in the history and sends it to every socket of the session.

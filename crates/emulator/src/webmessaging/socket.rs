@@ -149,6 +149,12 @@ async fn serve(shared: Arc<Shared>, deployment: String, mut socket: WebSocket) {
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                // The pong is sent by the WebSocket layer; the ping is counted.
+                Some(Ok(Message::Ping(_))) => {
+                    if let Some(s) = &conn.session {
+                        s.lock().pings += 1;
+                    }
+                }
                 Some(Ok(_)) => {}
             },
         }
@@ -196,6 +202,7 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
             msg.direction = Some(Direction::Inbound);
             msg.id = Some(uuid::Uuid::new_v4().to_string());
             if let Some(s) = &conn.session {
+                s.lock().health_checks += 1;
                 let mut meta = BTreeMap::new();
                 let left = s.expires_at - chrono::Utc::now().timestamp();
                 meta.insert("durationSeconds".to_owned(), left.max(0).to_string());
@@ -335,21 +342,32 @@ fn on_message(
     tracing_id: Option<String>,
 ) -> Vec<Arc<str>> {
     let _ = conn;
-    if let Some(per_second) = shared.webmessaging.rate_per_second() {
-        if let Err(retry_after) = session.admit(per_second) {
-            let body = TooManyRequestsErrorMessage {
-                retry_after,
-                error_code: 4029,
-                error_message: "Message rate too high for this session".to_owned(),
-                name: Some("TooManyRequestsError".to_owned()),
-                message: Some("Message rate too high for this session".to_owned()),
-                tracing_id: None,
-                extra: Default::default(),
-            };
-            let frame =
-                ServerFrame::TooManyRequests(Envelope::response(body, tracing_id).with_code(429));
-            return vec![frame_text(&frame)];
-        }
+    let refused = {
+        let mut f = shared.webmessaging.faults();
+        (f.refuse > 0).then(|| {
+            f.refuse -= 1;
+            f.refuse_retry_after
+        })
+    };
+    let admitted = match (refused, shared.webmessaging.rate_per_second()) {
+        (Some(retry_after), _) => Err(retry_after),
+        (None, Some(per_second)) => session.admit(per_second),
+        (None, None) => Ok(()),
+    };
+    if let Err(retry_after) = admitted {
+        session.lock().rate_limited += 1;
+        let body = TooManyRequestsErrorMessage {
+            retry_after,
+            error_code: 4029,
+            error_message: "Message rate too high for this session".to_owned(),
+            name: Some("TooManyRequestsError".to_owned()),
+            message: Some("Message rate too high for this session".to_owned()),
+            tracing_id: None,
+            extra: Default::default(),
+        };
+        let frame =
+            ServerFrame::TooManyRequests(Envelope::response(body, tracing_id).with_code(429));
+        return vec![frame_text(&frame)];
     }
     let attributes = [r.channel.as_ref(), r.message.channel.as_ref()]
         .into_iter()
@@ -423,7 +441,32 @@ fn on_message(
         message_id: Some(id),
         ..Default::default()
     });
-    session.publish(echo, tracing_id);
+    let (lose, twice) = {
+        let mut f = shared.webmessaging.faults();
+        let lose = !is_event && f.lose_echoes > 0;
+        let twice = !is_event && !lose && f.duplicate_echoes > 0;
+        if lose {
+            f.lose_echoes -= 1;
+        }
+        if twice {
+            f.duplicate_echoes -= 1;
+        }
+        (lose, twice)
+    };
+    if lose {
+        session.store(echo);
+    } else {
+        if twice {
+            session.publish(echo.clone(), tracing_id.clone());
+            session.broadcast_frame(&ServerFrame::Message({
+                let mut env = Envelope::message(echo);
+                env.tracing_id = tracing_id;
+                env
+            }));
+        } else {
+            session.publish(echo, tracing_id);
+        }
+    }
     if !is_event {
         let text = message.text.unwrap_or_default();
         let text = match (&text, message.content.as_deref()) {
