@@ -106,6 +106,16 @@ pub struct EmulatorArgs {
         hide_env_values = true
     )]
     pub control_token: Option<String>,
+    /// Also serve a chat page at /demo that loads the SDK's JavaScript package (web build)
+    /// and chats with this emulator's agent (build it first: scripts/build-js.sh).
+    #[arg(long)]
+    pub web_demo: bool,
+    /// The page's directory (default: crates/js/demo of this checkout).
+    #[arg(long, value_name = "DIR", requires = "web_demo")]
+    pub web_demo_dir: Option<PathBuf>,
+    /// The package's web build (default: crates/js/pkg/web of this checkout).
+    #[arg(long, value_name = "DIR", requires = "web_demo")]
+    pub web_demo_pkg: Option<PathBuf>,
 }
 
 fn parse_rate_limit(s: &str) -> Result<(u32, Duration), EmulatorError> {
@@ -175,6 +185,13 @@ impl EmulatorArgs {
             .activate_without_stream(self.activate_without_stream)
             .config(config)
             .faults(faults);
+        let builder = match self.web_demo {
+            true => builder.web_demo(crate::web_demo::WebDemo::from_flags(
+                self.web_demo_dir.as_deref(),
+                self.web_demo_pkg.as_deref(),
+            )?),
+            false => builder,
+        };
         Ok(match tls {
             Some(tls) => builder.tls(tls),
             None => builder,

@@ -27,6 +27,7 @@ mod rest;
 mod server;
 mod state;
 mod tls;
+mod web_demo;
 mod webmessaging;
 mod ws;
 
@@ -39,4 +40,5 @@ pub use handle::EmulatorHandle;
 pub use jwt::{ClaimData, Claims, ISSUER};
 pub use server::{Emulator, EmulatorBuilder};
 pub use tls::EmulatorTls;
+pub use web_demo::WebDemo;
 pub use webmessaging::{DeploymentSettings, WebMessaging, WebMessagingSession};

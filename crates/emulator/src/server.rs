@@ -38,6 +38,7 @@ pub struct EmulatorBuilder {
     config: EmulatorConfig,
     faults: Faults,
     tls: Option<EmulatorTls>,
+    web_demo: Option<crate::web_demo::WebDemo>,
 }
 
 /// The emulator entry point: `Emulator::builder()...start().await`.
@@ -74,11 +75,18 @@ impl Emulator {
             config: EmulatorConfig::default(),
             faults: Faults::default(),
             tls: None,
+            web_demo: None,
         }
     }
 }
 
 impl EmulatorBuilder {
+    /// Also serve the chat page of the JavaScript package at `/demo` (`--web-demo`).
+    pub fn web_demo(mut self, demo: crate::web_demo::WebDemo) -> Self {
+        self.web_demo = Some(demo);
+        self
+    }
+
     /// Address to listen on (default `127.0.0.1:0`, a free port).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.bind = addr;
@@ -199,8 +207,9 @@ impl EmulatorBuilder {
 
     /// Binds, generates the signing key (and the certificate, with self-signed TLS), and
     /// serves in the background.
-    pub async fn start(self) -> Result<EmulatorHandle, EmulatorError> {
+    pub async fn start(mut self) -> Result<EmulatorHandle, EmulatorError> {
         self.faults.validate()?;
+        let web_demo = self.web_demo.take();
         let settings = self.effective_settings()?;
         let tls = match &self.tls {
             Some(tls) => Some(tls.materialize()?),
@@ -211,7 +220,10 @@ impl EmulatorBuilder {
         let local_addr = listener.local_addr()?;
         let tls_certificate = tls.as_ref().map(|(_, pem)| pem.clone());
         let shared = Arc::new(self.shared(settings, signer, local_addr, tls_certificate));
-        let app = router(shared.clone());
+        let mut app = router(shared.clone());
+        if let Some(demo) = &web_demo {
+            app = app.merge(crate::web_demo::routes(demo));
+        }
         let server = tokio::spawn(crate::accept::serve(
             listener,
             tls.map(|(config, _)| config),
