@@ -29,6 +29,9 @@ fn ambiguous(e: &Error) -> bool {
     match e {
         Error::Api(api) => api.status >= 500,
         Error::Timeout(_) | Error::Transport(_) | Error::Decode { .. } | Error::Connect(_) => true,
+        // `GuestChat::send` could not settle it from the history within the client's retry
+        // policy (the history read failed too): look again, more patiently.
+        Error::DeliveryUnknown { .. } => true,
         _ => false,
     }
 }
