@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 #[allow(dead_code)]
-#[path = "../../../crates/model/benches/typical_frames.rs"]
+#[path = "../../../crates/model/benches/frames/mod.rs"]
 mod typical_frames;
 
 fn main() -> anyhow::Result<()> {

@@ -19,9 +19,9 @@ use tokio::sync::mpsc;
 
 /// Flags that say which chat to open.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ConnectArgs {
-    /// Genesys Cloud environment: a region (eu_west_1), a host (mypurecloud.ie) or a base
-    /// URL (http://127.0.0.1:8080). Without it an embedded emulator with an echo agent is used.
+pub(crate) struct ConnectArgs {
+    /// Genesys Cloud environment: a region (`eu_west_1`), a host (mypurecloud.ie) or a base
+    /// URL (<http://127.0.0.1:8080>). Without it an embedded emulator with an echo agent is used.
     #[arg(long, short = 'e', value_name = "REGION|HOST|URL")]
     pub environment: Option<String>,
     /// Chat over Web Messaging (the successor of guest chat) instead of guest chat: needs
@@ -76,7 +76,7 @@ pub struct ConnectArgs {
 
 /// The SDK settings flags shared by `chat` and `demo`.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct SdkArgs {
+pub(crate) struct SdkArgs {
     /// SDK configuration file (default ~/.genesyscloudrust-guest/config, when it exists).
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -87,7 +87,7 @@ pub struct SdkArgs {
 
 impl SdkArgs {
     /// Points the builder at `--config` (checked to be a file) or at the default file.
-    pub fn apply(&self, builder: ApiClientBuilder) -> anyhow::Result<ApiClientBuilder> {
+    pub(crate) fn apply(&self, builder: ApiClientBuilder) -> anyhow::Result<ApiClientBuilder> {
         let Some(path) = &self.config else {
             return Ok(builder);
         };
@@ -110,7 +110,7 @@ impl SdkArgs {
 
     /// After the client is built: `--log-level`, and the configuration file's problem (if
     /// any) as one warning line on stderr.
-    pub fn after_build(&self, client: &ApiClient) -> anyhow::Result<()> {
+    pub(crate) fn after_build(&self, client: &ApiClient) -> anyhow::Result<()> {
         if let Some(e) = client.config().last_error() {
             eprintln!("{}", config_warning(&e));
         }
@@ -127,7 +127,7 @@ impl SdkArgs {
 }
 
 /// One warning line for a configuration file that was not applied.
-pub fn config_warning(e: &ConfigError) -> String {
+pub(crate) fn config_warning(e: &ConfigError) -> String {
     let mut text = e.to_string();
     // A logger error may not say where the file sets the log file: find the line.
     if let ConfigError::Logger { path, .. } = e {
@@ -152,7 +152,7 @@ pub fn config_warning(e: &ConfigError) -> String {
 
 /// The error of every failed reload of the configuration file, as it happens (the UI words
 /// it with [`config_warning`]).
-pub fn config_warnings(client: &ApiClient) -> mpsc::UnboundedReceiver<ConfigError> {
+pub(crate) fn config_warnings(client: &ApiClient) -> mpsc::UnboundedReceiver<ConfigError> {
     let (tx, rx) = mpsc::unbounded_channel();
     let config = client.config_arc();
     let mut reloads = config.subscribe_reloads();
@@ -171,7 +171,7 @@ pub fn config_warnings(client: &ApiClient) -> mpsc::UnboundedReceiver<ConfigErro
 
 /// Resolves with the signal's name on Ctrl-C (SIGINT), SIGTERM or SIGHUP. Listening starts
 /// when this is called, so call it early.
-pub fn signals() -> mpsc::UnboundedReceiver<&'static str> {
+pub(crate) fn signals() -> mpsc::UnboundedReceiver<&'static str> {
     let (tx, rx) = mpsc::unbounded_channel();
     #[cfg(unix)]
     {
@@ -205,11 +205,11 @@ pub fn signals() -> mpsc::UnboundedReceiver<&'static str> {
 }
 
 /// How long an exit path waits for the leave request of a chat still going on.
-pub const LEAVE_LIMIT: Duration = Duration::from_secs(5);
+pub(crate) const LEAVE_LIMIT: Duration = Duration::from_secs(5);
 
 /// Leaves the chat on an exit path, best effort: bounded by [`LEAVE_LIMIT`], errors ignored
 /// (the caller is already reporting why it stops).
-pub async fn leave_quietly(chat: &GuestChat) {
+pub(crate) async fn leave_quietly(chat: &GuestChat) {
     if chat.ended_by().is_some() || chat.state() == ChatState::Ended {
         return;
     }
@@ -224,7 +224,7 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 }
 
 /// A Web Messaging chat's options and where its token is kept.
-pub struct WmTarget {
+pub(crate) struct WmTarget {
     /// The session options (deployment, endpoint, stored token).
     pub options: WebMessagingOptions,
     /// `--token-file`.
@@ -266,7 +266,7 @@ fn write_token(path: &Path, token: &SessionToken) -> anyhow::Result<()> {
 }
 
 /// A chat target: the client, the create request, and the emulator when it is embedded.
-pub struct Target {
+pub(crate) struct Target {
     /// Web Messaging instead of guest chat.
     pub web_messaging: Option<WmTarget>,
     /// The client pointed at the environment.
@@ -279,7 +279,7 @@ pub struct Target {
 
 impl Target {
     /// A short description of where the chat goes.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.emulator {
             Some(e) => format!("embedded emulator {}", e.base_url()),
             None => self.client.environment().to_string(),
@@ -288,14 +288,14 @@ impl Target {
 
     /// Web Messaging with `--token-file`: quitting keeps the conversation to be resumed by
     /// a later run; only `/leave` ends it.
-    pub fn keeps_conversation(&self) -> bool {
+    pub(crate) fn keeps_conversation(&self) -> bool {
         self.web_messaging
             .as_ref()
             .is_some_and(|w| w.token_file.is_some())
     }
 
     /// Stops the embedded emulator, if any.
-    pub async fn shutdown(&self) {
+    pub(crate) async fn shutdown(&self) {
         if let Some(e) = &self.emulator {
             e.shutdown().await;
         }
@@ -303,7 +303,7 @@ impl Target {
 }
 
 /// Starts an in-process emulator on a free loopback port with an echo agent.
-pub async fn start_emulator(agent_delay: Duration) -> anyhow::Result<EmulatorHandle> {
+pub(crate) async fn start_emulator(agent_delay: Duration) -> anyhow::Result<EmulatorHandle> {
     Emulator::builder()
         .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .agent(AgentMode::Echo)
@@ -315,7 +315,7 @@ pub async fn start_emulator(agent_delay: Duration) -> anyhow::Result<EmulatorHan
 
 impl ConnectArgs {
     /// The flags an --environment needs: `Err` names the missing ones.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         if self.environment.is_none() {
             return Ok(());
         }
@@ -392,7 +392,7 @@ impl ConnectArgs {
     }
 
     /// Builds the client and the request, starting the emulator when no environment is given.
-    pub async fn target(&self) -> anyhow::Result<Target> {
+    pub(crate) async fn target(&self) -> anyhow::Result<Target> {
         let mut builder = self.sdk.apply(ApiClient::builder())?;
         if let Some(path) = &self.root_cert {
             let pem = std::fs::read(path)
@@ -432,7 +432,12 @@ impl ConnectArgs {
             }
         };
         self.sdk.after_build(&client)?;
-        let web_messaging = self.wm_target(&client, emulator.as_ref().map(|e| e.base_url()))?;
+        let web_messaging = self.wm_target(
+            &client,
+            emulator
+                .as_ref()
+                .map(guest_chat_emulator::EmulatorHandle::base_url),
+        )?;
         let mut request = request;
         if let Some(info) = request.member_info.as_mut() {
             info.email = self.email.clone();
@@ -454,7 +459,7 @@ impl ConnectArgs {
 
 /// How the CLI names a chat's conversation: its id (guest chat), or the protocol (Web
 /// Messaging gives the guest no conversation id).
-pub fn conversation_label(chat: &GuestChat) -> String {
+pub(crate) fn conversation_label(chat: &GuestChat) -> String {
     match chat.conversation_id() {
         "" => "over Web Messaging".to_owned(),
         id => format!("conversation {id}"),
@@ -462,7 +467,7 @@ pub fn conversation_label(chat: &GuestChat) -> String {
 }
 
 /// Creates the chat and waits until the guest is in it.
-pub async fn start_chat(target: &Target) -> anyhow::Result<GuestChat> {
+pub(crate) async fn start_chat(target: &Target) -> anyhow::Result<GuestChat> {
     if let Some(wm) = &target.web_messaging {
         let chat = GuestChat::start_web_messaging(wm.options.clone())
             .await
@@ -483,7 +488,7 @@ pub async fn start_chat(target: &Target) -> anyhow::Result<GuestChat> {
 /// One line for an SDK error: its Display plus the correlation id when the server sent one,
 /// with a hint for TLS failures. Masked as the SDK masks its log (a server may echo a token
 /// in any header or body), whitespace folded to single spaces.
-pub fn describe(e: &Error) -> String {
+pub(crate) fn describe(e: &Error) -> String {
     let mut s = e.to_string();
     if e.is_tls() {
         s.push_str(tls_hint(&s));

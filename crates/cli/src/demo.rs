@@ -23,7 +23,7 @@ const SCRIPT: [&str; 3] = [
 
 /// Flags of `guest-chat demo`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// The echo agent's pause between steps, in milliseconds.
     #[arg(long, default_value_t = 400, value_name = "MS")]
     pub agent_delay_ms: u64,
@@ -47,7 +47,7 @@ fn say(line: &str) {
 }
 
 /// Runs the demo and prints its summary line.
-pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let emulator = start_emulator(Duration::from_millis(args.agent_delay_ms)).await?;
     // Only --config is read: the demo must look the same whatever the default file says.
     let builder = match &args.sdk.config {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::borrow::Cow;
 
 /// `1 message`, `2 messages`: `n` and the noun, plural unless `n == 1`.
-pub fn count(n: usize, noun: &str) -> String {
+pub(crate) fn count(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {
@@ -20,7 +20,7 @@ pub fn count(n: usize, noun: &str) -> String {
 /// CR among them) becomes visible as `\u{..}`, so a peer cannot move the cursor, retitle
 /// the window or overwrite a line. `keep_newlines` keeps `\n` (the terminal UI wraps at
 /// it); otherwise it is shown as `\n` too, so one event stays one line. Tabs become a space.
-pub fn visible(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+pub(crate) fn visible(text: &str, keep_newlines: bool) -> Cow<'_, str> {
     let unsafe_char = |c: char| c.is_control() && !(keep_newlines && c == '\n');
     if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
@@ -39,17 +39,16 @@ pub fn visible(text: &str, keep_newlines: bool) -> Cow<'_, str> {
 }
 
 /// `Alex (agent)`, `Ada (you)`, `queue (acd)`.
-pub fn who(member: &Member, own_id: &str) -> String {
-    let name = member
-        .display_name
-        .as_deref()
-        .map(|n| visible(n, false).into_owned())
-        .unwrap_or_else(|| match &member.role {
+pub(crate) fn who(member: &Member, own_id: &str) -> String {
+    let name = member.display_name.as_deref().map_or_else(
+        || match &member.role {
             Some(Role::Acd) => "queue".to_owned(),
             Some(Role::Workflow) => "flow".to_owned(),
             Some(role) => role.to_string().to_lowercase(),
             None => visible(&short_id(&member.id), false).into_owned(),
-        });
+        },
+        |n| visible(n, false).into_owned(),
+    );
     if member.id == own_id {
         return format!("{name} (you)");
     }
@@ -64,7 +63,7 @@ fn short_id(id: &str) -> String {
 }
 
 /// Local wall-clock time `HH:MM:SS` of a timestamp (or now).
-pub fn clock(ts: Option<&Timestamp>) -> String {
+pub(crate) fn clock(ts: Option<&Timestamp>) -> String {
     let t: DateTime<Local> = match ts {
         Some(t) => t.0.with_timezone(&Local),
         None => Local::now(),
@@ -81,7 +80,7 @@ fn iso(ts: Option<&Timestamp>) -> String {
 }
 
 /// Human text of a chat state.
-pub fn state_text(state: ChatState) -> &'static str {
+pub(crate) fn state_text(state: ChatState) -> &'static str {
     match state {
         ChatState::Waiting => "waiting for an agent",
         ChatState::Connected => "connected to an agent",
@@ -94,7 +93,7 @@ pub fn state_text(state: ChatState) -> &'static str {
 /// Human text of why the chat ended; `by` is [`GuestChat::ended_by`] at that moment.
 ///
 /// [`GuestChat::ended_by`]: purecloud_guest_chat_client::session::GuestChat::ended_by
-pub fn close_text(reason: &CloseReason, by: Option<EndedBy>) -> String {
+pub(crate) fn close_text(reason: &CloseReason, by: Option<EndedBy>) -> String {
     match reason {
         CloseReason::ChatEnded => match by {
             Some(EndedBy::Guest) => "you left the chat".to_owned(),
@@ -124,7 +123,7 @@ fn close_code(reason: &CloseReason) -> &'static str {
 }
 
 /// What a member-change means, as a verb phrase (`joined`, `left` ...).
-pub fn member_verb(state: &MemberState) -> String {
+pub(crate) fn member_verb(state: &MemberState) -> String {
     match state {
         MemberState::Connected => "joined".to_owned(),
         MemberState::Disconnected => "left".to_owned(),
@@ -134,16 +133,20 @@ pub fn member_verb(state: &MemberState) -> String {
 }
 
 /// True for a message body type that carries chat text.
-pub fn is_text(body_type: Option<&BodyType>) -> bool {
+pub(crate) fn is_text(body_type: Option<&BodyType>) -> bool {
     matches!(
         body_type,
-        None | Some(BodyType::Standard) | Some(BodyType::Notice)
+        None | Some(BodyType::Standard | BodyType::Notice)
     )
 }
 
 /// The event as one text line (without the time), or `None` for events not worth a line;
 /// `ended_by` words the end of the chat.
-pub fn text(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Option<String> {
+pub(crate) fn text(
+    event: &SessionEvent,
+    own_id: &str,
+    ended_by: Option<EndedBy>,
+) -> Option<String> {
     Some(match event {
         SessionEvent::Message {
             message, sender, ..
@@ -153,7 +156,7 @@ pub fn text(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Op
                 None | Some(BodyType::Standard) => format!("{}: {body}", who(sender, own_id)),
                 Some(BodyType::Notice) => format!("{} [notice]: {body}", who(sender, own_id)),
                 // Join/leave messages duplicate the member-change events.
-                Some(BodyType::MemberJoin) | Some(BodyType::MemberLeave) => return None,
+                Some(BodyType::MemberJoin | BodyType::MemberLeave) => return None,
                 Some(BodyType::MediaRequest) => {
                     format!("{} sent a media request {body}", who(sender, own_id))
                 }
@@ -172,8 +175,7 @@ pub fn text(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Op
             let verb = member
                 .state
                 .as_ref()
-                .map(member_verb)
-                .unwrap_or_else(|| "changed".to_owned());
+                .map_or_else(|| "changed".to_owned(), member_verb);
             format!("{} {}", who(member, own_id), visible(&verb, false))
         }
         // The Ended event says it better.
@@ -198,7 +200,7 @@ pub fn text(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Op
 }
 
 /// The time to show for an event: the message's own timestamp, else now.
-pub fn event_clock(event: &SessionEvent) -> String {
+pub(crate) fn event_clock(event: &SessionEvent) -> String {
     match event {
         SessionEvent::Message { message, .. } => clock(message.timestamp.as_ref()),
         _ => clock(None),
@@ -209,15 +211,15 @@ fn member_json(m: &Member, own_id: &str) -> Value {
     json!({
         "id": m.id,
         "name": m.display_name,
-        "role": m.role.as_ref().map(|r| r.to_string()),
-        "state": m.state.as_ref().map(|s| s.to_string()),
+        "role": m.role.as_ref().map(std::string::ToString::to_string),
+        "state": m.state.as_ref().map(std::string::ToString::to_string),
         "you": m.id == own_id,
     })
 }
 
 /// The event as one JSON object, or `None` for events not worth a line; `ended_by` is
 /// reported on the `ended` object.
-pub fn json(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Option<Value> {
+pub(crate) fn json(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Option<Value> {
     Some(match event {
         SessionEvent::Message {
             message,
@@ -228,9 +230,9 @@ pub fn json(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Op
             "id": message.id,
             "from": sender.display_name.clone().unwrap_or_else(|| sender.label()),
             "fromId": sender.id,
-            "role": sender.role.as_ref().map(|r| r.to_string()),
+            "role": sender.role.as_ref().map(std::string::ToString::to_string),
             "own": own,
-            "bodyType": message.body_type.as_ref().map(|b| b.to_string()),
+            "bodyType": message.body_type.as_ref().map(std::string::ToString::to_string),
             "text": message.body.clone().unwrap_or_default(),
             "timestamp": iso(message.timestamp.as_ref()),
         }),
@@ -243,7 +245,7 @@ pub fn json(event: &SessionEvent, own_id: &str, ended_by: Option<EndedBy>) -> Op
         SessionEvent::MemberChanged { member, previous } => json!({
             "type": "member",
             "member": member_json(member, own_id),
-            "previous": previous.as_ref().map(|s| s.to_string()),
+            "previous": previous.as_ref().map(std::string::ToString::to_string),
             "timestamp": iso(None),
         }),
         SessionEvent::StateChanged(state) => json!({

@@ -138,9 +138,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let target = args.connect.target().await?;
             if plain {
                 let linger = std::time::Duration::from_secs(args.linger_secs);
-                plain::run(target, args.json, linger).await
+                Box::pin(plain::run(target, args.json, linger)).await
             } else {
-                tui::run(target).await
+                // Boxed, as the line mode above: both futures are large (over 16 KB).
+                Box::pin(tui::run(target)).await
             }
         }
         Command::Load(args) => load::run(args).await,

@@ -36,7 +36,7 @@ fn emit(line: &str) {
 }
 
 /// Runs the line-based chat; Ok when the guest left or the agent ended the chat.
-pub async fn run(target: Target, as_json: bool, linger: Duration) -> anyhow::Result<()> {
+pub(crate) async fn run(target: Target, as_json: bool, linger: Duration) -> anyhow::Result<()> {
     let mut signals = signals();
     let warnings = config_warnings(&target.client);
     let start = start_chat(&target);
@@ -351,7 +351,7 @@ impl<'a> Session<'a> {
 }
 
 /// The exit of a chat that ended: Ok when the guest left or the agent ended it.
-pub fn outcome(reason: &CloseReason, by: Option<EndedBy>) -> anyhow::Result<()> {
+pub(crate) fn outcome(reason: &CloseReason, by: Option<EndedBy>) -> anyhow::Result<()> {
     match (reason, by) {
         (CloseReason::ChatEnded, Some(EndedBy::Service)) => {
             Err(anyhow!("the service ended the chat"))

@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p purecloud-guest-chat-client --bench rest_throughput`
 
+// criterion_group! defines an undocumented `pub fn`.
+#![allow(missing_docs)]
+
 use axum::routing::post;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures::future::join_all;
@@ -63,7 +66,7 @@ fn bench(c: &mut Criterion) {
             api.post_webchat_guest_conversation_member_messages("c1", "m1", &body)
                 .await
                 .expect("200")
-        })
+        });
     });
     const IN_FLIGHT: usize = 50;
     group.throughput(Throughput::Elements(IN_FLIGHT as u64));
@@ -74,7 +77,7 @@ fn bench(c: &mut Criterion) {
             for r in join_all(calls).await {
                 r.expect("200");
             }
-        })
+        });
     });
     group.finish();
 }

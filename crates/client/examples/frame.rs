@@ -1,3 +1,4 @@
+//! Decodes one event-stream frame into a typed `ChatEvent`.
 use guest_chat_model::ChatEvent;
 
 fn main() -> Result<(), serde_json::Error> {

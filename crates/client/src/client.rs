@@ -151,7 +151,7 @@ impl ApiClient {
         self.inner.rest.timeout
     }
 
-    /// How this client opens WebSockets (proxy, TLS roots).
+    /// How this client opens `WebSockets` (proxy, TLS roots).
     pub(crate) fn ws_settings(&self) -> &WsSettings {
         &self.inner.ws
     }

@@ -750,7 +750,7 @@ pub(crate) fn tls_hint(cause: &rustls::Error) -> &'static str {
     }
 }
 
-/// A header as text, looked up case-insensitively (HeaderMap names are lower case).
+/// A header as text, looked up case-insensitively (`HeaderMap` names are lower case).
 pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)

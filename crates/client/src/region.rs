@@ -191,10 +191,7 @@ impl Environment {
                 "a base URL cannot carry a query, fragment or credentials",
             ));
         }
-        let is_ip = matches!(
-            url.host(),
-            Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_))
-        );
+        let is_ip = matches!(url.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)));
         // Judge the path as it will be kept (trailing slashes trimmed; `\\` is already
         // normalised to `/`), so that a kept base URL re-parses to itself.
         let has_path = !url.path().trim_end_matches('/').is_empty();
@@ -283,9 +280,7 @@ mod tests {
     use super::*;
 
     fn base(s: &str) -> String {
-        Environment::parse(s)
-            .map(|e| e.base_url().to_owned())
-            .unwrap_or_else(|e| format!("ERR {e}"))
+        Environment::parse(s).map_or_else(|e| format!("ERR {e}"), |e| e.base_url().to_owned())
     }
 
     #[test]

@@ -302,7 +302,9 @@ fn registry() -> &'static RwLock<Registry> {
 }
 
 fn registry_write() -> std::sync::RwLockWriteGuard<'static, Registry> {
-    registry().write().unwrap_or_else(|p| p.into_inner())
+    registry()
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Masks every secret in `text`: JWT-shaped tokens (`eyJ...` with two dots), and every piece
@@ -317,7 +319,7 @@ pub fn mask_secrets(text: &str) -> Cow<'_, str> {
     let masked = mask_jwts(text);
     let ranges = registry()
         .read()
-        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .covered(&masked);
     if ranges.is_empty() {
         return masked;

@@ -412,7 +412,7 @@ impl fmt::Debug for GuestChat {
 }
 
 fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl GuestChat {
@@ -972,7 +972,7 @@ impl GuestChat {
             .inner
             .events
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
         SessionEvents { rx }
     }
@@ -992,7 +992,7 @@ impl GuestChat {
                 m.role == Some(Role::Agent)
                     && matches!(
                         m.state,
-                        Some(MemberState::Connected) | Some(MemberState::Alerting)
+                        Some(MemberState::Connected | MemberState::Alerting)
                     )
             })
             .cloned()
@@ -1286,7 +1286,7 @@ impl SessionTask {
                         .await;
                     match own {
                         Ok(m) if m.state == Some(MemberState::Disconnected) => {
-                            self.set_state(ChatState::Ended)
+                            self.set_state(ChatState::Ended);
                         }
                         Ok(_) => self.set_state(ChatState::Transferred),
                         Err(_) => {}

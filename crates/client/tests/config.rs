@@ -551,7 +551,7 @@ fn a_fifo_at_the_config_path_is_refused_without_blocking() {
     let at_start = Arc::clone(&cfg);
     let f = fifo.clone();
     within("init_file on a FIFO", move || {
-        at_start.init_file(options(&f, Some(false)))
+        at_start.init_file(options(&f, Some(false)));
     });
     let e = cfg.last_error().expect("error kept from creation on");
     assert!(

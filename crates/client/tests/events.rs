@@ -401,7 +401,7 @@ async fn texts_until_resynced(stream: &mut EventStream) -> (Vec<String>, usize) 
     loop {
         match next(stream).await {
             StreamEvent::Chat(ChatEvent::Message(m)) if m.body_type == Some(BodyType::Standard) => {
-                texts.push(m.body.unwrap_or_default())
+                texts.push(m.body.unwrap_or_default());
             }
             StreamEvent::Resynced { missed } => return (texts, missed),
             _ => {}

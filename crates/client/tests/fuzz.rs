@@ -136,7 +136,7 @@ proptest! {
         match parse_config_text(Path::new("config"), &text) {
             Err(e @ ConfigError::JsonSyntax { line, .. }) => {
                 prop_assert!(line > lines_before, "{:?}: {}", text, e);
-                let shown = format!("line {}", line);
+                let shown = format!("line {line}");
                 prop_assert!(e.to_string().contains(&shown));
             }
             other => prop_assert!(false, "{:?} gave {:?}", text, other),

@@ -67,7 +67,7 @@ async fn real_jwt() -> String {
     created.jwt.expect("jwt")
 }
 
-/// Fails when any MIN_MASKED_PIECE (10) consecutive characters of `jwt` appear in `text`.
+/// Fails when any `MIN_MASKED_PIECE` (10) consecutive characters of `jwt` appear in `text`.
 fn assert_no_piece(jwt: &str, text: &str, what: &str) {
     for w in jwt.as_bytes().windows(secret::MIN_MASKED_PIECE) {
         let w = std::str::from_utf8(w).unwrap();

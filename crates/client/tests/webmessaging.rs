@@ -1,4 +1,4 @@
-//! The low-level Web Messaging client against the emulator, over real WebSockets.
+//! The low-level Web Messaging client against the emulator, over real `WebSockets`.
 
 use guest_chat_emulator::{
     AgentMode, DeploymentSettings, Emulator, EmulatorConfig, EmulatorHandle,
@@ -103,7 +103,7 @@ async fn errors_are_typed() {
     }
     match limited {
         Some(WmError::RateLimited { retry_after }) => {
-            assert!(retry_after >= Duration::from_secs(1))
+            assert!(retry_after >= Duration::from_secs(1));
         }
         other => panic!("{other:?}"),
     }

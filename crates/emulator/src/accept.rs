@@ -1,7 +1,7 @@
 //! The accept loop of both plain HTTP and TLS: connection limits and timeouts.
 //!
 //! Every accepted TCP connection (handshaken with rustls first when serving TLS) is served by
-//! hyper's HTTP/1 + HTTP/2 connection builder with upgrades (WebSockets). Around it:
+//! hyper's HTTP/1 + HTTP/2 connection builder with upgrades (`WebSockets`). Around it:
 //!
 //! * a **connection cap** ([`Limits::max_connections`]): a new connection over the cap, or an
 //!   accept that fails for lack of file descriptors, first closes the connection that has been
@@ -104,24 +104,27 @@ impl Registry {
     fn remove(&self, id: u64) {
         self.conns
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&id);
     }
 
     fn insert(&self, slot: &Arc<ConnSlot>) {
         self.conns
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(slot.id, Arc::downgrade(slot));
     }
 
     /// Closes the connection idle the longest; false when none is idle.
     fn evict_idle(&self) -> bool {
         let victim = {
-            let conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+            let conns = self
+                .conns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             conns
                 .values()
-                .filter_map(|w| w.upgrade())
+                .filter_map(std::sync::Weak::upgrade)
                 .filter(|c| !c.close.is_cancelled())
                 .filter_map(|c| c.idle_since().map(|t| (t, c)))
                 .min_by_key(|(t, _)| *t)
@@ -139,7 +142,7 @@ impl Registry {
 }
 
 /// Accepts until `cancel`, then stops accepting, asks every open HTTP connection to finish
-/// (idle ones close at once) and waits for them. Upgraded WebSockets are the emulator's own
+/// (idle ones close at once) and waits for them. Upgraded `WebSockets` are the emulator's own
 /// tasks and end on `cancel` by themselves.
 pub(crate) async fn serve(
     listener: TcpListener,

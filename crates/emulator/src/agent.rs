@@ -182,7 +182,7 @@ pub(crate) async fn run(conv: Arc<Conversation>, plan: AgentPlan) {
             // An agent that is done (or failed) leaves the chat open: only the watchdog or
             // the end of the conversation stops this task.
             let _ = behave(&conv, &plan, &mut rx).await;
-            std::future::pending::<()>().await
+            std::future::pending::<()>().await;
         } => {}
         _ = inactivity_watchdog(&conv, plan.inactivity_timeout) => {}
     }
@@ -340,7 +340,7 @@ mod tests {
         assert!(conv.activate());
         let watched = conv.clone();
         let watchdog = tokio::spawn(async move {
-            inactivity_watchdog(&watched, Some(Duration::from_millis(1500))).await
+            inactivity_watchdog(&watched, Some(Duration::from_millis(1500))).await;
         });
         settle().await;
         tokio::time::advance(Duration::from_millis(1000)).await;

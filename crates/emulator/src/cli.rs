@@ -36,7 +36,7 @@ pub struct EmulatorArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, default_value_t = 64 * 1024)]
     pub max_request_bytes: usize,
-    /// JSON configuration file (EmulatorConfig).
+    /// JSON configuration file (`EmulatorConfig`).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Fault injection, repeatable: error-rate=0.1, latency-ms=50, non-json-rate=0.05,
@@ -60,7 +60,7 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub workflow_message: Option<String>,
     /// Serve https:// and wss:// with a self-signed certificate generated at start (valid for
-    /// localhost, 127.0.0.1 and ::1). Clients must trust it: see --tls-cert-out.
+    /// localhost, 127.0.0.1 and `::1`). Clients must trust it: see --tls-cert-out.
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
     pub tls: bool,
     /// Where to write the certificate (PEM) clients must trust. Without it: with --tls, a file

@@ -126,7 +126,7 @@ impl Faults {
             "non-json-rate" => self.non_json_rate = parse_rate(v).map_err(|e| bad(&e))?,
             "message-error-rate" => self.message_error_rate = parse_rate(v).map_err(|e| bad(&e))?,
             "message-lost-answer-rate" => {
-                self.message_lost_answer_rate = parse_rate(v).map_err(|e| bad(&e))?
+                self.message_lost_answer_rate = parse_rate(v).map_err(|e| bad(&e))?;
             }
             "latency-ms" => self.latency_ms = v.trim().parse().map_err(|e| bad(&e))?,
             "drop-sockets-secs" => {
@@ -137,7 +137,7 @@ impl Faults {
             "rate-limited-rate" => self.rate_limited_rate = parse_rate(v).map_err(|e| bad(&e))?,
             "late-error-rate" => self.late_error_rate = parse_rate(v).map_err(|e| bad(&e))?,
             "duplicate-frame-rate" => {
-                self.duplicate_frame_rate = parse_rate(v).map_err(|e| bad(&e))?
+                self.duplicate_frame_rate = parse_rate(v).map_err(|e| bad(&e))?;
             }
             "drop-socket-rate" => self.drop_socket_rate = parse_rate(v).map_err(|e| bad(&e))?,
             "stall-rate" => self.stall_rate = parse_rate(v).map_err(|e| bad(&e))?,

@@ -447,7 +447,10 @@ async fn set_agent(
             ))
         }
     };
-    let mut plan = s.agent.write().unwrap_or_else(|p| p.into_inner());
+    let mut plan = s
+        .agent
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(m) = mode {
         plan.mode = m;
     }

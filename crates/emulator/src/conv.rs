@@ -269,7 +269,9 @@ impl Conversation {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         // A poisoned lock only means another thread panicked mid-update; the data is
         // still usable for an emulator, so recover instead of propagating the panic.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<SocketCmd> {
@@ -287,7 +289,7 @@ impl Conversation {
     pub(crate) fn take_agent_rx(&self) -> Option<mpsc::UnboundedReceiver<Box<AgentInput>>> {
         self.agent_rx
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take()
     }
 
@@ -304,7 +306,10 @@ impl Conversation {
 
     /// Records guest activity (a REST call, a socket attaching or leaving).
     pub(crate) fn touch(&self) {
-        *self.touched.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        *self
+            .touched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
     }
 
     /// Whether the emulator may forget this conversation at `now`: its JWT expired, it ended
@@ -319,11 +324,17 @@ impl Conversation {
         if self.expires_at <= now {
             return true;
         }
-        let ended = *self.ended_at.lock().unwrap_or_else(|p| p.into_inner());
+        let ended = *self
+            .ended_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if ended.is_some_and(|t| now.saturating_duration_since(t) >= ended_retention) {
             return true;
         }
-        let touched = *self.touched.lock().unwrap_or_else(|p| p.into_inner());
+        let touched = *self
+            .touched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.status().sockets == 0 && now.saturating_duration_since(touched) >= abandoned_after
     }
 
@@ -702,7 +713,7 @@ impl Conversation {
     }
 
     fn finish(&self, inner: &mut Inner) {
-        for m in inner.members.iter_mut() {
+        for m in &mut inner.members {
             if m.state != Some(MemberState::Disconnected) {
                 m.state = Some(MemberState::Disconnected);
                 m.leave_date = Some(Timestamp::now());
@@ -711,7 +722,10 @@ impl Conversation {
         inner.agent_id = None;
         inner.acd_id = None;
         self.set_state(inner, ConversationState::Ended);
-        *self.ended_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        *self
+            .ended_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
         self.broadcast(SocketCmd::Close {
             code: 1001,
             reason: Arc::from(ENDED_REASON),
@@ -894,7 +908,7 @@ impl Store {
         let old = self
             .shard(&conv.id)
             .write()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(conv.id.clone(), conv);
         if old.is_none() {
             self.count.fetch_add(1, Ordering::Relaxed);
@@ -905,7 +919,7 @@ impl Store {
         let out = self
             .shard(id)
             .write()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(id);
         if out.is_some() {
             self.count.fetch_sub(1, Ordering::Relaxed);
@@ -924,13 +938,13 @@ impl Store {
             // shard) is taken only when something has expired.
             let any_expired = s
                 .read()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .values()
                 .any(|c| forget(c));
             if !any_expired {
                 continue;
             }
-            let mut shard = s.write().unwrap_or_else(|p| p.into_inner());
+            let mut shard = s.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             shard.retain(|_, c| {
                 let keep = !forget(c);
                 if !keep {
@@ -946,7 +960,7 @@ impl Store {
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Conversation>> {
         self.shard(id)
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(id)
             .cloned()
     }
@@ -956,7 +970,7 @@ impl Store {
         for s in &self.shards {
             out.extend(
                 s.read()
-                    .unwrap_or_else(|p| p.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .values()
                     .cloned(),
             );

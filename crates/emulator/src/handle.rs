@@ -69,7 +69,11 @@ impl EmulatorHandle {
     pub async fn shutdown(&self) {
         self.shared.cancel.cancel();
         self.shared.tracker.close();
-        let server = self.server.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let server = self
+            .server
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         if let Some(server) = server {
             let abort = server.abort_handle();
             if tokio::time::timeout(Duration::from_secs(5), server)
@@ -218,7 +222,11 @@ impl EmulatorHandle {
 
     /// Changes the agent mode (and optionally delay) of conversations created from now on.
     pub fn set_agent(&self, mode: AgentMode, delay: Option<Duration>) {
-        let mut plan = self.shared.agent.write().unwrap_or_else(|p| p.into_inner());
+        let mut plan = self
+            .shared
+            .agent
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         plan.mode = mode;
         if let Some(d) = delay {
             plan.delay = d;

@@ -186,7 +186,9 @@ impl Signer {
     }
 
     fn verified_cache(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Claims>>> {
-        self.verified.lock().unwrap_or_else(|p| p.into_inner())
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Checks the signature, `kid`, `alg` and `iss` of a token.

@@ -186,24 +186,23 @@ fn host_of(headers: &HeaderMap, shared: &Shared) -> String {
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-        .map(str::to_owned)
-        .unwrap_or_else(|| shared.local_addr.to_string())
+        .map_or_else(|| shared.local_addr.to_string(), str::to_owned)
 }
 
 fn missing(code: &str, message: &str) -> ApiError {
     ApiError::new(400, code, message)
 }
 
-fn blank(v: &Option<String>) -> bool {
-    v.as_deref().is_none_or(|s| s.trim().is_empty())
+fn blank(v: Option<&String>) -> bool {
+    v.is_none_or(|s| s.trim().is_empty())
 }
 
 fn validate_create(req: &CreateWebChatConversationRequest) -> Result<(), ApiError> {
     const P: &str = "chat.error.notnull.createconversationrequest";
-    if blank(&req.organization_id) {
+    if blank(req.organization_id.as_ref()) {
         return Err(ApiError::constraint("organizationId may not be null"));
     }
-    if blank(&req.deployment_id) {
+    if blank(req.deployment_id.as_ref()) {
         return Err(missing(
             "chat.error.pattern.createconversationrequest.deploymentid",
             "The deploymentid property may not be null.",
@@ -219,7 +218,7 @@ fn validate_create(req: &CreateWebChatConversationRequest) -> Result<(), ApiErro
         .target_type
         .as_ref()
         .is_some_and(|t| *t == TargetType::Queue)
-        && !blank(&rt.target_address);
+        && !blank(rt.target_address.as_ref());
     if !target_ok {
         return Err(missing(
             "chat.error.createconversationrequest.routingtarget",
@@ -229,7 +228,7 @@ fn validate_create(req: &CreateWebChatConversationRequest) -> Result<(), ApiErro
     if req
         .member_info
         .as_ref()
-        .is_none_or(|m| blank(&m.display_name))
+        .is_none_or(|m| blank(m.display_name.as_ref()))
     {
         return Err(missing(
             &format!("{P}.memberinfo.displayname"),
@@ -249,26 +248,26 @@ fn validate_create(req: &CreateWebChatConversationRequest) -> Result<(), ApiErro
                 "The customer may not be null.",
             )
         })?;
-        if blank(&customer.id) {
+        if blank(customer.id.as_ref()) {
             return Err(j("customer.customerid", "customerid"));
         }
-        if blank(&customer.id_type) {
+        if blank(customer.id_type.as_ref()) {
             return Err(j("customer.customeridtype", "customeridtype"));
         }
         if let Some(s) = &jc.customer_session {
-            if blank(&s.id) {
+            if blank(s.id.as_ref()) {
                 return Err(j("customersession.sessionid", "sessionid"));
             }
-            if blank(&s.r#type) {
+            if blank(s.r#type.as_ref()) {
                 return Err(j("customersession.sessionidtype", "sessionidtype"));
             }
         }
         if let Some(a) = &jc.triggering_action {
-            if blank(&a.id) {
+            if blank(a.id.as_ref()) {
                 return Err(j("triggeringaction.actionid", "actionid"));
             }
             let map = a.action_map.as_ref();
-            if map.is_none_or(|m| blank(&m.id)) {
+            if map.is_none_or(|m| blank(m.id.as_ref())) {
                 return Err(j("triggeringaction.actionmapid", "actionmapid"));
             }
             if map.is_none_or(|m| m.version.is_none()) {

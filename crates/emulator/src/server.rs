@@ -139,7 +139,7 @@ impl EmulatorBuilder {
     }
     /// Most TCP connections served at once (default 32,768). A new connection over the cap,
     /// or an accept that fails for lack of file descriptors, closes the connection idle the
-    /// longest; with none idle it waits in the accept queue. WebSockets count and are never
+    /// longest; with none idle it waits in the accept queue. `WebSockets` count and are never
     /// closed to make room.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.settings.limits.max_connections = n;
@@ -151,7 +151,7 @@ impl EmulatorBuilder {
         self
     }
     /// A connection with no request in flight is closed after `d` (default 120 s, longer
-    /// than the usual clients' pool idle time, so they close first). WebSockets are exempt.
+    /// than the usual clients' pool idle time, so they close first). `WebSockets` are exempt.
     pub fn idle_timeout(mut self, d: Duration) -> Self {
         self.settings.limits.idle_timeout = d;
         self

@@ -89,7 +89,7 @@ impl RateLimiter {
         for shard in &self.shards {
             shard
                 .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .retain(|_, (start, _)| now.duration_since(*start) < window);
         }
     }
@@ -109,7 +109,9 @@ impl RateLimiter {
         let now = Instant::now();
         let (start, count) = match self.shards.get(idx) {
             Some(shard) => {
-                let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
+                let mut map = shard
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let entry = map.entry(hash).or_insert((now, 0));
                 if now.duration_since(entry.0) >= window {
                     *entry = (now, 0);
@@ -170,7 +172,10 @@ impl Shared {
     }
 
     pub(crate) fn agent_plan(&self) -> AgentPlan {
-        self.agent.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.agent
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Activates a conversation (first socket, or at create) and starts its agent.
@@ -186,7 +191,10 @@ impl Shared {
 
     pub(crate) fn set_faults(&self, faults: Faults) {
         if let Some(seed) = faults.seed {
-            *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = StdRng::seed_from_u64(seed);
+            *self
+                .rng
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = StdRng::seed_from_u64(seed);
         }
         self.faults.send_replace(faults);
     }
@@ -197,7 +205,7 @@ impl Shared {
         }
         self.rng
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .random::<f64>()
             < rate
     }

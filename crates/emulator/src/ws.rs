@@ -72,7 +72,7 @@ async fn upgrade(
     ws.read_buffer_size(WS_READ_BUFFER)
         .on_upgrade(move |socket| async move {
             let _slot = slot;
-            serve(shared, conv, socket).await
+            serve(shared, conv, socket).await;
         })
 }
 
@@ -163,7 +163,7 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
                 }
                 // A socket too slow to keep up is dropped (the client resyncs over REST),
                 // rather than slowing every other socket of the chat.
-                Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
+                Err(RecvError::Lagged(_) | RecvError::Closed) => return,
             },
             _ = sleep_until_some(closing_at) => {
                 close(socket, 1001, "Going away").await;
@@ -182,7 +182,7 @@ async fn serve(shared: Arc<Shared>, conv: Arc<Conversation>, mut socket: WebSock
                         return;
                     }
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
                 Some(Ok(_)) => {}
             },
         }
@@ -243,7 +243,7 @@ async fn stall(shared: &Shared, mut socket: WebSocket) {
         tokio::select! {
             _ = shared.cancel.cancelled() => return,
             msg = socket.recv() => match msg {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
                 Some(Ok(_)) => {}
             },
         }

@@ -148,7 +148,7 @@ fn member_change(v: &Value, id: &str, state: &str) -> bool {
 }
 
 async fn expect_close(ws: &mut Ws, code: u16) {
-    expect_close_with(ws, code, "The conversation is ended").await
+    expect_close_with(ws, code, "The conversation is ended").await;
 }
 
 async fn expect_close_with(ws: &mut Ws, code: u16, reason: &str) {

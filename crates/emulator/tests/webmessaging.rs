@@ -1,4 +1,4 @@
-//! Web Messaging against the in-process emulator, over real WebSockets and HTTP, with the
+//! Web Messaging against the in-process emulator, over real `WebSockets` and HTTP, with the
 //! model's types. Every frame the emulator sends is validated against the facts-only extract of
 //! the official frame schema (`crates/model/tests/data/webmessaging-schema.json`, read at run
 //! time): the envelope against `BaseMessage`, the body against the definition its `class`
@@ -208,7 +208,7 @@ impl Client {
     async fn closed(&mut self) {
         loop {
             match timeout(T, self.ws.next()).await.expect("closed in time") {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                None | Some(Err(_) | Ok(Message::Close(_))) => return,
                 Some(Ok(Message::Text(text))) => {
                     panic!("frame instead of a close: {}", text.as_str())
                 }

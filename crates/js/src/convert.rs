@@ -97,7 +97,7 @@ pub(crate) fn prop(options: &JsValue, key: &str) -> Option<JsValue> {
 /// An optional property that the official SDK sends as an empty value when falsy
 /// (`0`, `false`, `''`): taken as absent, as the service does.
 pub(crate) fn truthy_prop(options: &JsValue, key: &str) -> Option<JsValue> {
-    prop(options, key).filter(|v| v.is_truthy())
+    prop(options, key).filter(wasm_bindgen::JsValue::is_truthy)
 }
 
 /// An integer option (a number or a numeric string).

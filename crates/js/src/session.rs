@@ -109,10 +109,7 @@ impl GuestChat {
     /// The connected agent, if any (`ChatMember`).
     #[wasm_bindgen(unchecked_return_type = "ChatMember | undefined")]
     pub fn agent(&self) -> JsValue {
-        self.chat
-            .agent()
-            .map(|m| member(&m))
-            .unwrap_or(JsValue::UNDEFINED)
+        self.chat.agent().map_or(JsValue::UNDEFINED, |m| member(&m))
     }
 
     /// Sends a message, exactly once (an ambiguous failure is settled from the history
@@ -215,8 +212,7 @@ impl ChatEvents {
 fn json<T: serde::Serialize>(value: &T) -> JsValue {
     serde_json::to_string(value)
         .ok()
-        .map(|s| convert::parse_body(&s))
-        .unwrap_or(JsValue::UNDEFINED)
+        .map_or(JsValue::UNDEFINED, |s| convert::parse_body(&s))
 }
 
 fn wire<T: serde::Serialize>(value: &T) -> Option<String> {

@@ -4,11 +4,14 @@
 //! machine; `bench/src/bin/decode-frames.rs` under callgrind counts instructions instead
 //! (BENCHMARKS.md).
 
+// criterion_group! defines an undocumented `pub fn`.
+#![allow(missing_docs)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use guest_chat_model::ChatEvent;
 
-mod typical_frames;
-use typical_frames::{HEARTBEAT, MEMBER_CHANGE, MESSAGE, MIX, TYPING};
+mod frames;
+use frames::{HEARTBEAT, MEMBER_CHANGE, MESSAGE, MIX, TYPING};
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("from_frame");
@@ -20,7 +23,7 @@ fn bench(c: &mut Criterion) {
     ] {
         group.throughput(Throughput::Elements(1));
         group.bench_function(name, |b| {
-            b.iter(|| ChatEvent::from_frame(black_box(frame)).expect("decodes"))
+            b.iter(|| ChatEvent::from_frame(black_box(frame)).expect("decodes"));
         });
     }
     group.throughput(Throughput::Elements(MIX.len() as u64));
@@ -29,7 +32,7 @@ fn bench(c: &mut Criterion) {
             for frame in MIX {
                 black_box(ChatEvent::from_frame(black_box(frame)).expect("decodes"));
             }
-        })
+        });
     });
     group.finish();
 }

@@ -15,7 +15,7 @@ macro_rules! open_enum {
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
+            $( $(#[$vmeta])* #[doc = concat!("\n\nOn the wire: `", $wire, "`.")] $variant, )+
             /// A value this version does not know, kept as the server sent it.
             Unknown(String),
         }
@@ -93,7 +93,10 @@ macro_rules! open_enum {
 
 open_enum! {
     /// `WebChatRoutingTarget.targetType`. The service accepts any case (`"queue"`).
-    TargetType { Queue => "QUEUE" }
+    TargetType {
+        /// A queue.
+        Queue => "QUEUE"
+    }
 }
 
 open_enum! {
@@ -140,7 +143,12 @@ open_enum! {
 
 open_enum! {
     /// `WebChatGuestMediaRequest.types` items.
-    MediaRequestType { Cobrowse => "COBROWSE", Screenshare => "SCREENSHARE" }
+    MediaRequestType {
+        /// Co-browsing.
+        Cobrowse => "COBROWSE",
+        /// Screen sharing.
+        Screenshare => "SCREENSHARE"
+    }
 }
 
 open_enum! {
@@ -163,7 +171,12 @@ open_enum! {
 
 open_enum! {
     /// The `sortOrder` query parameter of the message history.
-    SortOrder { Ascending => "ascending", Descending => "descending" }
+    SortOrder {
+        /// Oldest first.
+        Ascending => "ascending",
+        /// Newest first.
+        Descending => "descending"
+    }
 }
 
 open_enum! {

@@ -194,7 +194,7 @@ fn message_frame_7_6_and_lower_case_correlation_id() {
     let mc = r#"{"topicName":"t","eventBody":{"conversation":{"id":"c"},"member":{"id":"m","state":"DISCONNECTED"}},"metadata":{"correlationId":"x","type":"member-change"}}"#;
     match ChatEvent::from_frame(mc).unwrap() {
         ChatEvent::MemberChange { correlation_id, .. } => {
-            assert_eq!(correlation_id.as_deref(), Some("x"))
+            assert_eq!(correlation_id.as_deref(), Some("x"));
         }
         other => panic!("{other:?}"),
     }

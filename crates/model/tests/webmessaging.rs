@@ -103,7 +103,10 @@ fn protocol_frames_decode_to_their_variants() {
         panic!("{events:?}")
     };
     assert_eq!(t.kind, EventTypingType::On);
-    assert_eq!(t.duration.as_ref().and_then(|d| d.as_u64()), Some(5000));
+    assert_eq!(
+        t.duration.as_ref().and_then(serde_json::Number::as_u64),
+        Some(5000)
+    );
 
     let ServerFrame::Message(m) = frame(DISCONNECT) else {
         panic!()

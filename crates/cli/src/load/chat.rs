@@ -29,8 +29,10 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
-    pub fn rec(&self) -> std::sync::MutexGuard<'_, Recorder> {
-        self.rec.lock().unwrap_or_else(|p| p.into_inner())
+    pub(super) fn rec(&self) -> std::sync::MutexGuard<'_, Recorder> {
+        self.rec
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn opening_settled(&self) {
@@ -47,12 +49,11 @@ pub(super) struct Failure {
 }
 
 impl Failure {
-    pub fn sdk(step: &str, e: &Error) -> Failure {
+    pub(super) fn sdk(step: &str, e: &Error) -> Failure {
         let kind = match e {
             Error::Api(api) => api
                 .code()
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("http {}", api.status)),
+                .map_or_else(|| format!("http {}", api.status), str::to_owned),
             Error::Timeout(_) => "timeout".into(),
             Error::Connect(_) => "connect".into(),
             Error::Tls(_) => "tls".into(),
@@ -67,7 +68,7 @@ impl Failure {
         }
     }
 
-    pub fn local(kind: &str, detail: impl Into<String>) -> Failure {
+    pub(super) fn local(kind: &str, detail: impl Into<String>) -> Failure {
         Failure {
             kind: kind.to_owned(),
             detail: detail.into(),

@@ -23,7 +23,7 @@ pub(super) enum Verdict {
 
 impl Verdict {
     /// The violation kind, if this is one.
-    pub fn violation(self) -> Option<&'static str> {
+    pub(super) fn violation(self) -> Option<&'static str> {
         match self {
             Verdict::NotEcho | Verdict::InOrder(_) => None,
             Verdict::OutOfOrder(_) => Some("reply out of order"),
@@ -48,7 +48,7 @@ pub(super) struct EchoCheck {
 
 impl EchoCheck {
     /// Registers the next message sent (texts are unique within a chat); returns its number.
-    pub fn sent(&mut self, text: &str) -> usize {
+    pub(super) fn sent(&mut self, text: &str) -> usize {
         let k = self.seen.len();
         self.index.insert(text.to_owned(), k);
         self.seen.push(0);
@@ -56,7 +56,7 @@ impl EchoCheck {
     }
 
     /// Judges one agent message.
-    pub fn reply(&mut self, body: &str) -> Verdict {
+    pub(super) fn reply(&mut self, body: &str) -> Verdict {
         let Some(text) = body.strip_prefix(ECHO_PREFIX) else {
             return Verdict::NotEcho;
         };
@@ -77,12 +77,12 @@ impl EchoCheck {
     }
 
     /// Whether message `k`'s echo has arrived.
-    pub fn echoed(&self, k: usize) -> bool {
+    pub(super) fn echoed(&self, k: usize) -> bool {
         self.seen.get(k).is_some_and(|n| *n > 0)
     }
 
     /// How many sent messages have no echo yet.
-    pub fn missing(&self) -> usize {
+    pub(super) fn missing(&self) -> usize {
         self.seen.iter().filter(|n| **n == 0).count()
     }
 }

@@ -1,4 +1,4 @@
-//! `--hdr-out FILE`: the run's latencies as an HdrHistogram interval log (one histogram per
+//! `--hdr-out FILE`: the run's latencies as an `HdrHistogram` interval log (one histogram per
 //! series and second, tagged `chatStart`, `roundTrip`, `send`, values in microseconds), ending
 //! with a comment line holding the run's JSON summary. `guest-chat load report` merges such
 //! logs from several runs.
@@ -33,7 +33,7 @@ pub(super) struct HdrLog {
 
 impl HdrLog {
     /// Creates the file now (so a bad path fails before the run) and starts the writer.
-    pub fn create(path: &Path, start: SystemTime) -> anyhow::Result<HdrLog> {
+    pub(super) fn create(path: &Path, start: SystemTime) -> anyhow::Result<HdrLog> {
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot create --hdr-out {}", path.display()))?;
         let (tx, rx) = mpsc::channel();
@@ -45,12 +45,12 @@ impl HdrLog {
     }
 
     /// A handle for the interval task.
-    pub fn sender(&self) -> IntervalSender {
+    pub(super) fn sender(&self) -> IntervalSender {
         IntervalSender(self.tx.clone())
     }
 
     /// Writes the summary comment and waits for the file to be complete.
-    pub fn finish(self, summary: &serde_json::Value) -> anyhow::Result<()> {
+    pub(super) fn finish(self, summary: &serde_json::Value) -> anyhow::Result<()> {
         let _ = self
             .tx
             .send(Entry::Comment(format!("{SUMMARY_PREFIX}{summary}")));
@@ -68,7 +68,7 @@ pub(super) struct IntervalSender(mpsc::Sender<Entry>);
 
 impl IntervalSender {
     /// Queues one interval (`start` counted from the run's start).
-    pub fn interval(&self, series: Series, start: Duration, length: Duration) {
+    pub(super) fn interval(&self, series: Series, start: Duration, length: Duration) {
         if !series.is_empty() {
             let series = Box::new(series);
             let _ = self.0.send(Entry::Interval {

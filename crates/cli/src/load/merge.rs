@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// Flags of `guest-chat load report`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// Interval logs written by `guest-chat load --hdr-out`.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -98,7 +98,7 @@ fn sum_summaries(summaries: &[Value]) -> Map<String, Value> {
 }
 
 /// Runs `guest-chat load report`.
-pub fn run(args: ReportArgs) -> anyhow::Result<()> {
+pub(super) fn run(args: ReportArgs) -> anyhow::Result<()> {
     let mut merged = Series::new()?;
     let mut summaries = Vec::new();
     for path in &args.files {

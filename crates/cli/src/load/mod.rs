@@ -22,7 +22,7 @@ mod run;
 mod send;
 mod target;
 
-pub use run::Interrupted;
+pub(crate) use run::Interrupted;
 use std::time::Duration;
 
 /// The longest a single step of a chat (greeting, one reply, the end) may take.
@@ -33,7 +33,7 @@ const MAX_CHATS: usize = 1_000_000;
 /// Flags of `guest-chat load`.
 #[derive(Debug, Clone, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct LoadArgs {
+pub(crate) struct LoadArgs {
     #[command(subcommand)]
     pub command: Option<LoadCommand>,
     /// How many chats to run in total.
@@ -85,7 +85,7 @@ pub struct LoadArgs {
     /// Draw the latency distributions (percentile against milliseconds) to this SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<std::path::PathBuf>,
-    /// Write the latencies as an HdrHistogram interval log (one histogram per series and
+    /// Write the latencies as an `HdrHistogram` interval log (one histogram per series and
     /// second, and the run's summary), for `guest-chat load report`.
     #[arg(long, value_name = "FILE")]
     pub hdr_out: Option<std::path::PathBuf>,
@@ -93,13 +93,13 @@ pub struct LoadArgs {
 
 /// Subcommands of `guest-chat load`.
 #[derive(Debug, Clone, clap::Subcommand)]
-pub enum LoadCommand {
+pub(crate) enum LoadCommand {
     /// Merge the --hdr-out logs of several runs into one summary.
     Report(merge::ReportArgs),
 }
 
 /// Runs `guest-chat load` (or `guest-chat load report`).
-pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: LoadArgs) -> anyhow::Result<()> {
     match args.command.clone() {
         Some(LoadCommand::Report(report)) => merge::run(report),
         None => run::run(args).await,

@@ -19,7 +19,7 @@ pub(super) struct Progress {
 
 impl Progress {
     /// Starts the bar when stderr is a terminal; None otherwise.
-    pub fn start(ctx: Arc<Ctx>, chats: usize) -> Option<Progress> {
+    pub(super) fn start(ctx: Arc<Ctx>, chats: usize) -> Option<Progress> {
         if !std::io::stderr().is_terminal() {
             return None;
         }
@@ -44,7 +44,7 @@ impl Progress {
     }
 
     /// Stops updating and erases the bar, leaving no line behind.
-    pub fn clear(self) {
+    pub(super) fn clear(self) {
         self.ticker.abort();
         self.bar.finish_and_clear();
     }

@@ -25,7 +25,7 @@ pub(super) const SERIES: [(&str, &str); 3] = [
 ];
 
 impl Series {
-    pub fn new() -> Result<Series, hdrhistogram::CreationError> {
+    pub(super) fn new() -> Result<Series, hdrhistogram::CreationError> {
         // Microseconds, 1 us .. 1 h, 3 significant digits.
         let h = || Histogram::new_with_bounds(1, 3_600_000_000, 3);
         Ok(Series {
@@ -36,15 +36,15 @@ impl Series {
     }
 
     /// The histograms in the order of [`SERIES`].
-    pub fn all(&self) -> [&Histogram<u64>; 3] {
+    pub(super) fn all(&self) -> [&Histogram<u64>; 3] {
         [&self.start, &self.round_trip, &self.send]
     }
 
-    pub fn all_mut(&mut self) -> [&mut Histogram<u64>; 3] {
+    pub(super) fn all_mut(&mut self) -> [&mut Histogram<u64>; 3] {
         [&mut self.start, &mut self.round_trip, &mut self.send]
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.all().iter().all(|h| h.is_empty())
     }
 }
@@ -84,7 +84,7 @@ pub(super) struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(intervals: bool) -> Result<Recorder, hdrhistogram::CreationError> {
+    pub(super) fn new(intervals: bool) -> Result<Recorder, hdrhistogram::CreationError> {
         Ok(Recorder {
             total: Series::new()?,
             interval: if intervals {
@@ -101,7 +101,7 @@ impl Recorder {
         })
     }
 
-    pub fn latency(&mut self, which: Latency, d: Duration) {
+    pub(super) fn latency(&mut self, which: Latency, d: Duration) {
         let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
         self.total.all_mut()[which as usize].saturating_record(us);
         if let Some(interval) = &mut self.interval {
@@ -109,23 +109,23 @@ impl Recorder {
         }
     }
 
-    pub fn error(&mut self, kind: &str, detail: String) {
+    pub(super) fn error(&mut self, kind: &str, detail: String) {
         self.errors_n(kind, 1, detail);
     }
 
-    pub fn errors_n(&mut self, kind: &str, n: u64, detail: String) {
+    pub(super) fn errors_n(&mut self, kind: &str, n: u64, detail: String) {
         *self.errors.entry(kind.to_owned()).or_default() += n;
         self.samples.entry(kind.to_owned()).or_insert(detail);
     }
 
     /// An exactly-once or order violation: counted on its own and as an error.
-    pub fn violation(&mut self, kind: &str, detail: String) {
+    pub(super) fn violation(&mut self, kind: &str, detail: String) {
         *self.violations.entry(kind.to_owned()).or_default() += 1;
         self.error(kind, detail);
     }
 
     /// Takes the current interval's histograms, leaving empty ones.
-    pub fn take_interval(&mut self) -> Option<Series> {
+    pub(super) fn take_interval(&mut self) -> Option<Series> {
         let interval = self.interval.as_mut()?;
         let fresh = Series::new().ok()?;
         Some(std::mem::replace(interval, fresh))
@@ -145,11 +145,11 @@ pub(super) struct Counters {
 }
 
 impl Counters {
-    pub fn get(counter: &AtomicUsize) -> usize {
+    pub(super) fn get(counter: &AtomicUsize) -> usize {
         counter.load(Ordering::Relaxed)
     }
 
-    pub fn bump(counter: &AtomicUsize) -> usize {
+    pub(super) fn bump(counter: &AtomicUsize) -> usize {
         counter.fetch_add(1, Ordering::Relaxed) + 1
     }
 }
@@ -158,7 +158,7 @@ impl Counters {
 pub(super) struct OpenGuard<'a>(&'a Counters);
 
 impl<'a> OpenGuard<'a> {
-    pub fn new(c: &'a Counters) -> Self {
+    pub(super) fn new(c: &'a Counters) -> Self {
         let now = c.open.fetch_add(1, Ordering::Relaxed) + 1;
         c.peak_open.fetch_max(now, Ordering::Relaxed);
         OpenGuard(c)

@@ -60,9 +60,10 @@ fn u(v: &Value) -> u64 {
 }
 
 fn size(b: &Value, unit: f64, name: &str) -> String {
-    b.as_u64()
-        .map(|b| format!("{:.1} {name}", b as f64 / unit))
-        .unwrap_or_else(|| "n/a".into())
+    b.as_u64().map_or_else(
+        || "n/a".into(),
+        |b| format!("{:.1} {name}", b as f64 / unit),
+    )
 }
 
 /// Prints the summary as a table.

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 /// The run was stopped by Ctrl-C (SIGINT); the partial report has been printed. The process
 /// exits with 130.
 #[derive(Debug)]
-pub struct Interrupted;
+pub(crate) struct Interrupted;
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -28,7 +28,7 @@ pub(super) struct Target {
 
 impl Target {
     /// Sockets per open chat: the WebSocket, twice when the emulator is in this process.
-    pub fn per_chat(&self) -> usize {
+    pub(super) fn per_chat(&self) -> usize {
         if matches!(self.peer, Peer::InProcess(_)) {
             2
         } else {
@@ -37,7 +37,7 @@ impl Target {
     }
 
     /// Stops an emulator this run started; returns a child emulator's peak RSS.
-    pub async fn stop(self) -> Option<u64> {
+    pub(super) async fn stop(self) -> Option<u64> {
         match self.peer {
             Peer::InProcess(emu) => {
                 emu.shutdown().await;
@@ -80,7 +80,7 @@ pub(super) async fn open(args: &LoadArgs, in_process_fits: bool) -> anyhow::Resu
                 .start()
                 .await
                 .map_err(|e| anyhow!("cannot start the embedded emulator: {e}"))?;
-            let url = emu.base_url().to_string();
+            let url = emu.base_url().clone();
             (Peer::InProcess(emu), url)
         }
     };
@@ -164,12 +164,12 @@ impl EmulatorProcess {
     }
 }
 
-/// Peak resident set size of this process (VmHWM), in bytes; Linux only.
+/// Peak resident set size of this process (`VmHWM`), in bytes; Linux only.
 pub(super) fn peak_rss() -> Option<u64> {
     proc_status_kib("self", "VmHWM:").map(|k| k * 1024)
 }
 
-/// Current resident set size (VmRSS), in bytes; Linux only.
+/// Current resident set size (`VmRSS`), in bytes; Linux only.
 pub(super) fn current_rss() -> Option<u64> {
     proc_status_kib("self", "VmRSS:").map(|k| k * 1024)
 }

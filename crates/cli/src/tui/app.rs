@@ -131,7 +131,7 @@ impl App {
         let time = format::clock(message.timestamp.as_ref());
         let body = format::visible(message.body.as_deref().unwrap_or_default(), true).into_owned();
         match message.body_type.as_ref() {
-            Some(BodyType::MemberJoin) | Some(BodyType::MemberLeave) => {}
+            Some(BodyType::MemberJoin | BodyType::MemberLeave) => {}
             Some(BodyType::MediaRequest) => {
                 let who = self.who(sender);
                 self.system(format!("{who} sent a media request (not supported here)"));
@@ -177,8 +177,7 @@ impl App {
                 let verb = member
                     .state
                     .as_ref()
-                    .map(format::member_verb)
-                    .unwrap_or_else(|| "changed".into());
+                    .map_or_else(|| "changed".into(), format::member_verb);
                 let verb = format::visible(&verb, false).into_owned();
                 let who = self.who(&member);
                 self.system(format!("{who} {verb}"));
@@ -238,14 +237,12 @@ impl App {
 
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Action {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('q')) {
+        if ctrl && matches!(key.code, KeyCode::Char('c' | 'q')) {
             return Action::Quit;
         }
         if self.ended.is_some() {
             return match key.code {
-                KeyCode::Char('q') | KeyCode::Char('Q') | KeyCode::Esc | KeyCode::Enter => {
-                    Action::Quit
-                }
+                KeyCode::Char('q' | 'Q') | KeyCode::Esc | KeyCode::Enter => Action::Quit,
                 KeyCode::PageUp | KeyCode::Up => {
                     self.scroll_by(if key.code == KeyCode::Up { 1 } else { 10 })
                 }

@@ -35,7 +35,7 @@ impl Drop for RestoreGuard {
 }
 
 /// Runs the terminal chat until the user quits.
-pub async fn run(target: Target) -> anyhow::Result<()> {
+pub(crate) async fn run(target: Target) -> anyhow::Result<()> {
     // Console logging from the SDK would scribble over the screen.
     let logger = target.client.config().logger_settings();
     if logger.log_to_console {

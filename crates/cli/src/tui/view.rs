@@ -128,11 +128,10 @@ impl App {
                     Style::new().add_modifier(Modifier::BOLD),
                 ),
             ]));
-            let role = m
-                .role
-                .as_ref()
-                .map(|r| format::visible(&r.to_string().to_lowercase(), false).into_owned())
-                .unwrap_or_else(|| "?".into());
+            let role = m.role.as_ref().map_or_else(
+                || "?".into(),
+                |r| format::visible(&r.to_string().to_lowercase(), false).into_owned(),
+            );
             let state = match &m.state {
                 Some(MemberState::Connected) => "connected".to_owned(),
                 Some(MemberState::Disconnected) => "left".to_owned(),

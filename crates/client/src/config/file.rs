@@ -26,7 +26,7 @@ pub(crate) struct FileSettings {
     pub log_file_path_line: Option<usize>,
 }
 
-/// The 1-based line of the first `"key"` in a JSON text (serde_json keeps no positions for
+/// The 1-based line of the first `"key"` in a JSON text (`serde_json` keeps no positions for
 /// values), so that a JSON file's invalid value names its line too.
 fn json_key_line(text: &str, key: &str) -> Option<usize> {
     let needle = format!("\"{key}\"");

@@ -45,7 +45,7 @@ pub enum ConfigError {
         line: usize,
         /// 1-based column.
         column: usize,
-        /// serde_json's message.
+        /// `serde_json`'s message.
         message: String,
     },
     /// A key with a value that is not accepted (an invalid boolean, level, format or host).

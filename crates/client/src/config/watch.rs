@@ -38,7 +38,9 @@ impl WatchProbe {
     /// Waits until the watcher thread has ended; false if it still runs after `timeout`.
     pub fn wait_stopped(&self, timeout: Duration) -> bool {
         let (lock, cond) = &*self.0;
-        let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match cond.wait_timeout_while(guard, timeout, |stopped| !*stopped) {
             Ok((g, _)) => *g,
             Err(p) => *p.into_inner().0,
@@ -52,7 +54,9 @@ struct StopOnDrop(WatchProbe);
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
         let (lock, cond) = &*(self.0).0;
-        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        *lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
         cond.notify_all();
     }
 }

@@ -242,7 +242,7 @@ impl Driver {
             Ok(_) => None,
             Err(e) => match e.status() {
                 Some(401) => Some(CloseReason::Unauthorized),
-                Some(403) | Some(404) => Some(CloseReason::ChatEnded),
+                Some(403 | 404) => Some(CloseReason::ChatEnded),
                 // Unreachable or failing service: keep trying to reconnect.
                 _ => None,
             },

@@ -84,7 +84,10 @@ impl SdkLogger {
     /// appending now (its parent directories are created); if that fails the error names
     /// the path and the OS error, and the previous settings stay in force.
     pub fn apply(&self, settings: LoggerSettings) -> Result<(), LoggerError> {
-        let _guard = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _guard = self
+            .apply_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let file = match (&settings.log_file_path, settings.log_level) {
             (Some(path), level) if level != LogLevel::None => {
                 Some((path.clone(), open_log_file(path)?))
@@ -120,7 +123,11 @@ impl SdkLogger {
     pub fn flush(&self, timeout: Duration) -> bool {
         let target = self.progress.enqueued.load(Ordering::Acquire);
         let deadline = Instant::now() + timeout.min(crate::LONGEST_WAIT);
-        let mut done = self.progress.done.lock().unwrap_or_else(|p| p.into_inner());
+        let mut done = self
+            .progress
+            .done
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         while *done < target {
             let now = Instant::now();
             if now >= deadline {
@@ -223,7 +230,7 @@ impl SdkLogger {
         self.progress.enqueued.fetch_add(1, Ordering::AcqRel);
         match tx.try_send(entry) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 self.progress.dropped.fetch_add(1, Ordering::Relaxed);
                 self.progress.mark_done();
             }

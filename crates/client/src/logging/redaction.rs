@@ -79,7 +79,7 @@ pub(super) fn collect_jwt_fields(v: &serde_json::Value, out: &mut Vec<String>) {
                     serde_json::Value::String(s)
                         if k.eq_ignore_ascii_case("jwt") && !s.is_empty() =>
                     {
-                        out.push(s.clone())
+                        out.push(s.clone());
                     }
                     _ => collect_jwt_fields(x, out),
                 }

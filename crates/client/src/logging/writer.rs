@@ -66,7 +66,10 @@ pub(super) struct Progress {
 
 impl Progress {
     pub(super) fn mark_done(&self) {
-        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        let mut done = self
+            .done
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *done += 1;
         self.cond.notify_all();
     }

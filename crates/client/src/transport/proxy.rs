@@ -183,9 +183,7 @@ pub(crate) async fn tunnel(
                 .connect(name, stream)
                 .await
                 .map_err(|e| {
-                    let hint = crate::error::rustls_cause(&e)
-                        .map(crate::error::tls_hint)
-                        .unwrap_or("");
+                    let hint = crate::error::rustls_cause(&e).map_or("", crate::error::tls_hint);
                     ConnectError::Tls(TransportError::with_source(
                         format!("TLS handshake with the proxy {proxy_at} failed: {e}{hint}"),
                         e,

@@ -235,8 +235,7 @@ impl Rest {
         if cause.is_timeout() {
             let limit = self
                 .timeout
-                .map(|t| format!("{} ms", t.as_millis()))
-                .unwrap_or_else(|| "the limit".into());
+                .map_or_else(|| "the limit".into(), |t| format!("{} ms", t.as_millis()));
             let msg = format!(
                 "no answer within {limit} (after {} ms): {msg}",
                 started.elapsed().as_millis()

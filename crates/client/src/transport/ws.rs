@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use url::Url;
 
-/// How a client opens WebSockets: its proxy choice and, when extra roots are trusted, its
+/// How a client opens `WebSockets`: its proxy choice and, when extra roots are trusted, its
 /// TLS settings (else tungstenite's default: the public webpki roots). Shared by
 /// `with_jwt` children.
 #[derive(Clone)]

@@ -6,7 +6,7 @@ use purecloud_guest_chat_client::ApiClient;
 use std::time::Duration;
 
 /// An emulator with a fast agent, this heartbeat, and a rate limit tests never reach.
-pub async fn emulator(agent: AgentMode, heartbeat: Duration) -> EmulatorHandle {
+pub(crate) async fn emulator(agent: AgentMode, heartbeat: Duration) -> EmulatorHandle {
     Emulator::builder()
         .agent(agent)
         .agent_delay(Duration::from_millis(5))
@@ -18,7 +18,7 @@ pub async fn emulator(agent: AgentMode, heartbeat: Duration) -> EmulatorHandle {
 }
 
 /// A client for that emulator, reading no configuration file.
-pub fn client(emu: &EmulatorHandle) -> ApiClient {
+pub(crate) fn client(emu: &EmulatorHandle) -> ApiClient {
     ApiClient::builder()
         .environment(emu.base_url().as_str())
         .no_config_file()

@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// One request the proxy received.
 #[derive(Debug, Clone)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// `CONNECT` or the method of a forwarded request.
     pub method: String,
     /// `host:port` of a tunnel, or the absolute URL of a forwarded request.
@@ -20,7 +20,7 @@ pub struct Seen {
 }
 
 #[derive(Clone)]
-pub struct Proxy {
+pub(crate) struct Proxy {
     pub port: u16,
     seen: Arc<Mutex<Vec<Seen>>>,
     /// For a TLS proxy: its self-signed certificate (PEM), to trust.
@@ -29,12 +29,12 @@ pub struct Proxy {
 
 impl Proxy {
     /// Starts the proxy; `refuse_tunnels` answers every CONNECT with 407.
-    pub async fn start(refuse_tunnels: bool) -> Proxy {
+    pub(crate) async fn start(refuse_tunnels: bool) -> Proxy {
         Proxy::start_with(refuse_tunnels, None).await
     }
 
     /// An `https://` proxy: the same, behind TLS with a self-signed certificate for 127.0.0.1.
-    pub async fn start_tls() -> Proxy {
+    pub(crate) async fn start_tls() -> Proxy {
         let key = rcgen::KeyPair::generate().unwrap();
         let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
         let cert = params.self_signed(&key).unwrap();
@@ -88,7 +88,7 @@ impl Proxy {
         }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let scheme = if self.certificate_pem.is_some() {
             "https"
         } else {
@@ -97,18 +97,18 @@ impl Proxy {
         format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
-    pub fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 
-    pub fn tunnels(&self) -> Vec<Seen> {
+    pub(crate) fn tunnels(&self) -> Vec<Seen> {
         self.seen()
             .into_iter()
             .filter(|s| s.method == "CONNECT")
             .collect()
     }
 
-    pub fn forwarded(&self) -> Vec<Seen> {
+    pub(crate) fn forwarded(&self) -> Vec<Seen> {
         self.seen()
             .into_iter()
             .filter(|s| s.method != "CONNECT")

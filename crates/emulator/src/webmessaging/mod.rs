@@ -104,7 +104,7 @@ impl WebMessaging {
             .wm()
             .default_deployment
             .write()
-            .unwrap_or_else(|p| p.into_inner()) = settings;
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
     }
 
     /// Settings of one deployment.
@@ -112,7 +112,7 @@ impl WebMessaging {
         self.wm()
             .deployments
             .write()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(deployment_id.into(), settings);
     }
 
@@ -123,7 +123,7 @@ impl WebMessaging {
             .wm()
             .rate_per_second
             .write()
-            .unwrap_or_else(|p| p.into_inner()) = per_second;
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = per_second;
     }
 
     /// Fault: the next `count` guest texts are stored and reach the agent, but their `Inbound`

@@ -98,7 +98,9 @@ impl WmSession {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<WmCmd> {
@@ -257,7 +259,7 @@ impl WmSession {
         let rx = self
             .agent_rx
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
         if let Some(rx) = rx {
             let session = self.clone();

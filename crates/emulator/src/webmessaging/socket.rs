@@ -148,7 +148,7 @@ async fn serve(shared: Arc<Shared>, deployment: String, mut socket: WebSocket) {
                         }
                     }
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
                 // The pong is sent by the WebSocket layer; the ping is counted.
                 Some(Ok(Message::Ping(_))) => {
                     if let Some(s) = &conn.session {
@@ -343,16 +343,13 @@ fn configure(
         cancel: &shared.cancel,
         tracker: &shared.tracker,
     };
-    let (session, new_session) = match wm.open(agents, token.expose(), &conn.deployment, start_new)
-    {
-        Ok(pair) => pair,
-        Err(()) => {
-            return vec![error(
-                4007,
-                "Session not found: the session expired.",
-                tracing_id,
-            )]
-        }
+    let Ok((session, new_session)) = wm.open(agents, token.expose(), &conn.deployment, start_new)
+    else {
+        return vec![error(
+            4007,
+            "Session not found: the session expired.",
+            tracing_id,
+        )];
     };
     // Subscribe before answering, so that nothing published after the answer is missed.
     conn.rx = Some(session.subscribe());
@@ -377,7 +374,7 @@ fn admit(
     shared: &Shared,
     session: &WmSession,
     r: &guest_chat_model::webmessaging::SendMessageRequest,
-    tracing_id: &Option<String>,
+    tracing_id: Option<&String>,
 ) -> Result<(), Arc<str>> {
     let refused = {
         let mut f = shared.webmessaging.faults();
@@ -403,7 +400,7 @@ fn admit(
             extra: Default::default(),
         };
         let frame = ServerFrame::TooManyRequests(
-            Envelope::response(body, tracing_id.clone()).with_code(429),
+            Envelope::response(body, tracing_id.cloned()).with_code(429),
         );
         return Err(frame_text(&frame));
     }
@@ -417,11 +414,8 @@ fn admit(
     if attributes > MAX_CUSTOM_DATA_BYTES as usize {
         return Err(error(
             4013,
-            format!(
-                "Custom attributes are larger than {} bytes.",
-                MAX_CUSTOM_DATA_BYTES
-            ),
-            tracing_id.clone(),
+            format!("Custom attributes are larger than {MAX_CUSTOM_DATA_BYTES} bytes."),
+            tracing_id.cloned(),
         ));
     }
     Ok(())
@@ -456,7 +450,7 @@ fn on_message(
     tracing_id: Option<String>,
 ) -> Vec<Arc<str>> {
     let _ = conn;
-    if let Err(frame) = admit(shared, session, &r, &tracing_id) {
+    if let Err(frame) = admit(shared, session, &r, tracing_id.as_ref()) {
         return vec![frame];
     }
     let message = r.message;

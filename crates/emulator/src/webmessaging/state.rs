@@ -77,7 +77,9 @@ impl Sessions {
 }
 
 fn lock(sessions: &Mutex<Sessions>) -> std::sync::MutexGuard<'_, Sessions> {
-    sessions.lock().unwrap_or_else(|p| p.into_inner())
+    sessions
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Expires `session` once its lifetime `after` (the deployment's `session_duration_secs`, the
@@ -140,26 +142,31 @@ impl WmState {
     }
 
     pub(crate) fn deployment(&self, id: &str) -> DeploymentSettings {
-        let map = self.deployments.read().unwrap_or_else(|p| p.into_inner());
+        let map = self
+            .deployments
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match map.get(id) {
             Some(s) => s.clone(),
             None => self
                 .default_deployment
                 .read()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone(),
         }
     }
 
     pub(crate) fn faults(&self) -> std::sync::MutexGuard<'_, WmFaults> {
-        self.faults.lock().unwrap_or_else(|p| p.into_inner())
+        self.faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn rate_per_second(&self) -> Option<u32> {
         *self
             .rate_per_second
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The session of `token`, created when new (`true`) or when `start_new`;
