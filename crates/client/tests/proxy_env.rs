@@ -2,6 +2,7 @@
 //! for `ws://`, and `NO_PROXY` bypasses it. Its own test binary: the variables are
 //! process-global, so this file holds a single test.
 
+#[path = "support/proxy.rs"]
 mod proxy_support;
 
 use futures::StreamExt;

@@ -16,7 +16,7 @@ use purecloud_guest_chat_client::{
 use std::time::Duration;
 use tokio::time::timeout;
 
-mod common;
+use crate::support as common;
 use common::{client, emulator};
 
 const WAIT: Duration = Duration::from_secs(10);

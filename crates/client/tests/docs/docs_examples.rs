@@ -1,5 +1,5 @@
 //! Every Rust block of the documentation is a program of `examples/`, byte for byte, so that
-//! `cargo test` compiles it (and `tests/examples.rs` runs the ones that need a server). A block
+//! `cargo test` compiles it (and `tests/docs/examples.rs` runs the ones that need a server). A block
 //! that drifts from its example, or has none, fails here with the place to fix.
 //!
 //! Read: README.md, docs/*.md and each crate's README.md. A Rust block is one whose fence info
@@ -182,7 +182,7 @@ fn the_readme_sdk_example_is_the_quickstart_the_tests_run() {
         .1;
     assert!(
         blocks.first().is_some_and(|b| b.text == quickstart),
-        "the README's first Rust block must be examples/quickstart.rs, which tests/examples.rs runs"
+        "the README's first Rust block must be examples/quickstart.rs, which tests/docs/examples.rs runs"
     );
 }
 

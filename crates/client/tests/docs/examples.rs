@@ -2,7 +2,7 @@
 //! `emulator_tls` bring their own emulator; `quickstart` (the README's SDK example) and `rest`
 //! (the REST walkthrough of docs/sdk.md) are given the base URL of one this test starts, as
 //! their first argument. Examples that stop working fail here, not in a user's first five
-//! minutes. (`tests/docs_examples.rs` checks that the docs show these files byte for byte.)
+//! minutes. (`tests/docs/docs_examples.rs` checks that the docs show these files byte for byte.)
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -1,7 +1,7 @@
 //! The event stream and REST through an explicit `http://`, `https://` or SOCKS5 proxy
 //! (`ApiClientBuilder::proxy`).
 
-mod proxy_support;
+use crate::support::proxy as proxy_support;
 
 use futures::StreamExt;
 use guest_chat_emulator::{Emulator, EmulatorHandle};

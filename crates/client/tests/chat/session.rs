@@ -13,7 +13,7 @@ use purecloud_guest_chat_client::{
 use std::time::Duration;
 use tokio::time::timeout;
 
-mod common;
+use crate::support as common;
 use common::client;
 
 const WAIT: Duration = Duration::from_secs(10);

@@ -1,6 +1,8 @@
 //! Shared set-up of the emulator-driven SDK tests.
 #![allow(dead_code)] // each test binary uses its own part
 
+pub(crate) mod proxy;
+
 use guest_chat_emulator::{AgentMode, Emulator, EmulatorHandle};
 use purecloud_guest_chat_client::ApiClient;
 use std::time::Duration;

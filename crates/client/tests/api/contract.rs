@@ -10,7 +10,7 @@ use purecloud_guest_chat_client::*;
 use serde_json::{json, Map, Value};
 
 fn contract() -> Value {
-    serde_json::from_str(include_str!("data/rest-contract.json"))
+    serde_json::from_str(include_str!("../data/rest-contract.json"))
         .expect("tests/data/rest-contract.json is JSON")
 }
 
