@@ -582,3 +582,13 @@ proptest! {
         prop_assert_eq!(back, req);
     }
 }
+
+#[test]
+fn a_large_number_survives_the_round_trip_exactly() {
+    // Found by the `server_frame` fuzz target: without serde_json's exact float parsing,
+    // 1.62369999999e55 came back as 1.6236999999900003e55.
+    let text = r#"{"type":"response","class":"JwtResponse","code":200,"body":{"jwt":"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln","exp":16236999999900000000000000000000000000000000001500286168}}"#;
+    let first = frame(text);
+    let again = serde_json::to_string(&first).expect("serialises");
+    assert_eq!(frame(&again), first);
+}
