@@ -115,6 +115,21 @@ pub struct Faults {
 }
 
 impl Faults {
+    /// True when no REST fault can fire: the REST path then skips the faults step entirely.
+    pub(crate) fn rest_off(&self) -> bool {
+        self.latency_ms == 0
+            && [
+                self.error_rate,
+                self.non_json_rate,
+                self.rate_limited_rate,
+                self.late_error_rate,
+                self.message_error_rate,
+                self.message_lost_answer_rate,
+            ]
+            .iter()
+            .all(|&rate| rate <= 0.0)
+    }
+
     /// Applies one `key=value` item as given to `--fault`.
     pub fn apply_flag(&mut self, item: &str) -> Result<(), EmulatorError> {
         let (k, v) = item

@@ -4,17 +4,21 @@ use crate::auth::{bearer_token, verify_keyed};
 use crate::conv::{Conversation, ConversationState, GuestWriteError, NewConversation};
 use crate::error::ApiError;
 use crate::jwt::Claims;
-use crate::state::Shared;
+use crate::state::{RateInfo, Shared};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use guest_chat_model::*;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower::{Layer, Service};
 
 const BASE: &str = "/api/v2/webchat/guest/conversations";
 
@@ -43,7 +47,7 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router {
             &format!("{BASE}/{{cid}}/mediarequests/{{rid}}"),
             get(get_media).patch(patch_media),
         )
-        .route_layer(middleware::from_fn_with_state(shared.clone(), auth_layer));
+        .route_layer(AuthLayer(shared.clone()));
     Router::new()
         .route(BASE, post(create))
         .merge(protected)
@@ -69,55 +73,135 @@ fn path_conversation(path: &str) -> String {
         .into_owned()
 }
 
-async fn auth_layer(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
-    // The token is borrowed from the request (no copy of its hundreds of bytes).
-    let s = &shared.settings;
-    let checked = bearer_token(req.headers()).and_then(|token| {
-        // One hash of the token keys both the verified-token cache and the rate limiter.
-        let key = shared.signer.token_key(token);
-        let claims = verify_keyed(&shared, token, key)?;
-        let rate = shared
-            .limiter
-            .hit_hashed(key, s.rate_requests, s.rate_window);
-        Ok((claims, rate))
-    });
-    let (claims, rate) = match checked {
-        Ok(pair) => pair,
-        Err(e) => return e.into_response(),
-    };
-    let mut resp = if rate.exceeded {
-        ApiError::new(
-            429,
-            "too.many.requests.retry.after",
-            format!(
-                "Rate limit exceeded the maximum. Retry the request in [{}] seconds",
-                rate.reset_secs
-            ),
-        )
-        .header(
-            http::header::RETRY_AFTER,
-            HeaderValue::from(rate.reset_secs),
-        )
-        .into_response()
-    } else {
+/// The guest's credentials on every route but create: JWT (cached verification), rate limit,
+/// the conversation of the path; the handlers get an [`AuthCtx`]. A hand-written layer rather
+/// than `axum::middleware::from_fn`, which boxes every request's future and clones the inner
+/// service for it.
+#[derive(Clone)]
+struct AuthLayer(Arc<Shared>);
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+    fn layer(&self, inner: S) -> AuthService<S> {
+        AuthService {
+            shared: self.0.clone(),
+            inner,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AuthService<S> {
+    shared: Arc<Shared>,
+    inner: S,
+}
+
+impl<S> Service<Request> for AuthService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = WithRate<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let shared = &self.shared;
+        let s = &shared.settings;
+        // The token is borrowed from the request (no copy of its hundreds of bytes).
+        let checked = bearer_token(req.headers()).and_then(|token| {
+            // One hash of the token keys both the verified-token cache and the rate limiter.
+            let key = shared.signer.token_key(token);
+            let claims = verify_keyed(shared, token, key)?;
+            let rate = shared
+                .limiter
+                .hit_hashed(key, s.rate_requests, s.rate_window);
+            Ok((claims, rate))
+        });
+        let (claims, rate) = match checked {
+            Ok(pair) => pair,
+            Err(e) => return WithRate::answered(e.into_response(), None),
+        };
+        if rate.exceeded {
+            let resp = ApiError::new(
+                429,
+                "too.many.requests.retry.after",
+                format!(
+                    "Rate limit exceeded the maximum. Retry the request in [{}] seconds",
+                    rate.reset_secs
+                ),
+            )
+            .header(
+                http::header::RETRY_AFTER,
+                HeaderValue::from(rate.reset_secs),
+            )
+            .into_response();
+            return WithRate::answered(resp, Some(rate));
+        }
         let cid = path_conversation(req.uri().path());
         if claims.data.conv != cid {
-            ApiError::not_authorized().into_response()
-        } else {
-            match shared.store.get(&cid) {
-                None => ApiError::not_found().into_response(),
-                Some(conv) => {
-                    conv.touch();
-                    req.extensions_mut().insert(AuthCtx { claims, conv });
-                    next.run(req).await
+            return WithRate::answered(ApiError::not_authorized().into_response(), Some(rate));
+        }
+        match shared.store.get(&cid) {
+            None => WithRate::answered(ApiError::not_found().into_response(), Some(rate)),
+            Some(conv) => {
+                conv.touch();
+                req.extensions_mut().insert(AuthCtx { claims, conv });
+                WithRate::Inner {
+                    fut: self.inner.call(req),
+                    rate: Some(rate),
                 }
             }
         }
-    };
-    for (k, v) in rate.headers() {
-        resp.headers_mut().insert(k, v);
     }
-    resp
+}
+
+pin_project_lite::pin_project! {
+    /// [`AuthService`]'s answer: the route's, or its own, with the rate-limit headers.
+    #[project = WithRateProj]
+    enum WithRate<F> {
+        Inner { #[pin] fut: F, rate: Option<RateInfo> },
+        Answered { resp: Option<Response>, rate: Option<RateInfo> },
+    }
+}
+
+impl<F> WithRate<F> {
+    fn answered(resp: Response, rate: Option<RateInfo>) -> Self {
+        WithRate::Answered {
+            resp: Some(resp),
+            rate,
+        }
+    }
+}
+
+impl<F: Future<Output = Result<Response, Infallible>>> Future for WithRate<F> {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (resp, rate) = match self.project() {
+            WithRateProj::Inner { fut, rate } => {
+                let Ok(resp) = std::task::ready!(fut.poll(cx));
+                (resp, rate.take())
+            }
+            WithRateProj::Answered { resp, rate } => {
+                // Polled again after it completed: a bug of the caller; answer a 500.
+                let resp = resp
+                    .take()
+                    .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+                (resp, rate.take())
+            }
+        };
+        let mut resp = resp;
+        if let Some(rate) = rate {
+            for (k, v) in rate.headers() {
+                resp.headers_mut().insert(k, v);
+            }
+        }
+        Poll::Ready(Ok(resp))
+    }
 }
 
 /// Reads a JSON body with the size limit and content-type rules. `Ok(None)` = no body.

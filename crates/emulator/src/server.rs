@@ -10,19 +10,24 @@ use crate::jwt::Signer;
 use crate::state::{RateLimiter, Settings, Shared};
 use crate::tls::EmulatorTls;
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use futures::future::{BoxFuture, Either};
+use futures::FutureExt;
 use http::{HeaderName, HeaderValue, Method};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower::util::MapResponseLayer;
+use tower::{Layer, Service, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Default connection cap (see [`EmulatorBuilder::max_connections`]).
@@ -479,24 +484,27 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(crate::ws::routes(shared.clone()))
         .merge(crate::webmessaging::routes(shared.clone()))
         .fallback(|| async { ApiError::not_found() })
-        .layer(middleware::from_fn_with_state(shared, faults_layer))
+        .layer(FaultsLayer(shared))
         .layer(cors)
-        .layer(middleware::from_fn(common_layer))
+        .layer(MapResponseLayer::new(common_headers))
 }
 
 /// Correlation id + standard headers on every response; fills `contextId` of error bodies.
-async fn common_layer(req: Request, next: Next) -> Response {
-    let correlation = uuid::Uuid::new_v4().to_string();
-    let mut resp = next.run(req).await;
+///
+/// A plain response map (no boxed future, no per-request clone of the inner service, as
+/// `axum::middleware::from_fn` costs): the correlation id only goes into the response.
+fn common_headers(mut resp: Response) -> Response {
+    let mut buf = uuid::Uuid::encode_buffer();
+    let correlation: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
     if let Some(ErrorMarker(mut body)) = resp.extensions_mut().remove::<ErrorMarker>() {
-        body.context_id = Some(correlation.clone());
+        body.context_id = Some(correlation.to_owned());
         if let Ok(bytes) = serde_json::to_vec(&body) {
             resp.headers_mut().remove(http::header::CONTENT_LENGTH);
             *resp.body_mut() = Body::from(bytes);
         }
     }
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&correlation) {
+    if let Ok(v) = HeaderValue::from_str(correlation) {
         h.insert(HeaderName::from_static("inin-correlation-id"), v);
     }
     h.insert(
@@ -509,10 +517,61 @@ async fn common_layer(req: Request, next: Next) -> Response {
 }
 
 /// REST fault injection (only `/api/` paths).
-async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    if !req.uri().path().starts_with("/api/") || req.method() == Method::OPTIONS {
-        return next.run(req).await;
+#[derive(Clone)]
+struct FaultsLayer(Arc<Shared>);
+
+impl<S> Layer<S> for FaultsLayer {
+    type Service = FaultsService<S>;
+    fn layer(&self, inner: S) -> FaultsService<S> {
+        FaultsService {
+            shared: self.0.clone(),
+            inner,
+        }
     }
+}
+
+/// [`FaultsLayer`]'s service: with no REST fault set (the usual case) a request goes straight
+/// to the inner service, with neither a boxed future nor a clone of the inner service.
+#[derive(Clone)]
+struct FaultsService<S> {
+    shared: Arc<Shared>,
+    inner: S,
+}
+
+impl<S> Service<Request> for FaultsService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, BoxFuture<'static, Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if !req.uri().path().starts_with("/api/")
+            || req.method() == Method::OPTIONS
+            || self.shared.faults.borrow().rest_off()
+        {
+            return Either::Left(self.inner.call(req));
+        }
+        // The inner service was made ready for this call: it goes into the future, a clone
+        // stays (tower's usual exchange).
+        let ready = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, ready);
+        Either::Right(Box::pin(faulty(self.shared.clone(), req, inner).map(Ok)))
+    }
+}
+
+/// A REST request with faults set: each may answer instead of the route, or replace its
+/// answer.
+async fn faulty<S>(shared: Arc<Shared>, req: Request, inner: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let faults = shared.faults.borrow().clone();
     // A guest message POST: `.../members/{mid}/messages`.
     let message_post = req.method() == Method::POST && req.uri().path().ends_with("/messages");
@@ -535,7 +594,7 @@ async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Nex
     if message_post && shared.roll(faults.message_error_rate) {
         return ApiError::service_unavailable().into_response();
     }
-    let resp = next.run(req).await;
+    let Ok(resp) = inner.oneshot(req).await;
     if message_post && resp.status().is_success() && shared.roll(faults.message_lost_answer_rate) {
         return ApiError::service_unavailable().into_response();
     }
