@@ -8,6 +8,7 @@
 use crate::client::ApiClient;
 use crate::error::Error;
 use crate::secret::mask_secrets;
+use crate::transport::rest::RawResponse;
 use bytes::Bytes;
 use guest_chat_model::*;
 use serde::de::DeserializeOwned;
@@ -172,6 +173,31 @@ impl<T: fmt::Debug> fmt::Debug for ApiResponse<T> {
     }
 }
 
+/// A decoded 2xx answer with the raw answer it came from: the plain methods keep only the
+/// body; the `*_with_http_info` twins make an [`ApiResponse`] (the status text and a copy of
+/// the body's text are only made for them).
+struct Decoded<T> {
+    raw: RawResponse,
+    body: T,
+}
+
+impl<T> Decoded<T> {
+    fn into_response(self) -> ApiResponse<T> {
+        let Decoded { raw, body } = self;
+        ApiResponse {
+            status: raw.status.as_u16(),
+            status_text: raw.status.canonical_reason().unwrap_or("").to_owned(),
+            headers: raw.headers,
+            body,
+            // `from_utf8` first: the lossy conversion walks the text far more slowly.
+            text: match std::str::from_utf8(&raw.body) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(&raw.body).into_owned(),
+            },
+        }
+    }
+}
+
 /// The guest chat operations (the JavaScript SDK's `WebChatApi`). Cheap to create and clone.
 #[derive(Clone, Debug)]
 pub struct WebChatApi {
@@ -197,7 +223,7 @@ impl WebChatApi {
         ids: &[&str],
         query: Option<String>,
         body: Option<Bytes>,
-    ) -> Result<ApiResponse<T>, Error> {
+    ) -> Result<Decoded<T>, Error> {
         let path = spec.render_path(ids)?;
         let raw = self
             .client
@@ -223,33 +249,17 @@ impl WebChatApi {
                 value
             }
         };
-        Ok(ApiResponse {
-            status,
-            status_text: raw.status.canonical_reason().unwrap_or("").to_owned(),
-            headers: raw.headers,
-            body: value,
-            // `from_utf8` first: the lossy conversion walks the text far more slowly.
-            text: match std::str::from_utf8(&raw.body) {
-                Ok(text) => text.to_owned(),
-                Err(_) => String::from_utf8_lossy(&raw.body).into_owned(),
-            },
-        })
+        Ok(Decoded { raw, body: value })
     }
 
     async fn call_empty(
         &self,
         spec: &'static OperationSpec,
         ids: &[&str],
-    ) -> Result<ApiResponse<()>, Error> {
+    ) -> Result<Decoded<()>, Error> {
         let path = spec.render_path(ids)?;
         let raw = self.client.execute(spec, &path, None, None).await?;
-        Ok(ApiResponse {
-            status: raw.status.as_u16(),
-            status_text: raw.status.canonical_reason().unwrap_or("").to_owned(),
-            headers: raw.headers,
-            body: (),
-            text: String::from_utf8_lossy(&raw.body).into_owned(),
-        })
+        Ok(Decoded { raw, body: () })
     }
 
     /// Creates a chat: the guest member, its JWT and the event stream URI. Sends no JWT.
@@ -259,7 +269,7 @@ impl WebChatApi {
         &self,
         body: &CreateWebChatConversationRequest,
     ) -> Result<CreateWebChatConversationResponse, Error> {
-        self.post_webchat_guest_conversations_with_http_info(body)
+        self.post_webchat_guest_conversations_decoded(body)
             .await
             .map(|r| r.body)
     }
@@ -269,6 +279,15 @@ impl WebChatApi {
         &self,
         body: &CreateWebChatConversationRequest,
     ) -> Result<ApiResponse<CreateWebChatConversationResponse>, Error> {
+        self.post_webchat_guest_conversations_decoded(body)
+            .await
+            .map(Decoded::into_response)
+    }
+
+    async fn post_webchat_guest_conversations_decoded(
+        &self,
+        body: &CreateWebChatConversationRequest,
+    ) -> Result<Decoded<CreateWebChatConversationResponse>, Error> {
         let bytes = to_bytes(body)?;
         self.call(&POST_CONVERSATIONS, &[], None, Some(bytes)).await
     }
@@ -279,7 +298,7 @@ impl WebChatApi {
         conversation_id: &str,
         options: &GetMembersOptions,
     ) -> Result<WebChatMemberInfoEntityList, Error> {
-        self.get_webchat_guest_conversation_members_with_http_info(conversation_id, options)
+        self.get_webchat_guest_conversation_members_decoded(conversation_id, options)
             .await
             .map(|r| r.body)
     }
@@ -290,6 +309,16 @@ impl WebChatApi {
         conversation_id: &str,
         options: &GetMembersOptions,
     ) -> Result<ApiResponse<WebChatMemberInfoEntityList>, Error> {
+        self.get_webchat_guest_conversation_members_decoded(conversation_id, options)
+            .await
+            .map(Decoded::into_response)
+    }
+
+    async fn get_webchat_guest_conversation_members_decoded(
+        &self,
+        conversation_id: &str,
+        options: &GetMembersOptions,
+    ) -> Result<Decoded<WebChatMemberInfoEntityList>, Error> {
         self.call(
             &GET_MEMBERS,
             &[conversation_id],
@@ -305,7 +334,7 @@ impl WebChatApi {
         conversation_id: &str,
         member_id: &str,
     ) -> Result<WebChatMemberInfo, Error> {
-        self.get_webchat_guest_conversation_member_with_http_info(conversation_id, member_id)
+        self.get_webchat_guest_conversation_member_decoded(conversation_id, member_id)
             .await
             .map(|r| r.body)
     }
@@ -316,6 +345,16 @@ impl WebChatApi {
         conversation_id: &str,
         member_id: &str,
     ) -> Result<ApiResponse<WebChatMemberInfo>, Error> {
+        self.get_webchat_guest_conversation_member_decoded(conversation_id, member_id)
+            .await
+            .map(Decoded::into_response)
+    }
+
+    async fn get_webchat_guest_conversation_member_decoded(
+        &self,
+        conversation_id: &str,
+        member_id: &str,
+    ) -> Result<Decoded<WebChatMemberInfo>, Error> {
         self.call(&GET_MEMBER, &[conversation_id, member_id], None, None)
             .await
     }
@@ -326,7 +365,7 @@ impl WebChatApi {
         conversation_id: &str,
         member_id: &str,
     ) -> Result<(), Error> {
-        self.delete_webchat_guest_conversation_member_with_http_info(conversation_id, member_id)
+        self.delete_webchat_guest_conversation_member_decoded(conversation_id, member_id)
             .await
             .map(|_| ())
     }
@@ -337,6 +376,16 @@ impl WebChatApi {
         conversation_id: &str,
         member_id: &str,
     ) -> Result<ApiResponse<()>, Error> {
+        self.delete_webchat_guest_conversation_member_decoded(conversation_id, member_id)
+            .await
+            .map(Decoded::into_response)
+    }
+
+    async fn delete_webchat_guest_conversation_member_decoded(
+        &self,
+        conversation_id: &str,
+        member_id: &str,
+    ) -> Result<Decoded<()>, Error> {
         self.call_empty(&DELETE_MEMBER, &[conversation_id, member_id])
             .await
     }
@@ -354,7 +403,7 @@ impl WebChatApi {
         member_id: &str,
         body: &CreateWebChatMessageRequest,
     ) -> Result<WebChatMessage, Error> {
-        self.post_webchat_guest_conversation_member_messages_with_http_info(
+        self.post_webchat_guest_conversation_member_messages_decoded(
             conversation_id,
             member_id,
             body,
@@ -370,6 +419,21 @@ impl WebChatApi {
         member_id: &str,
         body: &CreateWebChatMessageRequest,
     ) -> Result<ApiResponse<WebChatMessage>, Error> {
+        self.post_webchat_guest_conversation_member_messages_decoded(
+            conversation_id,
+            member_id,
+            body,
+        )
+        .await
+        .map(Decoded::into_response)
+    }
+
+    async fn post_webchat_guest_conversation_member_messages_decoded(
+        &self,
+        conversation_id: &str,
+        member_id: &str,
+        body: &CreateWebChatMessageRequest,
+    ) -> Result<Decoded<WebChatMessage>, Error> {
         check_message(body)?;
         let bytes = to_bytes(body)?;
         self.call(
@@ -387,12 +451,9 @@ impl WebChatApi {
         conversation_id: &str,
         member_id: &str,
     ) -> Result<WebChatTyping, Error> {
-        self.post_webchat_guest_conversation_member_typing_with_http_info(
-            conversation_id,
-            member_id,
-        )
-        .await
-        .map(|r| r.body)
+        self.post_webchat_guest_conversation_member_typing_decoded(conversation_id, member_id)
+            .await
+            .map(|r| r.body)
     }
 
     /// [`Self::post_webchat_guest_conversation_member_typing`] with status and headers.
@@ -401,6 +462,16 @@ impl WebChatApi {
         conversation_id: &str,
         member_id: &str,
     ) -> Result<ApiResponse<WebChatTyping>, Error> {
+        self.post_webchat_guest_conversation_member_typing_decoded(conversation_id, member_id)
+            .await
+            .map(Decoded::into_response)
+    }
+
+    async fn post_webchat_guest_conversation_member_typing_decoded(
+        &self,
+        conversation_id: &str,
+        member_id: &str,
+    ) -> Result<Decoded<WebChatTyping>, Error> {
         self.call(&POST_TYPING, &[conversation_id, member_id], None, None)
             .await
     }
@@ -411,7 +482,7 @@ impl WebChatApi {
         conversation_id: &str,
         options: &GetMessagesOptions,
     ) -> Result<WebChatMessageEntityList, Error> {
-        self.get_webchat_guest_conversation_messages_with_http_info(conversation_id, options)
+        self.get_webchat_guest_conversation_messages_decoded(conversation_id, options)
             .await
             .map(|r| r.body)
     }
@@ -422,6 +493,16 @@ impl WebChatApi {
         conversation_id: &str,
         options: &GetMessagesOptions,
     ) -> Result<ApiResponse<WebChatMessageEntityList>, Error> {
+        self.get_webchat_guest_conversation_messages_decoded(conversation_id, options)
+            .await
+            .map(Decoded::into_response)
+    }
+
+    async fn get_webchat_guest_conversation_messages_decoded(
+        &self,
+        conversation_id: &str,
+        options: &GetMessagesOptions,
+    ) -> Result<Decoded<WebChatMessageEntityList>, Error> {
         self.call(
             &GET_MESSAGES,
             &[conversation_id],
@@ -437,7 +518,7 @@ impl WebChatApi {
         conversation_id: &str,
         message_id: &str,
     ) -> Result<WebChatMessage, Error> {
-        self.get_webchat_guest_conversation_message_with_http_info(conversation_id, message_id)
+        self.get_webchat_guest_conversation_message_decoded(conversation_id, message_id)
             .await
             .map(|r| r.body)
     }
@@ -448,6 +529,16 @@ impl WebChatApi {
         conversation_id: &str,
         message_id: &str,
     ) -> Result<ApiResponse<WebChatMessage>, Error> {
+        self.get_webchat_guest_conversation_message_decoded(conversation_id, message_id)
+            .await
+            .map(Decoded::into_response)
+    }
+
+    async fn get_webchat_guest_conversation_message_decoded(
+        &self,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Result<Decoded<WebChatMessage>, Error> {
         self.call(&GET_MESSAGE, &[conversation_id, message_id], None, None)
             .await
     }
@@ -457,7 +548,7 @@ impl WebChatApi {
         &self,
         conversation_id: &str,
     ) -> Result<WebChatGuestMediaRequestEntityList, Error> {
-        self.get_webchat_guest_conversation_mediarequests_with_http_info(conversation_id)
+        self.get_webchat_guest_conversation_mediarequests_decoded(conversation_id)
             .await
             .map(|r| r.body)
     }
@@ -467,6 +558,15 @@ impl WebChatApi {
         &self,
         conversation_id: &str,
     ) -> Result<ApiResponse<WebChatGuestMediaRequestEntityList>, Error> {
+        self.get_webchat_guest_conversation_mediarequests_decoded(conversation_id)
+            .await
+            .map(Decoded::into_response)
+    }
+
+    async fn get_webchat_guest_conversation_mediarequests_decoded(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Decoded<WebChatGuestMediaRequestEntityList>, Error> {
         self.call(&GET_MEDIAREQUESTS, &[conversation_id], None, None)
             .await
     }
@@ -477,12 +577,9 @@ impl WebChatApi {
         conversation_id: &str,
         media_request_id: &str,
     ) -> Result<WebChatGuestMediaRequest, Error> {
-        self.get_webchat_guest_conversation_mediarequest_with_http_info(
-            conversation_id,
-            media_request_id,
-        )
-        .await
-        .map(|r| r.body)
+        self.get_webchat_guest_conversation_mediarequest_decoded(conversation_id, media_request_id)
+            .await
+            .map(|r| r.body)
     }
 
     /// [`Self::get_webchat_guest_conversation_mediarequest`] with status and headers.
@@ -491,6 +588,16 @@ impl WebChatApi {
         conversation_id: &str,
         media_request_id: &str,
     ) -> Result<ApiResponse<WebChatGuestMediaRequest>, Error> {
+        self.get_webchat_guest_conversation_mediarequest_decoded(conversation_id, media_request_id)
+            .await
+            .map(Decoded::into_response)
+    }
+
+    async fn get_webchat_guest_conversation_mediarequest_decoded(
+        &self,
+        conversation_id: &str,
+        media_request_id: &str,
+    ) -> Result<Decoded<WebChatGuestMediaRequest>, Error> {
         self.call(
             &GET_MEDIAREQUEST,
             &[conversation_id, media_request_id],
@@ -507,7 +614,7 @@ impl WebChatApi {
         media_request_id: &str,
         body: &WebChatGuestMediaRequest,
     ) -> Result<WebChatGuestMediaRequest, Error> {
-        self.patch_webchat_guest_conversation_mediarequest_with_http_info(
+        self.patch_webchat_guest_conversation_mediarequest_decoded(
             conversation_id,
             media_request_id,
             body,
@@ -523,6 +630,21 @@ impl WebChatApi {
         media_request_id: &str,
         body: &WebChatGuestMediaRequest,
     ) -> Result<ApiResponse<WebChatGuestMediaRequest>, Error> {
+        self.patch_webchat_guest_conversation_mediarequest_decoded(
+            conversation_id,
+            media_request_id,
+            body,
+        )
+        .await
+        .map(Decoded::into_response)
+    }
+
+    async fn patch_webchat_guest_conversation_mediarequest_decoded(
+        &self,
+        conversation_id: &str,
+        media_request_id: &str,
+        body: &WebChatGuestMediaRequest,
+    ) -> Result<Decoded<WebChatGuestMediaRequest>, Error> {
         let bytes = to_bytes(body)?;
         self.call(
             &PATCH_MEDIAREQUEST,

@@ -39,6 +39,31 @@ pub(crate) struct Call<'a> {
     pub(crate) logger: &'a SdkLogger,
 }
 
+/// What every attempt of one call sends.
+struct Request<'a> {
+    method: http::Method,
+    url: &'a str,
+    json_body: bool,
+    /// `Bearer <jwt>`, made once per call.
+    authorization: Option<HeaderValue>,
+}
+
+impl Request<'_> {
+    /// The request's headers, as sent by [`Rest::attempt`] (for the logger): `Accept`,
+    /// `Content-Type` with a body, `Authorization` with a JWT.
+    fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(3);
+        headers.insert(ACCEPT, APPLICATION_JSON);
+        if self.json_body {
+            headers.insert(CONTENT_TYPE, APPLICATION_JSON);
+        }
+        if let Some(v) = &self.authorization {
+            headers.insert(AUTHORIZATION, v.clone());
+        }
+        headers
+    }
+}
+
 /// A raw 2xx answer.
 pub(crate) struct RawResponse {
     pub(crate) status: http::StatusCode,
@@ -69,21 +94,26 @@ impl Rest {
             url.push_str(q);
         }
         let method = spec.http_method();
-        let mut headers = HeaderMap::with_capacity(3);
-        headers.insert(ACCEPT, APPLICATION_JSON);
-        if body.is_some() {
-            headers.insert(CONTENT_TYPE, APPLICATION_JSON);
-        }
-        if let Some(j) = &jwt {
-            let mut v = HeaderValue::try_from(format!("Bearer {}", j.expose())).map_err(|_| {
-                Error::InvalidArgument {
-                    name: "jwt",
-                    reason: "contains characters not allowed in an HTTP header".into(),
-                }
-            })?;
-            v.set_sensitive(true);
-            headers.insert(AUTHORIZATION, v);
-        }
+        let authorization = match jwt {
+            Some(j) => {
+                let mut v =
+                    HeaderValue::try_from(format!("Bearer {}", j.expose())).map_err(|_| {
+                        Error::InvalidArgument {
+                            name: "jwt",
+                            reason: "contains characters not allowed in an HTTP header".into(),
+                        }
+                    })?;
+                v.set_sensitive(true);
+                Some(v)
+            }
+            None => None,
+        };
+        let request = Request {
+            method,
+            url: &url,
+            json_body: body.is_some(),
+            authorization,
+        };
 
         let mut retry = 0u32;
         loop {
@@ -97,7 +127,7 @@ impl Rest {
                 correlation_id = tracing::field::Empty,
             );
             let result = self
-                .attempt(logger, &method, &url, &headers, body.clone(), jwt, &span)
+                .attempt(logger, &request, body.clone(), jwt, &span)
                 .instrument(span.clone())
                 .await;
             let error = match result {
@@ -120,22 +150,33 @@ impl Rest {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
         logger: &SdkLogger,
-        method: &http::Method,
-        url: &str,
-        headers: &HeaderMap,
+        request: &Request<'_>,
         body: Option<Bytes>,
         jwt: Option<&Jwt>,
         span: &tracing::Span,
     ) -> Result<RawResponse, Error> {
         let logging = logger.level() != LogLevel::None;
+        let Request { method, url, .. } = request;
+        // The headers go straight into the request's own map; the logger gets a map of
+        // them only when it logs.
+        let logged_headers = if logging {
+            request.headers()
+        } else {
+            HeaderMap::new()
+        };
         let mut rb = self
             .http
-            .request(method.clone(), url)
-            .headers(headers.clone());
+            .request(method.clone(), *url)
+            .header(ACCEPT, APPLICATION_JSON);
+        if request.json_body {
+            rb = rb.header(CONTENT_TYPE, APPLICATION_JSON);
+        }
+        if let Some(v) = &request.authorization {
+            rb = rb.header(AUTHORIZATION, v.clone());
+        }
         if let Some(b) = &body {
             rb = rb.body(b.clone());
         }
@@ -147,7 +188,7 @@ impl Rest {
         let exchange = HttpExchange {
             method: method.as_str(),
             url,
-            request_headers: headers,
+            request_headers: &logged_headers,
             request_body: body.as_deref(),
             status: None,
             response_headers: None,
@@ -176,17 +217,16 @@ impl Rest {
         let status = response.status();
         // Taken, not cloned: `bytes()` consumes the response anyway.
         let response_headers = std::mem::take(response.headers_mut());
-        let correlation_id =
-            header_str(&response_headers, "inin-correlation-id").map(str::to_owned);
+        let correlation_id = header_str(&response_headers, "inin-correlation-id");
         span.record("status", status.as_u16());
         // Masked: a server may put anything there, a token included (only when traced).
-        if let Some(c) = correlation_id.as_deref().filter(|_| !span.is_disabled()) {
+        if let Some(c) = correlation_id.filter(|_| !span.is_disabled()) {
             span.record("correlation_id", mask_secrets(c).as_ref());
         }
         let answered = HttpExchange {
             status: Some(status.as_u16()),
             response_headers: Some(&response_headers),
-            correlation_id: correlation_id.as_deref(),
+            correlation_id,
             ..exchange
         };
         let bytes = match response.bytes().await {
