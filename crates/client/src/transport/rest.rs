@@ -126,10 +126,13 @@ impl Rest {
                 status = tracing::field::Empty,
                 correlation_id = tracing::field::Empty,
             );
-            let result = self
-                .attempt(logger, &request, body.clone(), jwt, &span)
-                .instrument(span.clone())
-                .await;
+            let attempt = self.attempt(logger, &request, body.clone(), jwt, &span);
+            // Entering a span nobody records still costs on every poll: skipped then.
+            let result = if span.is_disabled() {
+                attempt.await
+            } else {
+                attempt.instrument(span.clone()).await
+            };
             let error = match result {
                 Ok(raw) => return Ok(raw),
                 Err(e) => e,
