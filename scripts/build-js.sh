@@ -77,7 +77,7 @@ if [ "${WASM_OPT:-1}" != 0 ]; then
 fi
 
 # wasm-opt -Oz in place, with the features rustc enables for wasm32 by default (wasm-bindgen's
-# externref table needs reference types). About 40 s on a busy 2-core machine.
+# externref table needs reference types). 1 to 2 min on a busy 2-core machine.
 optimise() {
   "$WASM_OPT_BIN" -Oz --enable-reference-types --enable-bulk-memory --enable-sign-ext \
     --enable-mutable-globals --enable-nontrapping-float-to-int --enable-multivalue \

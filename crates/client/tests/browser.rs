@@ -19,8 +19,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 const WAIT: Duration = Duration::from_secs(20);
 
 fn emulator_url() -> &'static str {
-    option_env!("GUEST_CHAT_EMULATOR_URL")
-        .expect("build with GUEST_CHAT_EMULATOR_URL set (scripts/browser-test.sh does)")
+    env!(
+        "GUEST_CHAT_EMULATOR_URL",
+        "build with GUEST_CHAT_EMULATOR_URL set (scripts/browser-test.sh does)"
+    )
 }
 
 /// A call to the emulator's control API (a plain cross-origin `fetch`).
@@ -195,14 +197,18 @@ fn web_sys_origin() -> String {
 }
 
 fn proxy_url() -> &'static str {
-    option_env!("GUEST_CHAT_PROXY_URL")
-        .expect("build with GUEST_CHAT_PROXY_URL set (scripts/browser-test.sh does)")
+    env!(
+        "GUEST_CHAT_PROXY_URL",
+        "build with GUEST_CHAT_PROXY_URL set (scripts/browser-test.sh does)"
+    )
 }
 
 /// The network between the page and the service (scripts/netloss-proxy.py): `down` or `up`.
 async fn network(state: &str) {
-    let url = option_env!("GUEST_CHAT_NETLOSS_URL")
-        .expect("build with GUEST_CHAT_NETLOSS_URL set (scripts/browser-test.sh does)");
+    let url = env!(
+        "GUEST_CHAT_NETLOSS_URL",
+        "build with GUEST_CHAT_NETLOSS_URL set (scripts/browser-test.sh does)"
+    );
     let response = reqwest::Client::new()
         .post(format!("{url}/{state}"))
         .send()
