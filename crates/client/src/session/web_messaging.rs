@@ -1,9 +1,20 @@
 //! The Web Messaging backend of [`GuestChat`](super::GuestChat): one task owns the socket
 //! ([`WebMessagingClient`]) and turns its frames into the same [`SessionEvent`]s guest chat
 //! produces. The chat's handle talks to it through a bounded command queue.
+//!
+//! The events of one frame go to a short local list first, then into the chat's bounded
+//! queue ([`SESSION_QUEUE`](super::SESSION_QUEUE)); while that list is not empty the task
+//! does not read the socket (it still serves the app's commands), so an app that does not
+//! take its events stops the reading. The ping and keep-alive timers restart after such a
+//! wait: a pong left unread meanwhile is not a dead connection.
 
-use super::{lock, ChatState, EndedBy, Inner, Member, SessionEvent};
-use crate::events::CloseReason;
+use super::queue::Queue;
+use super::wm_options::{read_capabilities, WebMessagingOptions};
+use super::{lock, ChatState, EndedBy, GuestChat, Inner, Member, SessionEvent, Shared, WmHandle};
+use crate::api::WebChatApi;
+use crate::client::ApiClient;
+use crate::error::Error;
+use crate::events::{CloseReason, Roster};
 use crate::model::{BodyType, MemberState, Role, Timestamp, WebChatMemberInfo, WebChatMessage};
 use crate::rt::Instant;
 use crate::webmessaging::{
@@ -11,8 +22,8 @@ use crate::webmessaging::{
     MessageContent, MessageEvent, NormalizedType, OriginatingEntity, ServerFrame, SessionToken,
     StructuredMessage, WebMessagingClient, WmError,
 };
-use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::sync::Weak;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -32,153 +43,79 @@ const RATE_LIMIT_RETRIES: u32 = 3;
 /// Message ids remembered for de-duplication across reconnects.
 const SEEN_KEPT: usize = 4096;
 
-/// Options of [`GuestChat::start_web_messaging`](super::GuestChat::start_web_messaging).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct WebMessagingOptions {
-    /// The Messenger deployment id.
-    pub deployment_id: String,
-    /// Where the service is: a region ([`Endpoint::region`]) or a base URL (the emulator's).
-    pub endpoint: Endpoint,
-    /// `Origin` of the WebSocket upgrade (deployments may restrict it).
-    pub origin: Option<String>,
-    /// A stored session token to resume; `None` starts a new conversation with a new token.
-    pub token: Option<SessionToken>,
-    /// Custom attributes sent with the first message (`channel.metadata.customAttributes`).
-    pub custom_attributes: BTreeMap<String, String>,
-    /// How long each request waits for its answer (the Inbound echo of a send; default 10 s).
-    pub answer_timeout: Duration,
-    /// Interval of the `echo` health check (default 30 s); the socket is re-opened when it fails.
-    pub keep_alive: Duration,
-    /// Interval of the WebSocket pings (default 15 s, as the official mobile client); the
-    /// socket is re-opened when a ping's pong has not come by the time the next one is due.
-    pub ping_interval: Duration,
-    /// Deliver the echo of the guest's own messages (default false).
-    pub show_own_messages: bool,
-    /// Reconnection attempts before the chat ends (default 10).
-    pub max_reconnects: u32,
-    /// The guest's name as the chat shows it on its own messages (Web Messaging does not
-    /// carry it; default none).
-    pub guest_name: Option<String>,
-}
-
-impl WebMessagingOptions {
-    /// Options for `deployment_id` at `endpoint`, everything else by default.
-    pub fn new(deployment_id: impl Into<String>, endpoint: Endpoint) -> Self {
-        WebMessagingOptions {
-            deployment_id: deployment_id.into(),
-            endpoint,
-            origin: None,
-            token: None,
-            custom_attributes: BTreeMap::new(),
-            answer_timeout: Duration::from_secs(10),
-            keep_alive: Duration::from_secs(30),
-            ping_interval: Duration::from_secs(15),
-            show_own_messages: false,
-            max_reconnects: 10,
-            guest_name: None,
-        }
+impl GuestChat {
+    /// Starts (or, with a stored token, resumes) a Web Messaging conversation: reads the
+    /// deployment's configuration into [`Capabilities`], opens the socket and sends
+    /// `configureSession`. Then the same calls as a guest chat: [`send`](Self::send),
+    /// [`typing`](Self::typing), [`history`](Self::history), [`leave`](Self::leave),
+    /// [`events`](Self::events), and [`resume_token`](Self::resume_token) to persist.
+    ///
+    /// A refused upgrade (bad origin or deployment) is
+    /// [`WmError::UpgradeRefused`].
+    pub async fn start_web_messaging(options: WebMessagingOptions) -> Result<GuestChat, Error> {
+        let builder = reqwest::Client::builder();
+        // In a browser, fetch has no client-wide timeout.
+        #[cfg(not(target_arch = "wasm32"))]
+        let builder = builder.timeout(options.answer_timeout);
+        let http = builder.build().map_err(|e| {
+            Error::Transport(crate::error::TransportError::with_source(e.to_string(), e))
+        })?;
+        let capabilities =
+            read_capabilities(&http, &options.endpoint, &options.deployment_id).await?;
+        let token = options.token.clone().unwrap_or_else(SessionToken::generate);
+        let (client, new_session) = open(&options, &token).await?;
+        // The REST client of the API host; guest-chat routes do not apply to this chat.
+        let api_client = ApiClient::builder()
+            .environment(options.endpoint.api_base())
+            .build()?;
+        let cancel = CancellationToken::new();
+        let roster = Roster::default();
+        roster.with(|table| table.push(guest_member(options.guest_name.clone())));
+        let (queue, rx, stats) = Queue::new();
+        let (commands_tx, commands_rx) = mpsc::channel(16);
+        let inner = Arc::new(Inner {
+            api: WebChatApi::new(&api_client),
+            conversation_id: String::new(),
+            member_id: GUEST_ID.to_owned(),
+            shared: Mutex::new(Shared {
+                state: ChatState::Waiting,
+                guest_leaving: false,
+                ended_by: None,
+            }),
+            roster,
+            events: Mutex::new(Some(rx)),
+            stats,
+            sends: tokio::sync::Mutex::new(super::sends::SendLog::default()),
+            _guard: cancel.clone().drop_guard(),
+        });
+        let task = SocketTask {
+            inner: Arc::downgrade(&inner),
+            options: options.clone(),
+            token: token.clone(),
+            http: http.clone(),
+            queue,
+            pending: VecDeque::new(),
+            commands: commands_rx,
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
+            next_send: crate::rt::Instant::now(),
+            last_typing: None,
+            jwt: None,
+            attributes_sent: false,
+        };
+        crate::rt::spawn(task.run(client, cancel));
+        Ok(GuestChat {
+            inner,
+            wm: Some(Arc::new(WmHandle {
+                commands: commands_tx,
+                token,
+                capabilities,
+                endpoint: options.endpoint,
+                http,
+                new_session,
+            })),
+        })
     }
-    /// Sets the `Origin` header.
-    pub fn origin(mut self, origin: impl Into<String>) -> Self {
-        self.origin = Some(origin.into());
-        self
-    }
-    /// Resumes the conversation of a stored token.
-    pub fn token(mut self, token: SessionToken) -> Self {
-        self.token = Some(token);
-        self
-    }
-    /// Adds a custom attribute.
-    pub fn custom_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.custom_attributes.insert(key.into(), value.into());
-        self
-    }
-    /// Sets the answer timeout.
-    pub fn answer_timeout(mut self, d: Duration) -> Self {
-        self.answer_timeout = d;
-        self
-    }
-    /// Sets the keep-alive interval.
-    pub fn keep_alive(mut self, d: Duration) -> Self {
-        self.keep_alive = d;
-        self
-    }
-    /// Sets the WebSocket ping interval.
-    pub fn ping_interval(mut self, d: Duration) -> Self {
-        self.ping_interval = d;
-        self
-    }
-    /// Sets the name shown on the guest's own messages.
-    pub fn guest_name(mut self, name: impl Into<String>) -> Self {
-        self.guest_name = Some(name.into());
-        self
-    }
-    /// Delivers (or not) the echo of the guest's own messages.
-    pub fn show_own_messages(mut self, show: bool) -> Self {
-        self.show_own_messages = show;
-        self
-    }
-}
-
-/// What the chat's backend allows, read from the deployment configuration (Web Messaging) or
-/// known (guest chat).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Capabilities {
-    /// The guest may send typing indicators.
-    pub typing: bool,
-    /// The guest may end the conversation ([`GuestChat::leave`](super::GuestChat::leave)).
-    pub end_conversation: bool,
-    /// Quick replies and buttons can be answered.
-    pub quick_replies: bool,
-    /// The conversation can be resumed later with [`GuestChat::resume_token`](super::GuestChat::resume_token).
-    pub resumable: bool,
-}
-
-impl Capabilities {
-    /// Guest chat: typing and leave always; no quick replies; no resume.
-    pub(super) const GUEST_CHAT: Capabilities = Capabilities {
-        typing: true,
-        end_conversation: true,
-        quick_replies: false,
-        resumable: false,
-    };
-}
-
-/// Reads the deployment's `config.json`.
-pub(super) async fn read_capabilities(
-    http: &reqwest::Client,
-    endpoint: &Endpoint,
-    deployment_id: &str,
-) -> Result<Capabilities, WmError> {
-    let rest = |why: String| WmError::Rest {
-        what: "deployment configuration",
-        why,
-    };
-    let response = http
-        .get(endpoint.config_url(deployment_id))
-        .send()
-        .await
-        .map_err(|e| rest(e.without_url().to_string()))?;
-    if !response.status().is_success() {
-        return Err(rest(format!("HTTP {}", response.status().as_u16())));
-    }
-    let config: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|e| rest(e.without_url().to_string()))?;
-    let conversations = &config["messenger"]["apps"]["conversations"];
-    Ok(Capabilities {
-        typing: conversations["showUserTypingIndicator"]
-            .as_bool()
-            .unwrap_or(false),
-        end_conversation: conversations["conversationClear"]["enabled"]
-            .as_bool()
-            .unwrap_or(false),
-        quick_replies: true,
-        resumable: true,
-    })
 }
 
 /// A request from the chat's handle to its socket task.
@@ -193,12 +130,14 @@ pub(super) enum Command {
 }
 
 /// The socket task.
-pub(super) struct SocketTask {
+struct SocketTask {
     pub(super) inner: Weak<Inner>,
     pub(super) options: WebMessagingOptions,
     pub(super) token: SessionToken,
     pub(super) http: reqwest::Client,
-    pub(super) tx: mpsc::UnboundedSender<Box<SessionEvent>>,
+    queue: Queue,
+    /// Events waiting for room in the queue (the socket is not read meanwhile).
+    pending: VecDeque<SessionEvent>,
     pub(super) commands: mpsc::Receiver<Command>,
     /// Ids of messages already delivered (or sent), oldest first.
     pub(super) seen: HashSet<String>,
@@ -285,8 +224,8 @@ fn rate_limited(e: &WmError) -> Option<Duration> {
 }
 
 impl SocketTask {
-    fn emit(&self, event: SessionEvent) {
-        let _ = self.tx.send(Box::new(event));
+    fn emit(&mut self, event: SessionEvent) {
+        self.pending.push_back(event);
     }
 
     fn remember(&mut self, id: &str) -> bool {
@@ -304,24 +243,27 @@ impl SocketTask {
 
     /// Puts `member` in the roster with its state; emits `MemberChanged` when it is new or
     /// its state changed.
-    fn see(&self, member: &Member) {
+    fn see(&mut self, member: &Member) {
         let Some(inner) = self.inner.upgrade() else {
             return;
         };
-        let previous = {
-            let mut s = lock(&inner.shared);
-            match s.member_mut(&member.id) {
-                Some(known) if known.state == member.state => return,
-                Some(known) => {
-                    let previous = known.state.clone();
-                    *known = member.clone();
-                    previous
-                }
-                None => {
-                    s.members.push(member.clone());
-                    None
-                }
-            }
+        let changed =
+            inner
+                .roster
+                .with(|table| match table.iter_mut().find(|m| m.id == member.id) {
+                    Some(known) if known.state == member.state => None,
+                    Some(known) => {
+                        let previous = known.state.clone();
+                        *known = member.clone();
+                        Some(previous)
+                    }
+                    None => {
+                        table.push(member.clone());
+                        Some(None)
+                    }
+                });
+        let Some(previous) = changed else {
+            return;
         };
         self.emit(SessionEvent::MemberChanged {
             member: member.clone(),
@@ -329,7 +271,7 @@ impl SocketTask {
         });
     }
 
-    fn set_state(&self, state: ChatState) {
+    fn set_state(&mut self, state: ChatState) {
         let Some(inner) = self.inner.upgrade() else {
             return;
         };
@@ -344,16 +286,20 @@ impl SocketTask {
         }
     }
 
-    fn finish(&self, by: EndedBy, reason: CloseReason) {
+    fn finish(&mut self, by: EndedBy, reason: CloseReason) {
         if let Some(inner) = self.inner.upgrade() {
-            let mut s = lock(&inner.shared);
-            if s.ended_by.is_none() {
-                s.ended_by = Some(if s.guest_leaving { EndedBy::Guest } else { by });
+            {
+                let mut s = lock(&inner.shared);
+                if s.ended_by.is_none() {
+                    s.ended_by = Some(if s.guest_leaving { EndedBy::Guest } else { by });
+                }
             }
             // The conversation is over for everyone in it.
-            for member in &mut s.members {
-                member.state = Some(MemberState::Disconnected);
-            }
+            inner.roster.with(|table| {
+                for member in table.iter_mut() {
+                    member.state = Some(MemberState::Disconnected);
+                }
+            });
         }
         self.set_state(ChatState::Ended);
         self.emit(SessionEvent::Ended(reason));
@@ -404,6 +350,7 @@ impl SocketTask {
 
     /// Handles one frame; `false` when the conversation is over.
     fn on_frame(&mut self, frame: ServerFrame) -> bool {
+        self.queue.taken();
         match frame {
             ServerFrame::Message(m) => {
                 let m = m.body;
@@ -650,6 +597,41 @@ impl SocketTask {
         let mut ping = crate::rt::interval(self.options.ping_interval);
         ping.tick().await;
         loop {
+            if !self.pending.is_empty() {
+                // Events wait for the app: hand them on before reading the socket again
+                // (the app's commands are still served).
+                let waiting = self.queue.is_full();
+                let alive = tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => break,
+                    command = self.commands.recv() => match command {
+                        None => break,
+                        Some(c) => self.command(&mut client, c).await,
+                    },
+                    () = flush(&self.queue, &mut self.pending) => true,
+                };
+                if waiting {
+                    // The socket was not read while the app was behind: a pong left unread
+                    // then is no sign of a dead connection.
+                    keep_alive.reset();
+                    ping.reset();
+                }
+                if self.ended() {
+                    break;
+                }
+                if alive {
+                    continue;
+                }
+                match self.reconnect().await {
+                    Some(c) => {
+                        client = c;
+                        keep_alive.reset();
+                        ping.reset();
+                        continue;
+                    }
+                    None => break,
+                }
+            }
             // Biased: the socket is read before a ping tick is judged, so that a pong that
             // came while a command kept the task busy is seen first.
             let alive = tokio::select! {
@@ -696,12 +678,28 @@ impl SocketTask {
                 Command::Jwt(r) => drop(r.send(Err(WmError::Ended))),
             }
         }
+        // The last events (the end of the chat) still reach the app.
+        tokio::select! {
+            _ = cancel.cancelled() => {}
+            () = flush(&self.queue, &mut self.pending) => {}
+        }
     }
 
     fn ended(&self) -> bool {
         self.inner
             .upgrade()
             .is_some_and(|i| lock(&i.shared).state == ChatState::Ended)
+    }
+}
+
+/// Moves waiting events into the queue, waiting for room. Cancel-safe: an event leaves the
+/// list only once it is in the queue.
+async fn flush(queue: &Queue, pending: &mut VecDeque<SessionEvent>) {
+    while !pending.is_empty() {
+        if !queue.send_first(pending).await {
+            // The app dropped its events: nothing more to hand on.
+            pending.clear();
+        }
     }
 }
 
