@@ -52,9 +52,16 @@ enum Lookup {
     Found(Box<WebChatMessage>),
     /// Not there: every message since the attempt began was seen.
     Absent,
-    /// Could not tell (the history could not be read, or is longer than the pages looked at).
+    /// Could not tell: the history is longer than the pages looked at.
     Unknown(String),
+    /// Could not tell: the history could not be read (worth reading again later).
+    Unreadable(String),
 }
+
+/// How many more times a send reads the history when it could not be read, each after a
+/// back-off delay of the client's retry policy (the REST layer's own retries of each read
+/// come on top): settling a send is the SDK's job, not the app's.
+const UNREADABLE_LOOKS: u32 = 4;
 
 /// True when a failed POST may nevertheless have been processed.
 fn ambiguous(error: &Error) -> bool {
@@ -105,8 +112,9 @@ impl GuestChat {
     ///   history);
     /// - the last POST's error (e.g. a 503): checked, and not stored;
     /// - [`Error::DeliveryUnknown`]: the history could not settle it (it could not be read,
-    ///   or more than 500 messages arrived since the attempt began); the message may have
-    ///   been stored, and sending it again may duplicate it;
+    ///   even when read again up to 4 more times after back-off delays of the client's
+    ///   policy, or more than 500 messages arrived since the attempt began); the message may
+    ///   have been stored, and sending it again may duplicate it;
     /// - any other error (4xx, a local refusal): refused, nothing stored.
     ///
     /// Limits: the history is assumed to show a stored message at once (it does on the
@@ -171,7 +179,7 @@ impl GuestChat {
                 "message send failed ambiguously: looking for it in the history"
             );
             crate::rt::sleep(wait).await;
-            match self.find_sent(&body, began, &log).await {
+            match self.settle(&body, began, &log).await {
                 Lookup::Found(message) => {
                     log.claim(&message);
                     return Ok(*message);
@@ -186,7 +194,7 @@ impl GuestChat {
                 }
                 Lookup::Absent if attempts > policy.max_retries => return Err(error),
                 Lookup::Absent => {}
-                Lookup::Unknown(why) => {
+                Lookup::Unknown(why) | Lookup::Unreadable(why) => {
                     return Err(Error::DeliveryUnknown {
                         attempts,
                         why,
@@ -224,6 +232,28 @@ impl GuestChat {
         }
     }
 
+    /// Looks for the message in the history, reading it again (up to [`UNREADABLE_LOOKS`]
+    /// more times, after back-off delays) while it cannot be read.
+    async fn settle(
+        &self,
+        body: &CreateWebChatMessageRequest,
+        began: chrono::DateTime<chrono::Utc>,
+        log: &SendLog,
+    ) -> Lookup {
+        let policy = self.inner.api.client().retry_policy();
+        let mut looks = 0;
+        loop {
+            match self.find_sent(body, began, log).await {
+                Lookup::Unreadable(why) if looks < UNREADABLE_LOOKS => {
+                    looks += 1;
+                    tracing::debug!(looks, %why, "the history could not be read: reading it again");
+                    crate::rt::sleep(policy.backoff(looks)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Looks for the message `body` sent by this guest since `began` in the history.
     async fn find_sent(
         &self,
@@ -246,7 +276,7 @@ impl GuestChat {
             };
             let page = match self.history_page(&options).await {
                 Ok(page) => page.entities.unwrap_or_default(),
-                Err(e) => return Lookup::Unknown(format!("the history could not be read: {e}")),
+                Err(e) => return Lookup::Unreadable(format!("the history could not be read: {e}")),
             };
             let full = page.len() >= usize::try_from(HISTORY_PAGE_SIZE).unwrap_or(usize::MAX);
             for message in &page {
