@@ -8,10 +8,9 @@ use super::output::{Flow, Output, Verdict};
 use super::recent::RecentIds;
 use super::roster::Roster;
 use super::{CloseReason, EventStreamOptions, StreamEvent, StreamTarget};
-use crate::api::{GetMembersOptions, GetMessagesOptions};
 use crate::error::{Error, EventStreamError, TransportError};
 use crate::model::event::SOCKET_CLOSING_TOPIC;
-use crate::model::{ChatEvent, MemberState, SortOrder};
+use crate::model::{ChatEvent, MemberState};
 use crate::rt::{sleep, sleep_until, timeout, Instant};
 use crate::transport::{ws, Frame, Socket};
 use std::time::Duration;
@@ -42,6 +41,8 @@ enum Next {
     Stop,
     Reconnect,
 }
+
+mod resync;
 
 /// Why the stream reconnects after a `socket_closing` frame.
 const CLOSING_REASON: &str = "the service announced that the socket is closing";
@@ -137,20 +138,9 @@ impl<O: Output> Driver<O> {
                         return;
                     }
                     let resync_failed = if resync_needed {
-                        let cancel = self.cancel.clone();
-                        let resynced = tokio::select! {
-                            _ = cancel.cancelled() => return,
-                            r = Box::pin(self.resync()) => r,
-                        };
-                        match resynced {
-                            Ok(Some(missed)) => {
-                                if !self.emit(Ok(StreamEvent::Resynced { missed })).await {
-                                    return;
-                                }
-                                None
-                            }
-                            Ok(None) => return,
-                            Err(e) => Some(e),
+                        match self.catch_up().await {
+                            Some(failed) => failed,
+                            None => return,
                         }
                     } else {
                         None
@@ -177,13 +167,7 @@ impl<O: Output> Driver<O> {
                                 // Planned: reconnect at once (no backoff, no REST check); the
                                 // resync recovers anything sent in between.
                                 attempt = 0;
-                                tracing::debug!(conversation = %self.target.conversation_id, "event stream: socket closing announced; reconnecting");
-                                let reconnecting = StreamEvent::Reconnecting {
-                                    attempt: 1,
-                                    delay: Duration::ZERO,
-                                    reason: CLOSING_REASON.to_owned(),
-                                };
-                                if !self.emit(Ok(reconnecting)).await {
+                                if !self.closing().await {
                                     return;
                                 }
                                 continue;
@@ -204,46 +188,82 @@ impl<O: Output> Driver<O> {
                 },
             };
 
-            if self.own_disconnected {
-                self.close(CloseReason::ChatEnded).await;
-                return;
-            }
-            // docs/protocol.md 7.10: ask REST whether the chat is still on before reconnecting.
-            let verdict = tokio::select! {
-                _ = self.cancel.cancelled() => return,
-                v = Box::pin(verdict(&self.target)) => v,
-            };
-            if let Verdict::Over(close) = verdict {
-                self.close(close).await;
-                return;
-            }
             attempt += 1;
-            if let Some(max) = self.options.max_reconnect_attempts {
-                if attempt > max {
-                    let error = Error::EventStream(EventStreamError::GaveUp {
-                        attempts: max,
-                        last: Box::new(reason),
-                    });
-                    self.give_up(error, max).await;
-                    return;
-                }
-            }
-            let delay = self.backoff(attempt);
-            tracing::debug!(attempt, ?delay, %reason, "event stream lost; reconnecting");
-            if !self
-                .emit(Ok(StreamEvent::Reconnecting {
-                    attempt,
-                    delay,
-                    reason: reason.to_string(),
-                }))
-                .await
-            {
+            if !self.after_loss(reason, attempt).await {
                 return;
             }
-            tokio::select! {
-                _ = self.cancel.cancelled() => return,
-                _ = sleep(delay) => {}
+        }
+    }
+
+    /// The resync after a (re)connection: `None` when the stream stops, else whether it
+    /// failed.
+    async fn catch_up(&mut self) -> Option<Option<Error>> {
+        let cancel = self.cancel.clone();
+        let resynced = tokio::select! {
+            _ = cancel.cancelled() => return None,
+            r = Box::pin(self.resync()) => r,
+        };
+        match resynced {
+            Ok(Some(missed)) => self
+                .emit(Ok(StreamEvent::Resynced { missed }))
+                .await
+                .then_some(None),
+            Ok(None) => None,
+            Err(e) => Some(Some(e)),
+        }
+    }
+
+    /// Reports the reconnection a `socket_closing` frame asked for; false when the stream
+    /// stops.
+    async fn closing(&mut self) -> bool {
+        tracing::debug!(conversation = %self.target.conversation_id, "event stream: socket closing announced; reconnecting");
+        let reconnecting = StreamEvent::Reconnecting {
+            attempt: 1,
+            delay: Duration::ZERO,
+            reason: CLOSING_REASON.to_owned(),
+        };
+        self.emit(Ok(reconnecting)).await
+    }
+
+    /// After an unexpected loss: ends the stream when the chat is over or the attempts are
+    /// used up (false), else reports the reconnection and waits its back-off (true).
+    async fn after_loss(&mut self, reason: EventStreamError, attempt: u32) -> bool {
+        if self.own_disconnected {
+            self.close(CloseReason::ChatEnded).await;
+            return false;
+        }
+        // docs/protocol.md 7.10: ask REST whether the chat is still on before reconnecting.
+        let verdict = tokio::select! {
+            _ = self.cancel.cancelled() => return false,
+            v = Box::pin(verdict(&self.target)) => v,
+        };
+        if let Verdict::Over(close) = verdict {
+            self.close(close).await;
+            return false;
+        }
+        if let Some(max) = self.options.max_reconnect_attempts {
+            if attempt > max {
+                let error = Error::EventStream(EventStreamError::GaveUp {
+                    attempts: max,
+                    last: Box::new(reason),
+                });
+                self.give_up(error, max).await;
+                return false;
             }
+        }
+        let delay = self.backoff(attempt);
+        tracing::debug!(attempt, ?delay, %reason, "event stream lost; reconnecting");
+        let reconnecting = StreamEvent::Reconnecting {
+            attempt,
+            delay,
+            reason: reason.to_string(),
+        };
+        if !self.emit(Ok(reconnecting)).await {
+            return false;
+        }
+        tokio::select! {
+            _ = self.cancel.cancelled() => false,
+            () = sleep(delay) => true,
         }
     }
 
@@ -309,15 +329,7 @@ impl<O: Output> Driver<O> {
                 work = self.out.side_ready() => {
                     // Time spent waiting for the consumer does not count against liveness.
                     let began = Instant::now();
-                    let flow = tokio::select! {
-                        _ = self.cancel.cancelled() => None,
-                        f = self.out.side(work) => Some(f),
-                    };
-                    let go = match flow {
-                        Some(f) => self.follow(f).await,
-                        None => false,
-                    };
-                    if !go {
+                    if !self.side_work(work).await {
                         ws.close().await;
                         return Ended::Stopped;
                     }
@@ -384,6 +396,16 @@ impl<O: Output> Driver<O> {
         }
     }
 
+    /// Does the output's side work (a lookup landed, a timer fired); false when the stream
+    /// stops.
+    async fn side_work(&mut self, work: O::Side) -> bool {
+        let flow = tokio::select! {
+            _ = self.cancel.cancelled() => return false,
+            f = self.out.side(work) => f,
+        };
+        self.follow(flow).await
+    }
+
     /// Decodes and forwards one frame.
     async fn handle_frame(&mut self, text: &str) -> Next {
         let delivered = match ChatEvent::from_frame(text) {
@@ -442,94 +464,6 @@ impl<O: Output> Driver<O> {
             self.own_disconnected = true;
         }
         self.roster.set_state(member_id, state)
-    }
-
-    /// Delivers what the socket missed; `Ok(None)` when the consumer is gone.
-    async fn resync(&mut self) -> Result<Option<usize>, Error> {
-        let mut missed = 0;
-        loop {
-            let options = GetMessagesOptions {
-                after: self.last_message_id.clone(),
-                sort_order: Some(SortOrder::Ascending),
-                max_results: Some(HISTORY_PAGE),
-                ..Default::default()
-            };
-            let page = self
-                .target
-                .api
-                .get_webchat_guest_conversation_messages(&self.target.conversation_id, &options)
-                .await?;
-            let entities = page.entities.unwrap_or_default();
-            let count = entities.len();
-            let mut advanced = false;
-            for message in entities {
-                let Some(id) = message.id.clone() else {
-                    continue;
-                };
-                advanced = true;
-                self.last_message_id = Some(id.clone());
-                if self.recent.insert(&id) {
-                    missed += 1;
-                    if !self
-                        .emit(Ok(StreamEvent::Chat(ChatEvent::Message(message))))
-                        .await
-                    {
-                        return Ok(None);
-                    }
-                }
-            }
-            if count < HISTORY_PAGE as usize || !advanced {
-                break;
-            }
-        }
-        self.resync_members().await?;
-        Ok(Some(missed))
-    }
-
-    /// Reports members whose state changed while the socket was away.
-    async fn resync_members(&mut self) -> Result<(), Error> {
-        let mut page_number = 1;
-        loop {
-            let options = GetMembersOptions {
-                page_size: Some(MEMBERS_PAGE),
-                page_number: Some(page_number),
-                exclude_disconnected_members: Some(false),
-            };
-            let page = self
-                .target
-                .api
-                .get_webchat_guest_conversation_members(&self.target.conversation_id, &options)
-                .await?;
-            let entities = page.entities.unwrap_or_default();
-            let count = entities.len();
-            for member in entities {
-                let (Some(id), Some(state)) = (member.id, member.state) else {
-                    continue;
-                };
-                if self.roster.state(&id).as_ref() == Some(&state) {
-                    continue;
-                }
-                let previous = self.remember_member(&id, state.clone());
-                let event = ChatEvent::MemberChange {
-                    conversation_id: self.target.conversation_id.clone(),
-                    member_id: id,
-                    state,
-                    timestamp: None,
-                    correlation_id: None,
-                };
-                if !self
-                    .emit_change(Ok(StreamEvent::Chat(event)), previous)
-                    .await
-                {
-                    return Ok(());
-                }
-            }
-            let pages = page.page_count.unwrap_or(1);
-            if count < MEMBERS_PAGE as usize || page_number >= pages {
-                return Ok(());
-            }
-            page_number += 1;
-        }
     }
 }
 

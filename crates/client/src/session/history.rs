@@ -1,6 +1,6 @@
 //! [`GuestChat::history`]: the conversation's history, a page at a time.
 
-use super::{own_message, web_messaging, wm_sender, GuestChat};
+use super::{own_message, web_messaging, wm_sender, wm_start, GuestChat};
 use crate::api::GetMessagesOptions;
 use crate::error::Error;
 use crate::model::{SortOrder, WebChatMessage};
@@ -50,7 +50,7 @@ impl GuestChat {
                 let jwt = wm.ask(Command::Jwt).await?;
                 let size = web_messaging::HISTORY_PAGE_SIZE;
                 let (entities, total) =
-                    web_messaging::fetch_page(&wm.http, &wm.endpoint, &jwt, page, size).await?;
+                    wm_start::fetch_page(&wm.http, &wm.endpoint, &jwt, page, size).await?;
                 let messages = entities
                     .iter()
                     .filter(|m| m.kind != crate::webmessaging::NormalizedType::Event)
@@ -58,7 +58,7 @@ impl GuestChat {
                         if m.direction == Some(crate::webmessaging::Direction::Inbound) {
                             own_message(m)
                         } else {
-                            web_messaging::as_webchat_message(m, &wm_sender(m))
+                            wm_start::as_webchat_message(m, &wm_sender(m))
                         }
                     })
                     .collect();

@@ -48,6 +48,7 @@ mod queue;
 mod sends;
 mod web_messaging;
 mod wm_options;
+mod wm_start;
 use crate::webmessaging::{MessageContent, SessionToken, WmError};
 pub use history::{HistoryCursor, HistoryPage};
 pub use queue::{QueueStats, SessionEvents, SESSION_QUEUE};
@@ -454,13 +455,13 @@ impl GuestChat {
 }
 
 fn own_message(echo: &crate::webmessaging::StructuredMessage) -> WebChatMessage {
-    web_messaging::as_webchat_message(echo, &web_messaging::guest_member(None))
+    wm_start::as_webchat_message(echo, &wm_start::guest_member(None))
 }
 
 fn wm_sender(m: &crate::webmessaging::StructuredMessage) -> Member {
     Member {
         state: None,
-        ..web_messaging::agent_member(m)
+        ..wm_start::agent_member(m)
     }
 }
 

@@ -9,24 +9,23 @@
 //! wait: a pong left unread meanwhile is not a dead connection.
 
 use super::queue::Queue;
-use super::wm_options::{read_capabilities, WebMessagingOptions};
-use super::{lock, ChatState, EndedBy, GuestChat, Inner, Member, SessionEvent, Shared, WmHandle};
-use crate::api::WebChatApi;
-use crate::client::ApiClient;
-use crate::error::Error;
-use crate::events::{CloseReason, Roster};
-use crate::model::{BodyType, MemberState, Role, Timestamp, WebChatMemberInfo, WebChatMessage};
+use super::wm_options::WebMessagingOptions;
+use super::wm_start::{agent_member, as_webchat_message, fetch_page, guest_member, open};
+use super::{lock, ChatState, EndedBy, Inner, Member, SessionEvent};
+use crate::events::CloseReason;
+use crate::model::MemberState;
 use crate::rt::Instant;
 use crate::webmessaging::{
-    ConnectOptions, Direction, Endpoint, EventPresenceType, IncomingNormalizedMessage,
-    MessageContent, MessageEvent, NormalizedType, OriginatingEntity, ServerFrame, SessionToken,
-    StructuredMessage, WebMessagingClient, WmError,
+    Direction, EventPresenceType, IncomingNormalizedMessage, MessageContent, MessageEvent,
+    NormalizedType, ServerFrame, SessionToken, StructuredMessage, WebMessagingClient, WmError,
 };
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Weak;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+
+mod recovery;
 
 /// Minimum spacing of `onMessage` requests: the service allows 2 per second per session.
 pub(super) const SEND_SPACING: Duration = Duration::from_millis(500);
@@ -43,81 +42,6 @@ const RATE_LIMIT_RETRIES: u32 = 3;
 /// Message ids remembered for de-duplication across reconnects.
 const SEEN_KEPT: usize = 4096;
 
-impl GuestChat {
-    /// Starts (or, with a stored token, resumes) a Web Messaging conversation: reads the
-    /// deployment's configuration into [`Capabilities`], opens the socket and sends
-    /// `configureSession`. Then the same calls as a guest chat: [`send`](Self::send),
-    /// [`typing`](Self::typing), [`history`](Self::history), [`leave`](Self::leave),
-    /// [`events`](Self::events), and [`resume_token`](Self::resume_token) to persist.
-    ///
-    /// A refused upgrade (bad origin or deployment) is
-    /// [`WmError::UpgradeRefused`].
-    pub async fn start_web_messaging(options: WebMessagingOptions) -> Result<GuestChat, Error> {
-        let builder = reqwest::Client::builder();
-        // In a browser, fetch has no client-wide timeout.
-        #[cfg(not(target_arch = "wasm32"))]
-        let builder = builder.timeout(options.answer_timeout);
-        let http = builder.build().map_err(|e| {
-            Error::Transport(crate::error::TransportError::with_source(e.to_string(), e))
-        })?;
-        let capabilities =
-            read_capabilities(&http, &options.endpoint, &options.deployment_id).await?;
-        let token = options.token.clone().unwrap_or_else(SessionToken::generate);
-        let (client, new_session) = open(&options, &token).await?;
-        // The REST client of the API host; guest-chat routes do not apply to this chat.
-        let api_client = ApiClient::builder()
-            .environment(options.endpoint.api_base())
-            .build()?;
-        let cancel = CancellationToken::new();
-        let roster = Roster::default();
-        roster.with(|table| table.push(guest_member(options.guest_name.clone())));
-        let (queue, rx, stats) = Queue::new();
-        let (commands_tx, commands_rx) = mpsc::channel(16);
-        let inner = Arc::new(Inner {
-            api: WebChatApi::new(&api_client),
-            conversation_id: String::new(),
-            member_id: GUEST_ID.to_owned(),
-            shared: Mutex::new(Shared {
-                state: ChatState::Waiting,
-                guest_leaving: false,
-                ended_by: None,
-            }),
-            roster,
-            events: Mutex::new(Some(rx)),
-            stats,
-            sends: tokio::sync::Mutex::new(super::sends::SendLog::default()),
-            _guard: cancel.clone().drop_guard(),
-        });
-        let task = SocketTask {
-            inner: Arc::downgrade(&inner),
-            options: options.clone(),
-            token: token.clone(),
-            http: http.clone(),
-            queue,
-            pending: VecDeque::new(),
-            commands: commands_rx,
-            seen: HashSet::new(),
-            seen_order: VecDeque::new(),
-            next_send: crate::rt::Instant::now(),
-            last_typing: None,
-            jwt: None,
-            attributes_sent: false,
-        };
-        crate::rt::spawn(task.run(client, cancel));
-        Ok(GuestChat {
-            inner,
-            wm: Some(Arc::new(WmHandle {
-                commands: commands_tx,
-                token,
-                capabilities,
-                endpoint: options.endpoint,
-                http,
-                new_session,
-            })),
-        })
-    }
-}
-
 /// A request from the chat's handle to its socket task.
 pub(super) enum Command {
     Send(
@@ -130,14 +54,14 @@ pub(super) enum Command {
 }
 
 /// The socket task.
-struct SocketTask {
+pub(super) struct SocketTask {
     pub(super) inner: Weak<Inner>,
     pub(super) options: WebMessagingOptions,
     pub(super) token: SessionToken,
     pub(super) http: reqwest::Client,
-    queue: Queue,
+    pub(super) queue: Queue,
     /// Events waiting for room in the queue (the socket is not read meanwhile).
-    pending: VecDeque<SessionEvent>,
+    pub(super) pending: VecDeque<SessionEvent>,
     pub(super) commands: mpsc::Receiver<Command>,
     /// Ids of messages already delivered (or sent), oldest first.
     pub(super) seen: HashSet<String>,
@@ -146,74 +70,6 @@ struct SocketTask {
     pub(super) last_typing: Option<Instant>,
     pub(super) jwt: Option<(crate::webmessaging::Secret, Instant)>,
     pub(super) attributes_sent: bool,
-}
-
-/// Opens the socket and configures the session.
-pub(super) async fn open(
-    options: &WebMessagingOptions,
-    token: &SessionToken,
-) -> Result<(WebMessagingClient, Option<bool>), WmError> {
-    let mut connect = ConnectOptions::default().answer_timeout(options.answer_timeout);
-    if let Some(origin) = &options.origin {
-        connect = connect.origin(origin.clone());
-    }
-    let mut client =
-        WebMessagingClient::connect(&options.endpoint, &options.deployment_id, connect).await?;
-    let session = client.configure(token).await?;
-    Ok((client, session.new_session))
-}
-
-/// The sender of an Outbound message or event. Web Messaging has no member ids: the id is
-/// the role (`agent`, `bot`), followed by the name the message carries (`agent:Riley`), so
-/// that two agents of one conversation are two members of the roster.
-pub(super) fn agent_member(m: &StructuredMessage) -> Member {
-    let from = m.channel.as_ref().and_then(|c| c.from.as_ref());
-    let name = from.and_then(|f| f.nickname.clone().or_else(|| f.first_name.clone()));
-    let bot = m.originating_entity == Some(OriginatingEntity::Bot);
-    let role = if bot { "bot" } else { "agent" };
-    Member {
-        id: match &name {
-            Some(name) => format!("{role}:{name}"),
-            None => role.to_owned(),
-        },
-        display_name: name,
-        role: Some(if bot { Role::Workflow } else { Role::Agent }),
-        state: Some(MemberState::Connected),
-    }
-}
-
-/// The guest's member id in a Web Messaging chat (the protocol has none).
-pub(super) const GUEST_ID: &str = "guest";
-
-pub(super) fn guest_member(name: Option<String>) -> Member {
-    Member {
-        id: GUEST_ID.to_owned(),
-        display_name: name,
-        role: Some(Role::Customer),
-        state: Some(MemberState::Connected),
-    }
-}
-
-/// A Web Messaging message as the [`WebChatMessage`] of the unified event stream.
-pub(super) fn as_webchat_message(m: &StructuredMessage, sender: &Member) -> WebChatMessage {
-    let timestamp = m
-        .channel
-        .as_ref()
-        .and_then(|c| c.time.as_deref())
-        .and_then(|t| serde_json::from_value::<Timestamp>(serde_json::json!(t)).ok());
-    WebChatMessage {
-        id: m.id.clone(),
-        body: m.text.clone(),
-        body_type: Some(BodyType::Standard),
-        sender: Some(WebChatMemberInfo {
-            id: Some(sender.id.clone()),
-            display_name: sender.display_name.clone(),
-            role: sender.role.clone(),
-            ..WebChatMemberInfo::default()
-        }),
-        timestamp,
-        ..WebChatMessage::default()
-    }
 }
 
 fn rate_limited(e: &WmError) -> Option<Duration> {
@@ -517,78 +373,6 @@ impl SocketTask {
         }
     }
 
-    /// After a reconnect: the history pages newest first until a delivered message, then the
-    /// missed ones in order.
-    async fn resync(&mut self, client: &mut WebMessagingClient) -> Result<usize, WmError> {
-        let jwt = self.jwt(client).await?;
-        let mut missed = Vec::new();
-        'pages: for page in 1..=RESYNC_PAGES {
-            let entities = fetch_page(
-                &self.http,
-                &self.options.endpoint,
-                &jwt,
-                page,
-                HISTORY_PAGE_SIZE,
-            )
-            .await?
-            .0;
-            let last_page = entities.len() < HISTORY_PAGE_SIZE as usize;
-            for m in entities {
-                if m.id.as_ref().is_some_and(|id| self.seen.contains(id)) {
-                    break 'pages;
-                }
-                missed.push(m);
-            }
-            if last_page {
-                break;
-            }
-        }
-        let mut count = 0;
-        for m in missed.into_iter().rev() {
-            if m.kind == NormalizedType::Event {
-                continue;
-            }
-            if m.direction != Some(Direction::Inbound) {
-                count += 1;
-            }
-            self.deliver(&m);
-        }
-        Ok(count)
-    }
-
-    async fn reconnect(&mut self) -> Option<WebMessagingClient> {
-        let mut delay = Duration::from_millis(200);
-        for attempt in 1..=self.options.max_reconnects {
-            self.emit(SessionEvent::Reconnecting { attempt });
-            match open(&self.options, &self.token).await {
-                Ok((mut client, _)) => {
-                    self.jwt = None;
-                    match self.resync(&mut client).await {
-                        Ok(missed) => {
-                            self.emit(SessionEvent::Resynced { missed });
-                            return Some(client);
-                        }
-                        Err(e) => self.emit(SessionEvent::Warning(e.into())),
-                    }
-                }
-                Err(e) if e.is_session_fatal() => {
-                    self.finish(EndedBy::Service, CloseReason::Unauthorized);
-                    return None;
-                }
-                Err(_) => {}
-            }
-            crate::rt::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
-        }
-        self.finish(
-            EndedBy::Service,
-            CloseReason::GaveUp {
-                attempts: self.options.max_reconnects,
-            },
-        );
-        None
-    }
-
     pub(super) async fn run(mut self, mut client: WebMessagingClient, cancel: CancellationToken) {
         // After a long command (a send waiting out a 429), one late tick, not a burst
         // (`rt::interval` delays missed ticks).
@@ -668,8 +452,13 @@ impl SocketTask {
                 }
             }
         }
+        self.shut_down(client, &cancel).await;
+    }
+
+    /// Closes the socket, fails the commands still queued and hands the last events (the end
+    /// of the chat) to the app.
+    async fn shut_down(&mut self, client: WebMessagingClient, cancel: &CancellationToken) {
         client.close().await;
-        // Fail what is still queued.
         self.commands.close();
         while let Ok(c) = self.commands.try_recv() {
             match c {
@@ -701,39 +490,4 @@ async fn flush(queue: &Queue, pending: &mut VecDeque<SessionEvent>) {
             pending.clear();
         }
     }
-}
-
-/// One REST history page (newest first) and the total.
-pub(super) async fn fetch_page(
-    http: &reqwest::Client,
-    endpoint: &Endpoint,
-    jwt: &crate::webmessaging::Secret,
-    page_number: u32,
-    page_size: u32,
-) -> Result<(Vec<StructuredMessage>, u64), WmError> {
-    let rest = |why: String| WmError::Rest {
-        what: "history",
-        why,
-    };
-    let response = http
-        .get(endpoint.history_url(page_number, page_size))
-        .bearer_auth(jwt.expose())
-        .send()
-        .await
-        .map_err(|e| rest(e.without_url().to_string()))?;
-    if !response.status().is_success() {
-        return Err(rest(format!("HTTP {}", response.status().as_u16())));
-    }
-    #[derive(serde::Deserialize)]
-    struct Page {
-        #[serde(default)]
-        entities: Vec<StructuredMessage>,
-        #[serde(default)]
-        total: u64,
-    }
-    let page: Page = response
-        .json()
-        .await
-        .map_err(|e| rest(e.without_url().to_string()))?;
-    Ok((page.entities, page.total))
 }
