@@ -233,7 +233,11 @@ impl Output for Layer {
             Verdict::Over(crate::events::CloseReason::ChatEnded) => {
                 self.set_state(ChatState::Ended).await;
             }
-            Verdict::On => self.set_state(ChatState::Transferred).await,
+            // Unless another agent is connected already (a lookup that landed late).
+            Verdict::On if !self.agent_connected() => {
+                self.set_state(ChatState::Transferred).await;
+            }
+            Verdict::On => {}
             Verdict::Over(_) | Verdict::Unknown => {}
         }
         Flow::Go
@@ -333,6 +337,14 @@ impl Layer {
             let member = self.member(&id);
             self.queue.send(SessionEvent::TypingStopped(member)).await;
         }
+    }
+
+    /// True when an agent (role known) is CONNECTED.
+    fn agent_connected(&self) -> bool {
+        self.roster
+            .members()
+            .iter()
+            .any(|m| m.role == Some(Role::Agent) && m.state == Some(MemberState::Connected))
     }
 
     /// Changes the chat state and tells the app.

@@ -182,3 +182,56 @@ async fn a_slow_member_lookup_does_not_hold_later_events() {
     assert_eq!(chat.agent().map(|a| a.id), Some(sender.id));
     emu.shutdown().await;
 }
+
+/// The agent leaves (a transfer) before its slow lookup has landed: the chat cannot tell an
+/// agent from another member yet, so the ended-or-transferred decision (the driver's one
+/// "is the chat over?" check) is taken when the lookup lands, and it is still right: a
+/// transfer, then the new agent; and when the new agent ends the chat, the chat has ended.
+#[tokio::test]
+async fn an_agent_leaving_before_its_lookup_lands_is_still_a_transfer() {
+    let faults = Faults {
+        member_lookup_delay_ms: 1_500,
+        ..Faults::default()
+    };
+    let emu = emulator(Duration::from_secs(30), faults).await;
+    let client = client(&emu);
+    let chat = GuestChat::start(&client, &request())
+        .await
+        .expect("chat starts");
+    let cid = chat.conversation_id().to_owned();
+    let mut events = chat.events();
+    emu.wait_for_state(&cid, ConversationState::Connected)
+        .await
+        .expect("agent connects");
+    let second = emu
+        .transfer(&cid, Some("Agent Two"))
+        .await
+        .expect("transfer");
+    let mut states = Vec::new();
+    while states.len() < 2 {
+        if let SessionEvent::StateChanged(state) = next(&mut events).await {
+            states.push(state);
+        }
+    }
+    assert_eq!(states, [ChatState::Transferred, ChatState::Connected]);
+    let agent = chat.agent().expect("the new agent");
+    assert_eq!(agent.id, second);
+    assert_eq!(agent.display_name.as_deref(), Some("Agent Two"));
+
+    emu.end_chat(&cid).expect("end");
+    loop {
+        match next(&mut events).await {
+            SessionEvent::StateChanged(state) => {
+                assert_eq!(state, ChatState::Ended);
+                break;
+            }
+            SessionEvent::Ended(reason) => panic!("ended ({reason:?}) without the state change"),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        chat.ended_by(),
+        Some(purecloud_guest_chat_client::session::EndedBy::Agent)
+    );
+    emu.shutdown().await;
+}
