@@ -59,7 +59,7 @@ pub use wm_options::{Capabilities, WebMessagingOptions};
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ChatOptions {
-    /// Options of the underlying [`EventStream`].
+    /// Options of the underlying [`EventStream`](crate::events::EventStream).
     pub stream: EventStreamOptions,
     /// Deliver the echo of the guest's own messages and typing (default false).
     pub show_own_messages: bool,
