@@ -120,14 +120,32 @@ pub struct Faults {
 impl Faults {
     /// True when no REST fault can fire: the REST path then skips the faults step entirely.
     pub(crate) fn rest_off(&self) -> bool {
-        self.latency_ms == 0
+        // Every field named, so that a new fault has to say whether it acts on REST.
+        let Faults {
+            error_rate,
+            latency_ms,
+            non_json_rate,
+            drop_sockets_secs: _,
+            rate_limited_rate,
+            late_error_rate,
+            duplicate_frame_rate: _,
+            drop_socket_rate: _,
+            stall_rate: _,
+            spare_sends: _,
+            message_error_rate,
+            message_lost_answer_rate,
+            member_lookup_delay_ms,
+            seed: _,
+        } = *self;
+        latency_ms == 0
+            && member_lookup_delay_ms == 0
             && [
-                self.error_rate,
-                self.non_json_rate,
-                self.rate_limited_rate,
-                self.late_error_rate,
-                self.message_error_rate,
-                self.message_lost_answer_rate,
+                error_rate,
+                non_json_rate,
+                rate_limited_rate,
+                late_error_rate,
+                message_error_rate,
+                message_lost_answer_rate,
             ]
             .iter()
             .all(|&rate| rate <= 0.0)
