@@ -2,9 +2,6 @@
 //! or while chatting.
 
 use crate::support::*;
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Broken configuration files, each with the text a warning must show.
 fn broken_configs(dir: &std::path::Path) -> Vec<(&'static str, Vec<u8>, &'static str)> {

@@ -2,9 +2,7 @@
 //! a clean stop on SIGTERM.
 
 use crate::support::*;
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 #[test]
 fn emulator_subcommand_prints_its_base_url() {

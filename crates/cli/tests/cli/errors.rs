@@ -2,9 +2,6 @@
 //! failure (with an accurate hint), exit 2 for bad flags, `--help` texts, and no JWT ever.
 
 use crate::support::*;
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 #[test]
 fn unreachable_host_is_one_line_on_stderr() {

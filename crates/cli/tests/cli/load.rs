@@ -2,7 +2,8 @@
 //! unreachable environment. No timing assertions: speed is measured, not tested.
 
 use crate::support::*;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::thread;
 
 fn positive(v: &serde_json::Value, what: &str) {
     let x = v.as_f64().unwrap_or_else(|| panic!("{what} missing: {v}"));
@@ -360,8 +361,10 @@ fn hdr_logs_of_two_runs_merge_into_one_report_whose_totals_add_up() {
 fn progress_bar_is_drawn_on_a_terminal_and_cleared_before_the_report() {
     let dir = tempfile::tempdir().expect("tempdir");
     let typescript = dir.path().join("typescript");
-    let command =
-        format!("{} load --chats 6 --messages 20 --message-interval-ms 20 --concurrency 2");
+    let command = format!(
+        "{} load --chats 6 --messages 20 --message-interval-ms 20 --concurrency 2",
+        bin()
+    );
     let (status, _, err) = run_command(
         Command::new("script")
             .args(["-qec", &command])

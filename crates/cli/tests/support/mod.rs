@@ -96,11 +96,11 @@ pub(crate) fn join(h: thread::JoinHandle<String>) -> String {
 
 /// A chat process with its stdout lines arriving on a channel.
 pub(crate) struct Plain {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-    errs: mpsc::Receiver<String>,
-    err_seen: Vec<String>,
+    pub(crate) child: Child,
+    pub(crate) lines: mpsc::Receiver<String>,
+    pub(crate) seen: Vec<String>,
+    pub(crate) errs: mpsc::Receiver<String>,
+    pub(crate) err_seen: Vec<String>,
 }
 
 /// The lines of `r` on a channel, read by a thread.
@@ -363,7 +363,11 @@ pub(crate) fn set_faults(url: &str, faults: serde_json::Value) {
 }
 
 /// A certificate and key (PEM) for `name`, valid from `not_before` to `not_after` (years).
-pub(crate) fn test_certificate(dir: &std::path::Path, name: &str, years: (i32, i32)) -> (String, String) {
+pub(crate) fn test_certificate(
+    dir: &std::path::Path,
+    name: &str,
+    years: (i32, i32),
+) -> (String, String) {
     let key = rcgen::KeyPair::generate().expect("key");
     let mut params = rcgen::CertificateParams::new(vec![name.to_owned()]).expect("params");
     params.not_before = rcgen::date_time_ymd(years.0, 1, 1);
