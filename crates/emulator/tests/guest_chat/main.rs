@@ -1,4 +1,4 @@
-//! Guest chat against the in-process emulator, over real HTTP, WebSockets, TLS and signed
+//! Guest chat against the in-process emulator, over real HTTP, `WebSockets`, TLS and signed
 //! JWTs: creating a chat, authorization, a whole chat with the echo agent, the control API,
 //! the event stream's life, hostile clients, TLS and the demo page.
 //!
