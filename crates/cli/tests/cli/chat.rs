@@ -50,16 +50,7 @@ fn plain_chat_says_when_the_agent_ended_it() {
     let script = dir.path().join("agent.txt");
     std::fs::write(&script, "say that is all from me\nend\n").expect("script");
     let agent = format!("script:{}", script.display());
-    let (mut emulator, lines) =
-        spawn_emulator(&["--port", "0", "--agent-delay-ms", "20", "--agent", &agent]);
-    let first = lines.recv_timeout(LIMIT).expect("listening line");
-    let url = first
-        .strip_prefix("guest-chat emulator listening on ")
-        .unwrap_or_else(|| panic!("{first}"))
-        .split_whitespace()
-        .next()
-        .expect("url")
-        .to_owned();
+    let (mut emulator, url) = emulator_url(&["--agent-delay-ms", "20", "--agent", &agent]);
     let mut argv = vec!["--json"];
     argv.extend(deployment(&url, "Support"));
     let chat = Plain::spawn(&argv);

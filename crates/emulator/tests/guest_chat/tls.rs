@@ -1,7 +1,7 @@
 //! The emulator over real TLS: https REST, wss event stream, a user's own certificate,
 //! failed handshakes that leave the server serving, and a prompt shutdown.
 
-use crate::support::{create_body, BASE, WAIT};
+use crate::support::{post_create, BASE, WAIT};
 use futures::StreamExt;
 use guest_chat_emulator::{Emulator, EmulatorError, EmulatorHandle, EmulatorTls};
 use reqwest::StatusCode;
@@ -16,15 +16,7 @@ use tokio_tungstenite::Connector;
 
 /// Creates a chat over `c` (asserting 200); the answer as JSON.
 async fn create_json(c: &reqwest::Client, emu: &EmulatorHandle) -> Value {
-    let r = timeout(
-        WAIT,
-        c.post(format!("{}{BASE}", emu.base_url()))
-            .json(&create_body("Support"))
-            .send(),
-    )
-    .await
-    .expect("create answered in time")
-    .expect("create answered");
+    let r = post_create(c, emu).await;
     assert_eq!(r.status(), StatusCode::OK);
     r.json().await.expect("json")
 }
