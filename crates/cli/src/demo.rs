@@ -136,6 +136,10 @@ async fn converse(target: &Target, args: &DemoArgs) -> anyhow::Result<String> {
             SessionEvent::MemberChanged { member, .. } if member.role != Some(Role::Acd) => {
                 people.insert(member.id);
             }
+            // Its role was still being looked up at its member change.
+            SessionEvent::MemberUpdated(member) if member.role == Some(Role::Acd) => {
+                people.remove(&member.id);
+            }
             SessionEvent::Message {
                 message, sender, ..
             } => {

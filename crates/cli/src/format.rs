@@ -140,6 +140,12 @@ pub(crate) fn is_text(body_type: Option<&BodyType>) -> bool {
     )
 }
 
+/// True for another member whose name and role are still being looked up (the SDK sends
+/// `MemberUpdated` when they land).
+pub(crate) fn unresolved(member: &Member, own_id: &str) -> bool {
+    member.id != own_id && member.display_name.is_none() && member.role.is_none()
+}
+
 /// The event as one text line (without the time), or `None` for events not worth a line;
 /// `ended_by` words the end of the chat.
 pub(crate) fn text(
@@ -171,7 +177,10 @@ pub(crate) fn text(
             format!("{} is typing...", who(m, own_id))
         }
         SessionEvent::TypingStarted(_) | SessionEvent::TypingStopped(_) => return None,
-        SessionEvent::MemberChanged { member, .. } => {
+        // A member still being looked up: the line waits for its name (`MemberUpdated`).
+        SessionEvent::MemberChanged { member, .. } if unresolved(member, own_id) => return None,
+        SessionEvent::MemberUpdated(member) if member.state.is_none() => return None,
+        SessionEvent::MemberChanged { member, .. } | SessionEvent::MemberUpdated(member) => {
             let verb = member
                 .state
                 .as_ref()

@@ -13,7 +13,7 @@
 
 use futures::StreamExt;
 use guest_chat_emulator::{AgentMode, ConversationState, Emulator, EmulatorHandle, Faults};
-use purecloud_guest_chat_client::model::{BodyType, CreateWebChatConversationRequest, Role};
+use purecloud_guest_chat_client::model::{BodyType, CreateWebChatConversationRequest};
 use purecloud_guest_chat_client::{
     ApiClient, ChatOptions, EventStreamOptions, GuestChat, RetryPolicy, SessionEvent,
 };
@@ -133,6 +133,7 @@ async fn run_chat(emu: EmulatorHandle, client: ApiClient, n: usize, messages: us
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     let leaving = Arc::new(AtomicBool::new(false));
     let leaving_seen = leaving.clone();
+    let guest_id = guest.clone();
     // The guest's side: every agent message, in arrival order; whether the chat ended early.
     let reader = tokio::spawn(async move {
         let mut got = Vec::new();
@@ -143,7 +144,9 @@ async fn run_chat(emu: EmulatorHandle, client: ApiClient, n: usize, messages: us
             match e {
                 SessionEvent::Message {
                     message, sender, ..
-                } if sender.role == Some(Role::Agent)
+                // The agent's: every member but the guest (its role may still be on its way:
+                // a lookup never holds a message back).
+                } if sender.id != guest_id
                     && message.body_type == Some(BodyType::Standard) =>
                 {
                     got.push(message.body.unwrap_or_default());

@@ -110,6 +110,9 @@ pub struct Faults {
     /// Fraction (0..=1) of guest message POSTs that store the message, then answer 503 (the
     /// answer of a processed request lost on the way: what exactly-once sends must resolve).
     pub message_lost_answer_rate: f64,
+    /// Latency added to member lookups (`GET .../members/{memberId}`) on top of `latencyMs`,
+    /// in milliseconds: a slow lookup, to show that a client's events do not wait for one.
+    pub member_lookup_delay_ms: u64,
     /// Seed of the fault RNG (reproducible runs); random when absent.
     pub seed: Option<u64>,
 }
@@ -129,6 +132,9 @@ impl Faults {
                 self.message_lost_answer_rate = parse_rate(v).map_err(|e| bad(&e))?;
             }
             "latency-ms" => self.latency_ms = v.trim().parse().map_err(|e| bad(&e))?,
+            "member-lookup-delay-ms" => {
+                self.member_lookup_delay_ms = v.trim().parse().map_err(|e| bad(&e))?;
+            }
             "drop-sockets-secs" => {
                 let n: u64 = v.trim().parse().map_err(|e| bad(&e))?;
                 self.drop_sockets_secs = (n > 0).then_some(n);
@@ -144,7 +150,7 @@ impl Faults {
             "spare-sends" => self.spare_sends = v.trim().parse().map_err(|e| bad(&e))?,
             other => {
                 return Err(EmulatorError::Config(format!(
-                    "--fault {other}: unknown fault (error-rate, latency-ms, non-json-rate, drop-sockets-secs, message-error-rate, message-lost-answer-rate, rate-limited-rate, late-error-rate, duplicate-frame-rate, drop-socket-rate, stall-rate, spare-sends, seed)"
+                    "--fault {other}: unknown fault (error-rate, latency-ms, member-lookup-delay-ms, non-json-rate, drop-sockets-secs, message-error-rate, message-lost-answer-rate, rate-limited-rate, late-error-rate, duplicate-frame-rate, drop-socket-rate, stall-rate, spare-sends, seed)"
                 )))
             }
         }
@@ -155,6 +161,11 @@ impl Faults {
         if self.latency_ms > MAX_LATENCY_MS {
             return Err(EmulatorError::Config(format!(
                 "latencyMs must be at most {MAX_LATENCY_MS} (every request would time out)"
+            )));
+        }
+        if self.member_lookup_delay_ms > MAX_LATENCY_MS {
+            return Err(EmulatorError::Config(format!(
+                "memberLookupDelayMs must be at most {MAX_LATENCY_MS} (every lookup would time out)"
             )));
         }
         for (name, r) in [

@@ -508,6 +508,16 @@ async fn common_layer(req: Request, next: Next) -> Response {
     resp
 }
 
+/// A member lookup: `GET .../conversations/{id}/members/{memberId}` (nothing after the id).
+fn member_lookup(req: &Request) -> bool {
+    if req.method() != Method::GET {
+        return false;
+    }
+    let mut segments = req.uri().path().rsplit('/');
+    let _member = segments.next();
+    segments.next() == Some("members")
+}
+
 /// REST fault injection (only `/api/` paths).
 async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with("/api/") || req.method() == Method::OPTIONS {
@@ -519,6 +529,9 @@ async fn faults_layer(State(shared): State<Arc<Shared>>, req: Request, next: Nex
     let spared = faults.spare_sends && message_post;
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+    }
+    if faults.member_lookup_delay_ms > 0 && member_lookup(&req) {
+        tokio::time::sleep(Duration::from_millis(faults.member_lookup_delay_ms)).await;
     }
     if shared.roll(faults.rate_limited_rate) {
         return ApiError::new(

@@ -113,7 +113,9 @@ impl Conv {
                 message,
                 sender,
                 own: false,
-            } if sender.role == Some(Role::Agent) => {
+                // The agent's (a role still being looked up counts: the load's chats have no
+                // workflow, and a lookup never holds a message back).
+            } if sender.role.as_ref().is_none_or(|r| *r == Role::Agent) => {
                 let body = message.body.as_deref().unwrap_or_default();
                 let verdict = self.check.reply(body);
                 if let Some(kind) = verdict.violation() {

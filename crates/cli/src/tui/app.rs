@@ -169,10 +169,17 @@ impl App {
                 self.typing.push(m);
             }
             SessionEvent::TypingStopped(m) => self.typing.retain(|t| t.id != m.id),
-            SessionEvent::MemberChanged { member, .. } => {
+            SessionEvent::MemberChanged { member, .. } | SessionEvent::MemberUpdated(member) => {
                 self.upsert_member(&member);
                 if member.state == Some(MemberState::Disconnected) {
                     self.typing.retain(|t| t.id != member.id);
+                }
+                for typing in self.typing.iter_mut().filter(|t| t.id == member.id) {
+                    typing.clone_from(&member);
+                }
+                // A member still being looked up gets its line when its name lands.
+                if format::unresolved(&member, &self.own_id) || member.state.is_none() {
+                    return;
                 }
                 let verb = member
                     .state

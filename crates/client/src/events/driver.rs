@@ -1,15 +1,19 @@
-//! The task behind an `EventStream`: connect, read, watch liveness, reconnect, resync.
+//! The task behind an `EventStream` and a guest chat's `GuestChat`: connect, read, watch
+//! liveness, reconnect, resync, keep the member table and decide whether the chat is over.
+//!
+//! The driver is generic over its [`Output`]: a plain stream's bounded channel, or a
+//! `GuestChat`'s session layer, which then runs inside this task (one task per chat).
 
+use super::output::{Flow, Output, Verdict};
 use super::recent::RecentIds;
+use super::roster::Roster;
 use super::{CloseReason, EventStreamOptions, StreamEvent, StreamTarget};
-use crate::api::{GetMembersOptions, GetMessagesOptions};
 use crate::error::{Error, EventStreamError, TransportError};
 use crate::model::event::SOCKET_CLOSING_TOPIC;
-use crate::model::{ChatEvent, MemberState, SortOrder};
+use crate::model::{ChatEvent, MemberState};
 use crate::rt::{sleep, sleep_until, timeout, Instant};
 use crate::transport::{ws, Frame, Socket};
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// The largest page the history endpoint serves.
@@ -38,46 +42,81 @@ enum Next {
     Reconnect,
 }
 
+mod resync;
+
 /// Why the stream reconnects after a `socket_closing` frame.
 const CLOSING_REASON: &str = "the service announced that the socket is closing";
 
-pub(crate) struct Driver {
+pub(crate) struct Driver<O> {
     target: StreamTarget,
     options: EventStreamOptions,
-    tx: mpsc::Sender<super::Item>,
+    out: O,
     cancel: CancellationToken,
     last_message_id: Option<String>,
     recent: RecentIds,
-    /// Member states as last seen, to report what changed while offline.
-    members: Vec<(String, MemberState)>,
+    /// The chat's member table (states as last seen, to report what changed while offline).
+    roster: Roster,
     own_disconnected: bool,
 }
 
-impl Driver {
+impl<O: Output> Driver<O> {
     pub(crate) fn new(
         target: StreamTarget,
         options: EventStreamOptions,
-        tx: mpsc::Sender<super::Item>,
+        out: O,
+        roster: Roster,
         cancel: CancellationToken,
-    ) -> Driver {
+    ) -> Driver<O> {
         let last_message_id = options.resume_after.clone();
         Driver {
             target,
             options,
-            tx,
+            out,
             cancel,
             last_message_id,
             recent: RecentIds::default(),
-            members: Vec::new(),
+            roster,
             own_disconnected: false,
         }
     }
 
-    /// Hands an item to the consumer; false when the consumer is gone.
-    async fn emit(&self, item: Result<StreamEvent, Error>) -> bool {
-        tokio::select! {
-            _ = self.cancel.cancelled() => false,
-            sent = self.tx.send(Box::new(item)) => sent.is_ok(),
+    /// Hands an item to the output (waiting while its queue is full); false when the
+    /// consumer is gone or the output stops the chat.
+    async fn emit(&mut self, item: Result<StreamEvent, Error>) -> bool {
+        self.emit_change(item, None).await
+    }
+
+    /// As [`emit`](Self::emit), for a member change whose state before was `previous`.
+    async fn emit_change(
+        &mut self,
+        item: Result<StreamEvent, Error>,
+        previous: Option<MemberState>,
+    ) -> bool {
+        let flow = tokio::select! {
+            _ = self.cancel.cancelled() => return false,
+            flow = self.out.emit(item, previous) => flow,
+        };
+        self.follow(flow).await
+    }
+
+    /// Does what the output asked: goes on, stops, or asks the service whether the chat is
+    /// over (the one place that decides it) and tells the output.
+    async fn follow(&mut self, mut flow: Flow) -> bool {
+        loop {
+            match flow {
+                Flow::Go => return true,
+                Flow::Stop => return false,
+                Flow::CheckOver => {
+                    let verdict = tokio::select! {
+                        _ = self.cancel.cancelled() => return false,
+                        v = Box::pin(verdict(&self.target)) => v,
+                    };
+                    flow = tokio::select! {
+                        _ = self.cancel.cancelled() => return false,
+                        f = self.out.over_checked(verdict) => f,
+                    };
+                }
+            }
         }
     }
 
@@ -103,20 +142,9 @@ impl Driver {
                         return;
                     }
                     let resync_failed = if resync_needed {
-                        let cancel = self.cancel.clone();
-                        let resynced = tokio::select! {
-                            _ = cancel.cancelled() => return,
-                            r = Box::pin(self.resync()) => r,
-                        };
-                        match resynced {
-                            Ok(Some(missed)) => {
-                                if !self.emit(Ok(StreamEvent::Resynced { missed })).await {
-                                    return;
-                                }
-                                None
-                            }
-                            Ok(None) => return,
-                            Err(e) => Some(e),
+                        match self.catch_up().await {
+                            Some(failed) => failed,
+                            None => return,
                         }
                     } else {
                         None
@@ -143,13 +171,7 @@ impl Driver {
                                 // Planned: reconnect at once (no backoff, no REST check); the
                                 // resync recovers anything sent in between.
                                 attempt = 0;
-                                tracing::debug!(conversation = %self.target.conversation_id, "event stream: socket closing announced; reconnecting");
-                                let reconnecting = StreamEvent::Reconnecting {
-                                    attempt: 1,
-                                    delay: Duration::ZERO,
-                                    reason: CLOSING_REASON.to_owned(),
-                                };
-                                if !self.emit(Ok(reconnecting)).await {
+                                if !self.closing().await {
                                     return;
                                 }
                                 continue;
@@ -170,56 +192,92 @@ impl Driver {
                 },
             };
 
-            if self.own_disconnected {
-                self.close(CloseReason::ChatEnded).await;
-                return;
-            }
-            // docs/protocol.md 7.10: ask REST whether the chat is still on before reconnecting.
-            let over = tokio::select! {
-                _ = self.cancel.cancelled() => return,
-                over = Box::pin(self.chat_over()) => over,
-            };
-            if let Some(close) = over {
-                self.close(close).await;
-                return;
-            }
             attempt += 1;
-            if let Some(max) = self.options.max_reconnect_attempts {
-                if attempt > max {
-                    let error = Error::EventStream(EventStreamError::GaveUp {
-                        attempts: max,
-                        last: Box::new(reason),
-                    });
-                    self.give_up(error, max).await;
-                    return;
-                }
-            }
-            let delay = self.backoff(attempt);
-            tracing::debug!(attempt, ?delay, %reason, "event stream lost; reconnecting");
-            if !self
-                .emit(Ok(StreamEvent::Reconnecting {
-                    attempt,
-                    delay,
-                    reason: reason.to_string(),
-                }))
-                .await
-            {
+            if !self.after_loss(reason, attempt).await {
                 return;
-            }
-            tokio::select! {
-                _ = self.cancel.cancelled() => return,
-                _ = sleep(delay) => {}
             }
         }
     }
 
+    /// The resync after a (re)connection: `None` when the stream stops, else whether it
+    /// failed.
+    async fn catch_up(&mut self) -> Option<Option<Error>> {
+        let cancel = self.cancel.clone();
+        let resynced = tokio::select! {
+            _ = cancel.cancelled() => return None,
+            r = Box::pin(self.resync()) => r,
+        };
+        match resynced {
+            Ok(Some(missed)) => self
+                .emit(Ok(StreamEvent::Resynced { missed }))
+                .await
+                .then_some(None),
+            Ok(None) => None,
+            Err(e) => Some(Some(e)),
+        }
+    }
+
+    /// Reports the reconnection a `socket_closing` frame asked for; false when the stream
+    /// stops.
+    async fn closing(&mut self) -> bool {
+        tracing::debug!(conversation = %self.target.conversation_id, "event stream: socket closing announced; reconnecting");
+        let reconnecting = StreamEvent::Reconnecting {
+            attempt: 1,
+            delay: Duration::ZERO,
+            reason: CLOSING_REASON.to_owned(),
+        };
+        self.emit(Ok(reconnecting)).await
+    }
+
+    /// After an unexpected loss: ends the stream when the chat is over or the attempts are
+    /// used up (false), else reports the reconnection and waits its back-off (true).
+    async fn after_loss(&mut self, reason: EventStreamError, attempt: u32) -> bool {
+        if self.own_disconnected {
+            self.close(CloseReason::ChatEnded).await;
+            return false;
+        }
+        // docs/protocol.md 7.10: ask REST whether the chat is still on before reconnecting.
+        let verdict = tokio::select! {
+            _ = self.cancel.cancelled() => return false,
+            v = Box::pin(verdict(&self.target)) => v,
+        };
+        if let Verdict::Over(close) = verdict {
+            self.close(close).await;
+            return false;
+        }
+        if let Some(max) = self.options.max_reconnect_attempts {
+            if attempt > max {
+                let error = Error::EventStream(EventStreamError::GaveUp {
+                    attempts: max,
+                    last: Box::new(reason),
+                });
+                self.give_up(error, max).await;
+                return false;
+            }
+        }
+        let delay = self.backoff(attempt);
+        tracing::debug!(attempt, ?delay, %reason, "event stream lost; reconnecting");
+        let reconnecting = StreamEvent::Reconnecting {
+            attempt,
+            delay,
+            reason: reason.to_string(),
+        };
+        if !self.emit(Ok(reconnecting)).await {
+            return false;
+        }
+        tokio::select! {
+            _ = self.cancel.cancelled() => false,
+            () = sleep(delay) => true,
+        }
+    }
+
     /// Reports why the stream stops retrying, then closes it as given up.
-    async fn give_up(&self, error: Error, attempts: u32) {
+    async fn give_up(&mut self, error: Error, attempts: u32) {
         let _ = self.emit(Err(error)).await;
         self.close(CloseReason::GaveUp { attempts }).await;
     }
 
-    async fn close(&self, reason: CloseReason) {
+    async fn close(&mut self, reason: CloseReason) {
         let _ = self.emit(Ok(StreamEvent::Closed { reason })).await;
     }
 
@@ -231,28 +289,32 @@ impl Driver {
             attempt.saturating_sub(1),
         )
     }
+}
 
-    /// `Some(reason)` when REST says the chat cannot continue.
-    async fn chat_over(&self) -> Option<CloseReason> {
-        let t = &self.target;
+/// Whether the chat is over, as REST tells (the guest's own member): the one decision, asked
+/// when the socket is lost unexpectedly and when the output asks (an agent left).
+async fn verdict(t: &StreamTarget) -> Verdict {
+    {
         match t
             .api
             .get_webchat_guest_conversation_member(&t.conversation_id, &t.member_id)
             .await
         {
             Ok(member) if member.state == Some(MemberState::Disconnected) => {
-                Some(CloseReason::ChatEnded)
+                Verdict::Over(CloseReason::ChatEnded)
             }
-            Ok(_) => None,
+            Ok(_) => Verdict::On,
             Err(e) => match e.status() {
-                Some(401) => Some(CloseReason::Unauthorized),
-                Some(403 | 404) => Some(CloseReason::ChatEnded),
+                Some(401) => Verdict::Over(CloseReason::Unauthorized),
+                Some(403 | 404) => Verdict::Over(CloseReason::ChatEnded),
                 // Unreachable or failing service: keep trying to reconnect.
-                _ => None,
+                _ => Verdict::Unknown,
             },
         }
     }
+}
 
+impl<O: Output> Driver<O> {
     /// Reads frames until the socket ends, the consumer leaves or liveness fails.
     async fn read(&mut self, mut ws: Socket) -> Ended {
         let dead_after = liveness_window(self.options.heartbeat_interval);
@@ -268,6 +330,16 @@ impl Driver {
                     return Ended::Stopped;
                 }
                 msg = ws.next() => msg,
+                work = self.out.side_ready() => {
+                    // Time spent waiting for the consumer does not count against liveness.
+                    let began = Instant::now();
+                    if !self.side_work(work).await {
+                        ws.close().await;
+                        return Ended::Stopped;
+                    }
+                    deadline += began.elapsed();
+                    continue;
+                }
                 _ = sleep_until(deadline) => {
                     return Ended::Lost {
                         reason: EventStreamError::HeartbeatLost { after: dead_after },
@@ -308,9 +380,12 @@ impl Driver {
                     continue;
                 }
             };
-            deadline = Instant::now() + dead_after;
             got_frames = true;
-            match self.handle_frame(&text).await {
+            let next = self.handle_frame(&text).await;
+            // Counted from when the frame was handed on: a consumer slow to take it (a full
+            // queue) is not a silent service.
+            deadline = Instant::now() + dead_after;
+            match next {
                 Next::Read => {}
                 Next::Stop => {
                     ws.close().await;
@@ -325,13 +400,26 @@ impl Driver {
         }
     }
 
+    /// Does the output's side work (a lookup landed, a timer fired); false when the stream
+    /// stops.
+    async fn side_work(&mut self, work: O::Side) -> bool {
+        let flow = tokio::select! {
+            _ = self.cancel.cancelled() => return false,
+            f = self.out.side(work) => f,
+        };
+        self.follow(flow).await
+    }
+
     /// Decodes and forwards one frame.
     async fn handle_frame(&mut self, text: &str) -> Next {
         let delivered = match ChatEvent::from_frame(text) {
             Ok(event) => {
                 let closing = matches!(&event, ChatEvent::Unknown { topic: Some(t), .. } if t == SOCKET_CLOSING_TOPIC);
-                if let Some(event) = self.admit(event) {
-                    if !self.emit(Ok(StreamEvent::Chat(event))).await {
+                if let Some((event, previous)) = self.admit(event) {
+                    if !self
+                        .emit_change(Ok(StreamEvent::Chat(event)), previous)
+                        .await
+                    {
                         return Next::Stop;
                     }
                 }
@@ -351,8 +439,10 @@ impl Driver {
         }
     }
 
-    /// Updates the stream's memory; `None` drops an already-delivered message.
-    fn admit(&mut self, event: ChatEvent) -> Option<ChatEvent> {
+    /// Updates the stream's memory; `None` drops an already-delivered message. With the
+    /// event, a member change's state before it.
+    fn admit(&mut self, event: ChatEvent) -> Option<(ChatEvent, Option<MemberState>)> {
+        let mut previous = None;
         match &event {
             ChatEvent::Message(m) => {
                 if let Some(id) = m.id.as_deref() {
@@ -365,107 +455,19 @@ impl Driver {
             ChatEvent::MemberChange {
                 member_id, state, ..
             } => {
-                self.remember_member(member_id, state.clone());
+                previous = self.remember_member(member_id, state.clone());
             }
             _ => {}
         }
-        Some(event)
+        Some((event, previous))
     }
 
-    fn remember_member(&mut self, member_id: &str, state: MemberState) {
+    /// Records a member's state in the table; returns the state before.
+    fn remember_member(&mut self, member_id: &str, state: MemberState) -> Option<MemberState> {
         if member_id == self.target.member_id && state == MemberState::Disconnected {
             self.own_disconnected = true;
         }
-        match self.members.iter_mut().find(|(id, _)| id == member_id) {
-            Some(entry) => entry.1 = state,
-            None => self.members.push((member_id.to_owned(), state)),
-        }
-    }
-
-    /// Delivers what the socket missed; `Ok(None)` when the consumer is gone.
-    async fn resync(&mut self) -> Result<Option<usize>, Error> {
-        let mut missed = 0;
-        loop {
-            let options = GetMessagesOptions {
-                after: self.last_message_id.clone(),
-                sort_order: Some(SortOrder::Ascending),
-                max_results: Some(HISTORY_PAGE),
-                ..Default::default()
-            };
-            let page = self
-                .target
-                .api
-                .get_webchat_guest_conversation_messages(&self.target.conversation_id, &options)
-                .await?;
-            let entities = page.entities.unwrap_or_default();
-            let count = entities.len();
-            let mut advanced = false;
-            for message in entities {
-                let Some(id) = message.id.clone() else {
-                    continue;
-                };
-                advanced = true;
-                self.last_message_id = Some(id.clone());
-                if self.recent.insert(&id) {
-                    missed += 1;
-                    if !self
-                        .emit(Ok(StreamEvent::Chat(ChatEvent::Message(message))))
-                        .await
-                    {
-                        return Ok(None);
-                    }
-                }
-            }
-            if count < HISTORY_PAGE as usize || !advanced {
-                break;
-            }
-        }
-        self.resync_members().await?;
-        Ok(Some(missed))
-    }
-
-    /// Reports members whose state changed while the socket was away.
-    async fn resync_members(&mut self) -> Result<(), Error> {
-        let mut page_number = 1;
-        loop {
-            let options = GetMembersOptions {
-                page_size: Some(MEMBERS_PAGE),
-                page_number: Some(page_number),
-                exclude_disconnected_members: Some(false),
-            };
-            let page = self
-                .target
-                .api
-                .get_webchat_guest_conversation_members(&self.target.conversation_id, &options)
-                .await?;
-            let entities = page.entities.unwrap_or_default();
-            let count = entities.len();
-            for member in entities {
-                let (Some(id), Some(state)) = (member.id, member.state) else {
-                    continue;
-                };
-                let known = self.members.iter().find(|(m, _)| *m == id).map(|(_, s)| s);
-                if known == Some(&state) {
-                    continue;
-                }
-                self.remember_member(&id, state.clone());
-                let event = ChatEvent::MemberChange {
-                    conversation_id: self.target.conversation_id.clone(),
-                    member_id: id,
-                    state,
-                    timestamp: None,
-                    correlation_id: None,
-                };
-                if !self.emit(Ok(StreamEvent::Chat(event))).await {
-                    return Ok(());
-                }
-            }
-            let pages = page.page_count.unwrap_or(1);
-            if count < MEMBERS_PAGE as usize || page_number >= pages {
-                return Ok(());
-            }
-            page_number += 1;
-        }
+        self.roster.set_state(member_id, state)
     }
 }
 

@@ -19,9 +19,16 @@
 //!   [`StreamEvent::Resynced`], [`StreamEvent::Closed`]) in the stream.
 //!
 //! Dropping the stream stops its task and closes the socket.
+//!
+//! The same driver runs a [`GuestChat`](crate::session::GuestChat): it is generic over its
+//! output (`output::Output`), a bounded channel here, the session layer there, so that a
+//! guest chat is one task that owns the socket, the member table (`roster::Roster`) and the
+//! one decision whether the chat is over.
 
 mod driver;
+mod output;
 mod recent;
+mod roster;
 
 use crate::api::WebChatApi;
 use crate::client::ApiClient;
@@ -37,6 +44,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 pub(crate) use driver::Driver;
+pub(crate) use output::{Flow, Output, Verdict};
+pub(crate) use roster::Roster;
+
+/// How many items an [`EventStream`] holds for a consumer that is not reading; when they are
+/// all waiting, the stream stops reading its socket until the consumer takes one.
+pub const STREAM_QUEUE: usize = 64;
 
 /// One item of an [`EventStream`]: a chat event or a change of the connection.
 // Nearly every item is `Chat`, so boxing it would only add an allocation per event.
@@ -285,6 +298,23 @@ impl EventStream {
         }
     }
 
+    /// The driver of this stream (not polled yet) with another output, stopped by `cancel`:
+    /// a [`GuestChat`](crate::session::GuestChat) runs it as its one task.
+    pub(crate) fn into_driver<O: Output>(
+        mut self,
+        out: O,
+        roster: Roster,
+        cancel: CancellationToken,
+    ) -> Option<Driver<O>> {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Idle(boxed) => {
+                let (target, options) = *boxed;
+                Some(Driver::new(target, options, out, roster, cancel))
+            }
+            _ => None,
+        }
+    }
+
     /// Stops the stream now: the socket is closed and the stream ends.
     pub fn close(&mut self) {
         self.cancel.cancel();
@@ -323,8 +353,14 @@ impl Stream for EventStream {
             let (target, options) = *boxed;
             // Small buffer: a slow consumer pauses socket reads (the liveness check
             // reads buffered frames first, so it does not mistake that for a dead link).
-            let (tx, rx) = mpsc::channel(64);
-            let driver = Driver::new(target, options, tx, this.cancel.clone());
+            let (tx, rx) = mpsc::channel(STREAM_QUEUE);
+            let driver = Driver::new(
+                target,
+                options,
+                output::Channel(tx),
+                Roster::default(),
+                this.cancel.clone(),
+            );
             crate::rt::spawn(driver.run());
             this.state = State::Running(rx);
         }

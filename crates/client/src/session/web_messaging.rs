@@ -1,21 +1,31 @@
 //! The Web Messaging backend of [`GuestChat`](super::GuestChat): one task owns the socket
 //! ([`WebMessagingClient`]) and turns its frames into the same [`SessionEvent`]s guest chat
 //! produces. The chat's handle talks to it through a bounded command queue.
+//!
+//! The events of one frame go to a short local list first, then into the chat's bounded
+//! queue ([`SESSION_QUEUE`](super::SESSION_QUEUE)); while that list is not empty the task
+//! does not read the socket (it still serves the app's commands), so an app that does not
+//! take its events stops the reading. The ping and keep-alive timers restart after such a
+//! wait: a pong left unread meanwhile is not a dead connection.
 
+use super::queue::Queue;
+use super::wm_options::WebMessagingOptions;
+use super::wm_start::{agent_member, as_webchat_message, fetch_page, guest_member, open};
 use super::{lock, ChatState, EndedBy, Inner, Member, SessionEvent};
 use crate::events::CloseReason;
-use crate::model::{BodyType, MemberState, Role, Timestamp, WebChatMemberInfo, WebChatMessage};
+use crate::model::MemberState;
 use crate::rt::Instant;
 use crate::webmessaging::{
-    ConnectOptions, Direction, Endpoint, EventPresenceType, IncomingNormalizedMessage,
-    MessageContent, MessageEvent, NormalizedType, OriginatingEntity, ServerFrame, SessionToken,
-    StructuredMessage, WebMessagingClient, WmError,
+    Direction, EventPresenceType, IncomingNormalizedMessage, MessageContent, MessageEvent,
+    NormalizedType, ServerFrame, SessionToken, StructuredMessage, WebMessagingClient, WmError,
 };
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Weak;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+
+mod recovery;
 
 /// Minimum spacing of `onMessage` requests: the service allows 2 per second per session.
 pub(super) const SEND_SPACING: Duration = Duration::from_millis(500);
@@ -31,155 +41,6 @@ const RESYNC_PAGES: u32 = 20;
 const RATE_LIMIT_RETRIES: u32 = 3;
 /// Message ids remembered for de-duplication across reconnects.
 const SEEN_KEPT: usize = 4096;
-
-/// Options of [`GuestChat::start_web_messaging`](super::GuestChat::start_web_messaging).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct WebMessagingOptions {
-    /// The Messenger deployment id.
-    pub deployment_id: String,
-    /// Where the service is: a region ([`Endpoint::region`]) or a base URL (the emulator's).
-    pub endpoint: Endpoint,
-    /// `Origin` of the WebSocket upgrade (deployments may restrict it).
-    pub origin: Option<String>,
-    /// A stored session token to resume; `None` starts a new conversation with a new token.
-    pub token: Option<SessionToken>,
-    /// Custom attributes sent with the first message (`channel.metadata.customAttributes`).
-    pub custom_attributes: BTreeMap<String, String>,
-    /// How long each request waits for its answer (the Inbound echo of a send; default 10 s).
-    pub answer_timeout: Duration,
-    /// Interval of the `echo` health check (default 30 s); the socket is re-opened when it fails.
-    pub keep_alive: Duration,
-    /// Interval of the WebSocket pings (default 15 s, as the official mobile client); the
-    /// socket is re-opened when a ping's pong has not come by the time the next one is due.
-    pub ping_interval: Duration,
-    /// Deliver the echo of the guest's own messages (default false).
-    pub show_own_messages: bool,
-    /// Reconnection attempts before the chat ends (default 10).
-    pub max_reconnects: u32,
-    /// The guest's name as the chat shows it on its own messages (Web Messaging does not
-    /// carry it; default none).
-    pub guest_name: Option<String>,
-}
-
-impl WebMessagingOptions {
-    /// Options for `deployment_id` at `endpoint`, everything else by default.
-    pub fn new(deployment_id: impl Into<String>, endpoint: Endpoint) -> Self {
-        WebMessagingOptions {
-            deployment_id: deployment_id.into(),
-            endpoint,
-            origin: None,
-            token: None,
-            custom_attributes: BTreeMap::new(),
-            answer_timeout: Duration::from_secs(10),
-            keep_alive: Duration::from_secs(30),
-            ping_interval: Duration::from_secs(15),
-            show_own_messages: false,
-            max_reconnects: 10,
-            guest_name: None,
-        }
-    }
-    /// Sets the `Origin` header.
-    pub fn origin(mut self, origin: impl Into<String>) -> Self {
-        self.origin = Some(origin.into());
-        self
-    }
-    /// Resumes the conversation of a stored token.
-    pub fn token(mut self, token: SessionToken) -> Self {
-        self.token = Some(token);
-        self
-    }
-    /// Adds a custom attribute.
-    pub fn custom_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.custom_attributes.insert(key.into(), value.into());
-        self
-    }
-    /// Sets the answer timeout.
-    pub fn answer_timeout(mut self, d: Duration) -> Self {
-        self.answer_timeout = d;
-        self
-    }
-    /// Sets the keep-alive interval.
-    pub fn keep_alive(mut self, d: Duration) -> Self {
-        self.keep_alive = d;
-        self
-    }
-    /// Sets the WebSocket ping interval.
-    pub fn ping_interval(mut self, d: Duration) -> Self {
-        self.ping_interval = d;
-        self
-    }
-    /// Sets the name shown on the guest's own messages.
-    pub fn guest_name(mut self, name: impl Into<String>) -> Self {
-        self.guest_name = Some(name.into());
-        self
-    }
-    /// Delivers (or not) the echo of the guest's own messages.
-    pub fn show_own_messages(mut self, show: bool) -> Self {
-        self.show_own_messages = show;
-        self
-    }
-}
-
-/// What the chat's backend allows, read from the deployment configuration (Web Messaging) or
-/// known (guest chat).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Capabilities {
-    /// The guest may send typing indicators.
-    pub typing: bool,
-    /// The guest may end the conversation ([`GuestChat::leave`](super::GuestChat::leave)).
-    pub end_conversation: bool,
-    /// Quick replies and buttons can be answered.
-    pub quick_replies: bool,
-    /// The conversation can be resumed later with [`GuestChat::resume_token`](super::GuestChat::resume_token).
-    pub resumable: bool,
-}
-
-impl Capabilities {
-    /// Guest chat: typing and leave always; no quick replies; no resume.
-    pub(super) const GUEST_CHAT: Capabilities = Capabilities {
-        typing: true,
-        end_conversation: true,
-        quick_replies: false,
-        resumable: false,
-    };
-}
-
-/// Reads the deployment's `config.json`.
-pub(super) async fn read_capabilities(
-    http: &reqwest::Client,
-    endpoint: &Endpoint,
-    deployment_id: &str,
-) -> Result<Capabilities, WmError> {
-    let rest = |why: String| WmError::Rest {
-        what: "deployment configuration",
-        why,
-    };
-    let response = http
-        .get(endpoint.config_url(deployment_id))
-        .send()
-        .await
-        .map_err(|e| rest(e.without_url().to_string()))?;
-    if !response.status().is_success() {
-        return Err(rest(format!("HTTP {}", response.status().as_u16())));
-    }
-    let config: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|e| rest(e.without_url().to_string()))?;
-    let conversations = &config["messenger"]["apps"]["conversations"];
-    Ok(Capabilities {
-        typing: conversations["showUserTypingIndicator"]
-            .as_bool()
-            .unwrap_or(false),
-        end_conversation: conversations["conversationClear"]["enabled"]
-            .as_bool()
-            .unwrap_or(false),
-        quick_replies: true,
-        resumable: true,
-    })
-}
 
 /// A request from the chat's handle to its socket task.
 pub(super) enum Command {
@@ -198,7 +59,9 @@ pub(super) struct SocketTask {
     pub(super) options: WebMessagingOptions,
     pub(super) token: SessionToken,
     pub(super) http: reqwest::Client,
-    pub(super) tx: mpsc::UnboundedSender<Box<SessionEvent>>,
+    pub(super) queue: Queue,
+    /// Events waiting for room in the queue (the socket is not read meanwhile).
+    pub(super) pending: VecDeque<SessionEvent>,
     pub(super) commands: mpsc::Receiver<Command>,
     /// Ids of messages already delivered (or sent), oldest first.
     pub(super) seen: HashSet<String>,
@@ -209,74 +72,6 @@ pub(super) struct SocketTask {
     pub(super) attributes_sent: bool,
 }
 
-/// Opens the socket and configures the session.
-pub(super) async fn open(
-    options: &WebMessagingOptions,
-    token: &SessionToken,
-) -> Result<(WebMessagingClient, Option<bool>), WmError> {
-    let mut connect = ConnectOptions::default().answer_timeout(options.answer_timeout);
-    if let Some(origin) = &options.origin {
-        connect = connect.origin(origin.clone());
-    }
-    let mut client =
-        WebMessagingClient::connect(&options.endpoint, &options.deployment_id, connect).await?;
-    let session = client.configure(token).await?;
-    Ok((client, session.new_session))
-}
-
-/// The sender of an Outbound message or event. Web Messaging has no member ids: the id is
-/// the role (`agent`, `bot`), followed by the name the message carries (`agent:Riley`), so
-/// that two agents of one conversation are two members of the roster.
-pub(super) fn agent_member(m: &StructuredMessage) -> Member {
-    let from = m.channel.as_ref().and_then(|c| c.from.as_ref());
-    let name = from.and_then(|f| f.nickname.clone().or_else(|| f.first_name.clone()));
-    let bot = m.originating_entity == Some(OriginatingEntity::Bot);
-    let role = if bot { "bot" } else { "agent" };
-    Member {
-        id: match &name {
-            Some(name) => format!("{role}:{name}"),
-            None => role.to_owned(),
-        },
-        display_name: name,
-        role: Some(if bot { Role::Workflow } else { Role::Agent }),
-        state: Some(MemberState::Connected),
-    }
-}
-
-/// The guest's member id in a Web Messaging chat (the protocol has none).
-pub(super) const GUEST_ID: &str = "guest";
-
-pub(super) fn guest_member(name: Option<String>) -> Member {
-    Member {
-        id: GUEST_ID.to_owned(),
-        display_name: name,
-        role: Some(Role::Customer),
-        state: Some(MemberState::Connected),
-    }
-}
-
-/// A Web Messaging message as the [`WebChatMessage`] of the unified event stream.
-pub(super) fn as_webchat_message(m: &StructuredMessage, sender: &Member) -> WebChatMessage {
-    let timestamp = m
-        .channel
-        .as_ref()
-        .and_then(|c| c.time.as_deref())
-        .and_then(|t| serde_json::from_value::<Timestamp>(serde_json::json!(t)).ok());
-    WebChatMessage {
-        id: m.id.clone(),
-        body: m.text.clone(),
-        body_type: Some(BodyType::Standard),
-        sender: Some(WebChatMemberInfo {
-            id: Some(sender.id.clone()),
-            display_name: sender.display_name.clone(),
-            role: sender.role.clone(),
-            ..WebChatMemberInfo::default()
-        }),
-        timestamp,
-        ..WebChatMessage::default()
-    }
-}
-
 fn rate_limited(e: &WmError) -> Option<Duration> {
     match e {
         WmError::RateLimited { retry_after } => Some(*retry_after),
@@ -285,8 +80,8 @@ fn rate_limited(e: &WmError) -> Option<Duration> {
 }
 
 impl SocketTask {
-    fn emit(&self, event: SessionEvent) {
-        let _ = self.tx.send(Box::new(event));
+    fn emit(&mut self, event: SessionEvent) {
+        self.pending.push_back(event);
     }
 
     fn remember(&mut self, id: &str) -> bool {
@@ -304,24 +99,27 @@ impl SocketTask {
 
     /// Puts `member` in the roster with its state; emits `MemberChanged` when it is new or
     /// its state changed.
-    fn see(&self, member: &Member) {
+    fn see(&mut self, member: &Member) {
         let Some(inner) = self.inner.upgrade() else {
             return;
         };
-        let previous = {
-            let mut s = lock(&inner.shared);
-            match s.member_mut(&member.id) {
-                Some(known) if known.state == member.state => return,
-                Some(known) => {
-                    let previous = known.state.clone();
-                    *known = member.clone();
-                    previous
-                }
-                None => {
-                    s.members.push(member.clone());
-                    None
-                }
-            }
+        let changed =
+            inner
+                .roster
+                .with(|table| match table.iter_mut().find(|m| m.id == member.id) {
+                    Some(known) if known.state == member.state => None,
+                    Some(known) => {
+                        let previous = known.state.clone();
+                        *known = member.clone();
+                        Some(previous)
+                    }
+                    None => {
+                        table.push(member.clone());
+                        Some(None)
+                    }
+                });
+        let Some(previous) = changed else {
+            return;
         };
         self.emit(SessionEvent::MemberChanged {
             member: member.clone(),
@@ -329,7 +127,7 @@ impl SocketTask {
         });
     }
 
-    fn set_state(&self, state: ChatState) {
+    fn set_state(&mut self, state: ChatState) {
         let Some(inner) = self.inner.upgrade() else {
             return;
         };
@@ -344,16 +142,20 @@ impl SocketTask {
         }
     }
 
-    fn finish(&self, by: EndedBy, reason: CloseReason) {
+    fn finish(&mut self, by: EndedBy, reason: CloseReason) {
         if let Some(inner) = self.inner.upgrade() {
-            let mut s = lock(&inner.shared);
-            if s.ended_by.is_none() {
-                s.ended_by = Some(if s.guest_leaving { EndedBy::Guest } else { by });
+            {
+                let mut s = lock(&inner.shared);
+                if s.ended_by.is_none() {
+                    s.ended_by = Some(if s.guest_leaving { EndedBy::Guest } else { by });
+                }
             }
             // The conversation is over for everyone in it.
-            for member in &mut s.members {
-                member.state = Some(MemberState::Disconnected);
-            }
+            inner.roster.with(|table| {
+                for member in table.iter_mut() {
+                    member.state = Some(MemberState::Disconnected);
+                }
+            });
         }
         self.set_state(ChatState::Ended);
         self.emit(SessionEvent::Ended(reason));
@@ -404,6 +206,7 @@ impl SocketTask {
 
     /// Handles one frame; `false` when the conversation is over.
     fn on_frame(&mut self, frame: ServerFrame) -> bool {
+        self.queue.taken();
         match frame {
             ServerFrame::Message(m) => {
                 let m = m.body;
@@ -570,78 +373,6 @@ impl SocketTask {
         }
     }
 
-    /// After a reconnect: the history pages newest first until a delivered message, then the
-    /// missed ones in order.
-    async fn resync(&mut self, client: &mut WebMessagingClient) -> Result<usize, WmError> {
-        let jwt = self.jwt(client).await?;
-        let mut missed = Vec::new();
-        'pages: for page in 1..=RESYNC_PAGES {
-            let entities = fetch_page(
-                &self.http,
-                &self.options.endpoint,
-                &jwt,
-                page,
-                HISTORY_PAGE_SIZE,
-            )
-            .await?
-            .0;
-            let last_page = entities.len() < HISTORY_PAGE_SIZE as usize;
-            for m in entities {
-                if m.id.as_ref().is_some_and(|id| self.seen.contains(id)) {
-                    break 'pages;
-                }
-                missed.push(m);
-            }
-            if last_page {
-                break;
-            }
-        }
-        let mut count = 0;
-        for m in missed.into_iter().rev() {
-            if m.kind == NormalizedType::Event {
-                continue;
-            }
-            if m.direction != Some(Direction::Inbound) {
-                count += 1;
-            }
-            self.deliver(&m);
-        }
-        Ok(count)
-    }
-
-    async fn reconnect(&mut self) -> Option<WebMessagingClient> {
-        let mut delay = Duration::from_millis(200);
-        for attempt in 1..=self.options.max_reconnects {
-            self.emit(SessionEvent::Reconnecting { attempt });
-            match open(&self.options, &self.token).await {
-                Ok((mut client, _)) => {
-                    self.jwt = None;
-                    match self.resync(&mut client).await {
-                        Ok(missed) => {
-                            self.emit(SessionEvent::Resynced { missed });
-                            return Some(client);
-                        }
-                        Err(e) => self.emit(SessionEvent::Warning(e.into())),
-                    }
-                }
-                Err(e) if e.is_session_fatal() => {
-                    self.finish(EndedBy::Service, CloseReason::Unauthorized);
-                    return None;
-                }
-                Err(_) => {}
-            }
-            crate::rt::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
-        }
-        self.finish(
-            EndedBy::Service,
-            CloseReason::GaveUp {
-                attempts: self.options.max_reconnects,
-            },
-        );
-        None
-    }
-
     pub(super) async fn run(mut self, mut client: WebMessagingClient, cancel: CancellationToken) {
         // After a long command (a send waiting out a 429), one late tick, not a burst
         // (`rt::interval` delays missed ticks).
@@ -650,6 +381,41 @@ impl SocketTask {
         let mut ping = crate::rt::interval(self.options.ping_interval);
         ping.tick().await;
         loop {
+            if !self.pending.is_empty() {
+                // Events wait for the app: hand them on before reading the socket again
+                // (the app's commands are still served).
+                let waiting = self.queue.is_full();
+                let alive = tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => break,
+                    command = self.commands.recv() => match command {
+                        None => break,
+                        Some(c) => self.command(&mut client, c).await,
+                    },
+                    () = flush(&self.queue, &mut self.pending) => true,
+                };
+                if waiting {
+                    // The socket was not read while the app was behind: a pong left unread
+                    // then is no sign of a dead connection.
+                    keep_alive.reset();
+                    ping.reset();
+                }
+                if self.ended() {
+                    break;
+                }
+                if alive {
+                    continue;
+                }
+                match self.reconnect().await {
+                    Some(c) => {
+                        client = c;
+                        keep_alive.reset();
+                        ping.reset();
+                        continue;
+                    }
+                    None => break,
+                }
+            }
             // Biased: the socket is read before a ping tick is judged, so that a pong that
             // came while a command kept the task busy is seen first.
             let alive = tokio::select! {
@@ -686,8 +452,13 @@ impl SocketTask {
                 }
             }
         }
+        self.shut_down(client, &cancel).await;
+    }
+
+    /// Closes the socket, fails the commands still queued and hands the last events (the end
+    /// of the chat) to the app.
+    async fn shut_down(&mut self, client: WebMessagingClient, cancel: &CancellationToken) {
         client.close().await;
-        // Fail what is still queued.
         self.commands.close();
         while let Ok(c) = self.commands.try_recv() {
             match c {
@@ -695,6 +466,11 @@ impl SocketTask {
                 Command::Typing(r) | Command::Clear(r) => drop(r.send(Err(WmError::Ended))),
                 Command::Jwt(r) => drop(r.send(Err(WmError::Ended))),
             }
+        }
+        // The last events (the end of the chat) still reach the app.
+        tokio::select! {
+            _ = cancel.cancelled() => {}
+            () = flush(&self.queue, &mut self.pending) => {}
         }
     }
 
@@ -705,37 +481,13 @@ impl SocketTask {
     }
 }
 
-/// One REST history page (newest first) and the total.
-pub(super) async fn fetch_page(
-    http: &reqwest::Client,
-    endpoint: &Endpoint,
-    jwt: &crate::webmessaging::Secret,
-    page_number: u32,
-    page_size: u32,
-) -> Result<(Vec<StructuredMessage>, u64), WmError> {
-    let rest = |why: String| WmError::Rest {
-        what: "history",
-        why,
-    };
-    let response = http
-        .get(endpoint.history_url(page_number, page_size))
-        .bearer_auth(jwt.expose())
-        .send()
-        .await
-        .map_err(|e| rest(e.without_url().to_string()))?;
-    if !response.status().is_success() {
-        return Err(rest(format!("HTTP {}", response.status().as_u16())));
+/// Moves waiting events into the queue, waiting for room. Cancel-safe: an event leaves the
+/// list only once it is in the queue.
+async fn flush(queue: &Queue, pending: &mut VecDeque<SessionEvent>) {
+    while !pending.is_empty() {
+        if !queue.send_first(pending).await {
+            // The app dropped its events: nothing more to hand on.
+            pending.clear();
+        }
     }
-    #[derive(serde::Deserialize)]
-    struct Page {
-        #[serde(default)]
-        entities: Vec<StructuredMessage>,
-        #[serde(default)]
-        total: u64,
-    }
-    let page: Page = response
-        .json()
-        .await
-        .map_err(|e| rest(e.without_url().to_string()))?;
-    Ok((page.entities, page.total))
 }

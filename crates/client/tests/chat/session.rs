@@ -4,12 +4,13 @@ use futures::StreamExt;
 use guest_chat_emulator::{AgentMode, ConversationState, EmulatorHandle};
 use purecloud_guest_chat_client::events::CloseReason;
 use purecloud_guest_chat_client::session::{
-    ChatOptions, ChatState, EndedBy, GuestChat, SessionEvent, SessionEvents,
+    ChatOptions, ChatState, EndedBy, GuestChat, Member, SessionEvent, SessionEvents,
 };
 use purecloud_guest_chat_client::{
     CreateWebChatConversationRequest, CreateWebChatMessageRequest, Error, MemberState, Role,
     WebChatApi,
 };
+use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::timeout;
 
@@ -26,17 +27,64 @@ fn request() -> CreateWebChatConversationRequest {
     CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada")
 }
 
-async fn next(events: &mut SessionEvents) -> SessionEvent {
-    timeout(WAIT, events.next())
-        .await
-        .expect("an event within the wait")
-        .expect("the chat has not ended")
+/// A chat's events, with those read ahead (while waiting for a member's lookup) held back
+/// for the next reads.
+struct Reader {
+    events: SessionEvents,
+    held: VecDeque<SessionEvent>,
 }
 
-async fn until(
-    events: &mut SessionEvents,
-    mut pred: impl FnMut(&SessionEvent) -> bool,
-) -> SessionEvent {
+impl Reader {
+    fn new(events: SessionEvents) -> Reader {
+        Reader {
+            events,
+            held: VecDeque::new(),
+        }
+    }
+
+    async fn read(&mut self) -> Option<SessionEvent> {
+        match self.held.pop_front() {
+            Some(e) => Some(e),
+            None => timeout(WAIT, self.events.next())
+                .await
+                .expect("an event within the wait"),
+        }
+    }
+
+    /// The role of `sender` as the chat resolves it: at once when its lookup had landed,
+    /// else from the `MemberUpdated` that follows (later events are held back, not lost).
+    async fn role_of(&mut self, sender: &Member) -> Option<Role> {
+        if sender.role.is_some() {
+            return sender.role.clone();
+        }
+        let updated =
+            |e: &SessionEvent| matches!(e, SessionEvent::MemberUpdated(m) if m.id == sender.id);
+        if let Some(i) = self.held.iter().position(updated) {
+            let Some(SessionEvent::MemberUpdated(m)) = self.held.remove(i) else {
+                unreachable!()
+            };
+            return m.role;
+        }
+        loop {
+            let e = timeout(WAIT, self.events.next())
+                .await
+                .expect("the lookup lands within the wait")
+                .expect("the chat has not ended");
+            if let SessionEvent::MemberUpdated(m) = &e {
+                if m.id == sender.id {
+                    return m.role.clone();
+                }
+            }
+            self.held.push_back(e);
+        }
+    }
+}
+
+async fn next(events: &mut Reader) -> SessionEvent {
+    events.read().await.expect("the chat has not ended")
+}
+
+async fn until(events: &mut Reader, mut pred: impl FnMut(&SessionEvent) -> bool) -> SessionEvent {
     loop {
         let e = next(events).await;
         if pred(&e) {
@@ -45,8 +93,8 @@ async fn until(
     }
 }
 
-/// The next standard message text (skipping everything else).
-async fn next_text(events: &mut SessionEvents) -> (String, bool, Option<Role>) {
+/// The next standard message text (skipping everything else), and its sender's role.
+async fn next_text(events: &mut Reader) -> (String, bool, Option<Role>) {
     loop {
         if let SessionEvent::Message {
             message,
@@ -55,7 +103,8 @@ async fn next_text(events: &mut SessionEvents) -> (String, bool, Option<Role>) {
         } = next(events).await
         {
             if message.body_type == Some(purecloud_guest_chat_client::BodyType::Standard) {
-                return (message.body.unwrap_or_default(), own, sender.role);
+                let role = events.role_of(&sender).await;
+                return (message.body.unwrap_or_default(), own, role);
             }
         }
     }
@@ -68,7 +117,7 @@ async fn echo_agent_full_chat_and_guest_leaves() {
     let chat = GuestChat::start(&client, &request())
         .await
         .expect("chat starts");
-    let mut events = chat.events();
+    let mut events = Reader::new(chat.events());
 
     let (greeting, own, role) = next_text(&mut events).await;
     assert!(
@@ -99,7 +148,7 @@ async fn echo_agent_full_chat_and_guest_leaves() {
     assert!(matches!(ended, SessionEvent::Ended(CloseReason::ChatEnded)));
     assert_eq!(chat.state(), ChatState::Ended);
     assert_eq!(chat.ended_by(), Some(EndedBy::Guest));
-    assert!(timeout(WAIT, events.next()).await.expect("ends").is_none());
+    assert!(events.read().await.is_none(), "nothing after the end");
     emu.shutdown().await;
 }
 
@@ -114,7 +163,7 @@ async fn own_echo_is_delivered_when_asked() {
     let chat = GuestChat::start_with(&client, &request(), options)
         .await
         .expect("chat starts");
-    let mut events = chat.events();
+    let mut events = Reader::new(chat.events());
     let sent = chat.send("mine").await.expect("send");
     loop {
         if let SessionEvent::Message { message, own, .. } = next(&mut events).await {
@@ -142,7 +191,7 @@ async fn manual_agent_typing_transfer_duplicates_and_agent_end() {
         .await
         .expect("chat starts");
     let cid = chat.conversation_id().to_owned();
-    let mut events = chat.events();
+    let mut events = Reader::new(chat.events());
     emu.wait_for_state(&cid, ConversationState::Connected)
         .await
         .expect("agent connects");
@@ -216,7 +265,7 @@ async fn script_agent_runs_its_steps() {
     let chat = GuestChat::start(&client, &request())
         .await
         .expect("chat starts");
-    let mut events = chat.events();
+    let mut events = Reader::new(chat.events());
     assert_eq!(next_text(&mut events).await.0, "Welcome to support");
     chat.send("I need help").await.expect("send");
     assert_eq!(next_text(&mut events).await.0, "Thanks, goodbye");
@@ -273,7 +322,7 @@ async fn a_workflow_greeting_comes_before_the_agent_and_is_no_transfer() {
         .expect("emulator");
     let client = client(&emu);
     let chat = GuestChat::start(&client, &request()).await.expect("start");
-    let mut events = chat.events();
+    let mut events = Reader::new(chat.events());
     let (text, own, role) = next_text(&mut events).await;
     assert_eq!(
         (text.as_str(), own, role),
@@ -298,7 +347,7 @@ async fn an_idle_chat_ended_by_the_service_ends_the_session() {
         .expect("emulator");
     let client = client(&emu);
     let chat = GuestChat::start(&client, &request()).await.expect("start");
-    let mut events = chat.events();
+    let mut events = Reader::new(chat.events());
     let ended = until(&mut events, |e| matches!(e, SessionEvent::Ended(_))).await;
     assert!(
         matches!(ended, SessionEvent::Ended(CloseReason::ChatEnded)),
@@ -315,7 +364,7 @@ async fn a_chat_the_service_forgot_ends_by_the_service() {
     let emu = emulator(AgentMode::Manual).await;
     let client = client(&emu);
     let chat = GuestChat::start(&client, &request()).await.expect("start");
-    let mut events = chat.events();
+    let mut events = Reader::new(chat.events());
     emu.wait_for_state(chat.conversation_id(), ConversationState::Connected)
         .await
         .expect("agent connects");
