@@ -120,10 +120,6 @@ impl<O: Output> Driver<O> {
         }
     }
 
-    #[allow(
-        clippy::too_many_lines,
-        reason = "temporary: events/ is being rewritten; the rewrite splits it"
-    )]
     pub(crate) async fn run(mut self) {
         let mut attempt: u32 = 0;
         let mut resync_needed = self.last_message_id.is_some();
