@@ -28,7 +28,8 @@ pub enum Error {
     Decode {
         /// HTTP status of the answer.
         status: u16,
-        /// JSON path of the offending value (`.` for the whole document).
+        /// JSON path of the offending value (`.` for the whole document, and always `.` in a
+        /// browser build, where `message` gives the line and column instead).
         path: String,
         /// What serde said.
         message: String,

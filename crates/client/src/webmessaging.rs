@@ -69,9 +69,13 @@ pub enum WmError {
     #[error("a session token has 1 to 2,048 characters")]
     InvalidToken,
     /// The service refused the WebSocket upgrade (403: origin or deployment not allowed).
-    #[error("the WebSocket upgrade was refused with HTTP {status}")]
+    ///
+    /// A browser hides the answer to a refused upgrade from the page: there, this error means
+    /// that the socket failed to open although the server answers HTTP at its URL, and
+    /// `status` is 0 (unknown).
+    #[error("the WebSocket upgrade was refused{}", refused_status(*status))]
     UpgradeRefused {
-        /// The HTTP status.
+        /// The HTTP status; 0 in a browser, which does not tell.
         status: u16,
     },
     /// The connection failed.
@@ -120,6 +124,15 @@ pub enum WmError {
         /// From the frame's `retryAfter`.
         retry_after: Duration,
     },
+}
+
+/// The `UpgradeRefused` message's tail: the status, when known.
+fn refused_status(status: u16) -> String {
+    if status == 0 {
+        " (the browser does not tell the HTTP status)".to_owned()
+    } else {
+        format!(" with HTTP {status}")
+    }
 }
 
 impl WmError {
@@ -439,9 +452,18 @@ impl WebMessagingClient {
 
     /// Sends a WebSocket ping. Its pong is read along with the frames; until it comes,
     /// [`Self::pong_pending`] is true.
+    ///
+    /// In a browser, which lets a page send no WebSocket ping, the ping is the protocol's
+    /// `echo` (with the health check's `tracingId`, sent only once the session is
+    /// configured) and its reply is the pong.
     pub async fn ping(&mut self) -> Result<(), WmError> {
-        // In a browser, pings are the browser's own business: none is sent from here.
+        #[cfg(not(target_arch = "wasm32"))]
         if self.ws.ping().await.map_err(WmError::Socket)? {
+            self.pong_pending = true;
+        }
+        #[cfg(target_arch = "wasm32")]
+        if let Ok(token) = self.token() {
+            self.send(&ClientRequest::echo(token)).await?;
             self.pong_pending = true;
         }
         Ok(())
@@ -487,6 +509,11 @@ impl WebMessagingClient {
                 Some(Ok(Frame::Text(text))) => {
                     // A frame that is not a JSON object is not the service's: skip it.
                     if let Ok(frame) = serde_json::from_str::<ServerFrame>(text.as_str()) {
+                        // In a browser, the reply to an `echo` ping is its pong.
+                        #[cfg(target_arch = "wasm32")]
+                        if frame.tracing_id() == Some(HEALTH_CHECK_TRACING_ID) {
+                            self.pong_pending = false;
+                        }
                         return Ok(frame);
                     }
                 }

@@ -5,7 +5,10 @@
 #![cfg(target_arch = "wasm32")]
 
 use futures::StreamExt;
-use purecloud_guest_chat_client::session::{ChatState, GuestChat, SessionEvent, SessionEvents};
+use purecloud_guest_chat_client::session::{
+    ChatOptions, ChatState, GuestChat, SessionEvent, SessionEvents,
+};
+use purecloud_guest_chat_client::EventStreamOptions;
 use purecloud_guest_chat_client::{ApiClient, CreateWebChatConversationRequest, Role};
 use std::time::Duration;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -22,8 +25,10 @@ const WAIT: Duration = Duration::from_secs(20);
     reason = "a build without the URL must still compile (clippy); running it then says why it fails"
 )]
 fn emulator_url() -> &'static str {
-    option_env!("GUEST_CHAT_EMULATOR_URL")
-        .expect("build with GUEST_CHAT_EMULATOR_URL set (scripts/browser-test.sh does)")
+    env!(
+        "GUEST_CHAT_EMULATOR_URL",
+        "build with GUEST_CHAT_EMULATOR_URL set (scripts/browser-test.sh does)"
+    )
 }
 
 /// A call to the emulator's control API (a plain cross-origin `fetch`).
@@ -199,4 +204,242 @@ fn web_sys_origin() -> String {
         .ok()
         .and_then(|o| o.as_string())
         .expect("location.origin")
+}
+
+fn proxy_url() -> &'static str {
+    env!(
+        "GUEST_CHAT_PROXY_URL",
+        "build with GUEST_CHAT_PROXY_URL set (scripts/browser-test.sh does)"
+    )
+}
+
+/// The network between the page and the service (scripts/netloss-proxy.py): `down` or `up`.
+async fn network(state: &str) {
+    let url = env!(
+        "GUEST_CHAT_NETLOSS_URL",
+        "build with GUEST_CHAT_NETLOSS_URL set (scripts/browser-test.sh does)"
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{url}/{state}"))
+        .send()
+        .await
+        .expect("the proxy's control answers");
+    assert_eq!(response.text().await.expect("its state"), state);
+}
+
+/// Milliseconds on the page's clock.
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// The agent's standard messages among `event`, by text.
+fn agent_text(event: &SessionEvent) -> Option<String> {
+    match event {
+        SessionEvent::Message {
+            message, sender, ..
+        } if sender.role == Some(Role::Agent) => message.body.clone(),
+        _ => None,
+    }
+}
+
+/// The next event, or `None` once `deadline_ms` (page clock) has passed.
+async fn next_before(events: &mut SessionEvents, deadline_ms: f64) -> Option<SessionEvent> {
+    let left = (deadline_ms - now_ms()).max(0.0);
+    let timer = gloo_timers::future::sleep(Duration::from_millis(left as u64));
+    futures::pin_mut!(timer);
+    match futures::future::select(events.next(), timer).await {
+        futures::future::Either::Left((Some(event), _)) => Some(event),
+        futures::future::Either::Left((None, _)) => panic!("the chat ended early"),
+        futures::future::Either::Right(_) => None,
+    }
+}
+
+/// The page loses its network for 30 s (the connections stay open but go silent: no close,
+/// no reset) while the agent writes. The heartbeat liveness check notices the silent socket,
+/// the stream keeps trying, and once the network is back it reconnects and resyncs: every
+/// message arrives exactly once. A REST call made meanwhile ends with the client's timeout.
+#[wasm_bindgen_test]
+async fn thirty_seconds_without_network() {
+    const OUTAGE_MS: f64 = 30_000.0;
+    control(
+        "/emulator/agent",
+        serde_json::json!({"mode": "manual", "delayMs": 20}),
+    )
+    .await;
+    // Everything of the chat goes through the proxy; the control API does not. Before it
+    // reconnects, the stream asks REST whether the chat is still on: a short timeout (and
+    // one retry) keeps that question, unanswerable during the outage, well inside it.
+    let client = ApiClient::builder()
+        .environment(proxy_url())
+        .timeout(Duration::from_secs(4))
+        .retry(purecloud_guest_chat_client::RetryPolicy::default().max_retries(1))
+        .build()
+        .expect("a client");
+    // The emulator beats every 5 s (scripts/browser-test.sh): silence for 12.5 s is a dead
+    // connection. Short back-off, so that the return of the network is seen soon.
+    let options = ChatOptions::default().stream(
+        EventStreamOptions::default()
+            .heartbeat_interval(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(4))
+            .backoff(Duration::from_millis(250), Duration::from_secs(2))
+            .max_reconnect_attempts(None),
+    );
+    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Grace");
+    let chat = GuestChat::start_with(&client, &request, options)
+        .await
+        .expect("the chat starts");
+    let cid = chat.conversation_id().to_owned();
+    let mut events = chat.events();
+    until(&mut events, |e| {
+        matches!(e, SessionEvent::StateChanged(ChatState::Connected))
+    })
+    .await;
+    control(
+        &format!("/emulator/conversations/{cid}/agent/messages"),
+        serde_json::json!({"body": "before the outage"}),
+    )
+    .await;
+    agent_says(&mut events, "before the outage").await;
+
+    network("down").await;
+    let down_at = now_ms();
+    let said = ["lost 1", "lost 2", "lost 3"];
+    let mut seen: Vec<String> = Vec::new();
+    let mut reconnecting_during_outage = 0;
+
+    // The agent writes at the start, a third and two thirds of the way through the outage.
+    for (i, text) in said.iter().enumerate() {
+        control(
+            &format!("/emulator/conversations/{cid}/agent/messages"),
+            serde_json::json!({"body": text}),
+        )
+        .await;
+        if i == 0 {
+            // A REST call of a client with a 1 s timeout (no retries) cannot get through.
+            let quick = ApiClient::builder()
+                .environment(proxy_url())
+                .timeout(Duration::from_secs(1))
+                .retry(purecloud_guest_chat_client::RetryPolicy::default().max_retries(0))
+                .build()
+                .expect("a client");
+            let started = now_ms();
+            let result = purecloud_guest_chat_client::WebChatApi::new(&quick)
+                .post_webchat_guest_conversations(&request)
+                .await;
+            assert!(
+                matches!(result, Err(purecloud_guest_chat_client::Error::Timeout(_))),
+                "a call without network ends with the client's timeout: {result:?}"
+            );
+            let took = now_ms() - started;
+            assert!(
+                (900.0..15_000.0).contains(&took),
+                "the timeout (1 s) ended it, after {took} ms"
+            );
+        }
+        let until_ms = down_at + OUTAGE_MS * (i as f64 + 1.0) / 3.0;
+        while let Some(event) = next_before(&mut events, until_ms).await {
+            match &event {
+                SessionEvent::Reconnecting { .. } => reconnecting_during_outage += 1,
+                SessionEvent::Ended(reason) => panic!("ended during the outage: {reason:?}"),
+                _ => {}
+            }
+            if let Some(text) = agent_text(&event) {
+                panic!("{text:?} arrived while the network was down");
+            }
+        }
+    }
+    assert!(now_ms() - down_at >= OUTAGE_MS, "the outage lasted 30 s");
+    // The socket was never closed: only the heartbeat liveness check can have noticed.
+    assert!(
+        reconnecting_during_outage >= 1,
+        "the silent connection was noticed during the outage"
+    );
+    network("up").await;
+
+    // After the network returns: the three messages (exactly once each) and a resync.
+    let mut resynced = false;
+    let deadline = now_ms() + 60_000.0;
+    while seen.len() < said.len() || !resynced {
+        let Some(event) = next_before(&mut events, deadline).await else {
+            panic!("within 60 s of the network's return: seen {seen:?}, resynced {resynced}");
+        };
+        match &event {
+            SessionEvent::Resynced { .. } => resynced = true,
+            SessionEvent::Ended(reason) => panic!("ended after the outage: {reason:?}"),
+            _ => {}
+        }
+        if let Some(text) = agent_text(&event) {
+            seen.push(text);
+        }
+    }
+    // A last message: anything duplicated would come before it.
+    chat.send("back online")
+        .await
+        .expect("the guest sends after the outage");
+    control(
+        &format!("/emulator/conversations/{cid}/agent/messages"),
+        serde_json::json!({"body": "after the outage"}),
+    )
+    .await;
+    loop {
+        let event = next(&mut events).await;
+        if let Some(text) = agent_text(&event) {
+            if text == "after the outage" {
+                break;
+            }
+            seen.push(text);
+        }
+    }
+    assert_eq!(seen, said, "every message once, in order");
+    let transcript = control_get(&format!("/emulator/conversations/{cid}/transcript")).await;
+    let guest_sent = transcript.to_string().matches("back online").count();
+    assert_eq!(guest_sent, 1, "the guest's message once: {transcript}");
+    chat.leave().await.expect("the guest leaves");
+}
+
+/// Web Messaging in the browser: a refused upgrade is `UpgradeRefused` (status 0: the browser
+/// hides it) while an unreachable server is a socket error; the keep-alive ping, which a page
+/// cannot send as a WebSocket ping, is the protocol's `echo`, and its reply the pong.
+#[wasm_bindgen_test]
+async fn web_messaging_refusal_and_keep_alive() {
+    use purecloud_guest_chat_client::webmessaging::{
+        ConnectOptions, Endpoint, SessionToken, WebMessagingClient, WmError,
+    };
+    let endpoint = Endpoint::from_base_url(emulator_url()).expect("the emulator's URL");
+    let options = ConnectOptions::default().answer_timeout(WAIT);
+
+    // scripts/browser-test.sh starts the emulator with this deployment disabled: 403.
+    let refused = WebMessagingClient::connect(&endpoint, "refused-deployment", options.clone())
+        .await
+        .expect_err("the upgrade is refused");
+    assert!(
+        matches!(refused, WmError::UpgradeRefused { status: 0 }),
+        "a refused upgrade: {refused:?}"
+    );
+    // Nothing listens there (and Chromium blocks the port): not a refused upgrade.
+    let nowhere = Endpoint::from_base_url("http://127.0.0.1:9").expect("a URL");
+    let unreachable = WebMessagingClient::connect(&nowhere, "dep-1", options.clone())
+        .await
+        .expect_err("no server");
+    assert!(
+        matches!(unreachable, WmError::Socket(_)),
+        "an unreachable server: {unreachable:?}"
+    );
+
+    let mut client = WebMessagingClient::connect(&endpoint, "dep-1", options)
+        .await
+        .expect("the socket opens");
+    client
+        .configure(&SessionToken::generate())
+        .await
+        .expect("the session starts");
+    client.ping().await.expect("the ping is sent");
+    assert!(client.pong_pending(), "a ping waits for its pong");
+    // The echo's reply comes before the answer to the message sent after it.
+    client
+        .send_text("after a ping")
+        .await
+        .expect("the message is acknowledged");
+    assert!(!client.pong_pending(), "the echo's reply is the pong");
+    client.close().await;
 }

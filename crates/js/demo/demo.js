@@ -83,6 +83,7 @@ function onEvent(e) {
       showTyping();
       break;
     case 'memberChanged':
+    case 'memberUpdated':
       showMembers();
       break;
     case 'stateChanged':

@@ -94,6 +94,7 @@ export type ChatEvent =
   | { type: "typingStarted"; member: ChatMember }
   | { type: "typingStopped"; member: ChatMember }
   | { type: "memberChanged"; member: ChatMember; previous?: string }
+  | { type: "memberUpdated"; member: ChatMember }
   | { type: "stateChanged"; state: "waiting" | "connected" | "transferred" | "ended" }
   | { type: "reconnecting"; attempt: number }
   | { type: "resynced"; missed: number }

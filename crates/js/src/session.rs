@@ -279,6 +279,10 @@ fn session_event(event: &SessionEvent) -> JsValue {
             }
             "memberChanged"
         }
+        SessionEvent::MemberUpdated(m) => {
+            set(&obj, "member", member(m));
+            "memberUpdated"
+        }
         SessionEvent::StateChanged(s) => {
             set(&obj, "state", s.to_string());
             "stateChanged"

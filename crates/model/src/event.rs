@@ -281,6 +281,7 @@ struct BorrowedChannelBody<'a> {
     message: Option<Cow<'a, str>>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn body_as<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, FrameError> {
     serde_path_to_error::deserialize(body).map_err(|e| FrameError {
         // The body itself has the empty path, which serde_path_to_error shows as ".".
@@ -289,6 +290,16 @@ fn body_as<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, FrameError
             p => format!("eventBody.{p}"),
         },
         message: e.inner().to_string(),
+    })
+}
+
+/// In a browser, size first: without the path-tracking decoder (the path is `eventBody`;
+/// serde's message still names a missing field or the type expected).
+#[cfg(target_arch = "wasm32")]
+fn body_as<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, FrameError> {
+    T::deserialize(body).map_err(|e| FrameError {
+        path: "eventBody".to_owned(),
+        message: e.to_string(),
     })
 }
 
