@@ -18,12 +18,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// How long any one expected event may take (generous: a loaded 2-core machine).
 const WAIT: Duration = Duration::from_secs(20);
 
-// Not env!: the URL exists only when scripts/browser-test.sh builds the test, and CI's wasm32
-// clippy pass compiles it without one.
-#[allow(
-    clippy::option_env_unwrap,
-    reason = "a build without the URL must still compile (clippy); running it then says why it fails"
-)]
 fn emulator_url() -> &'static str {
     env!(
         "GUEST_CHAT_EMULATOR_URL",
