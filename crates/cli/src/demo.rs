@@ -158,15 +158,7 @@ async fn converse(target: &Target, args: &DemoArgs) -> anyhow::Result<String> {
                     reply_later(&chat, text, args.guest_delay_ms, err_tx.clone());
                 } else if !left_by_guest {
                     left_by_guest = true;
-                    let chat = chat.clone();
-                    let err_tx = err_tx.clone();
-                    let pause = Duration::from_millis(args.guest_delay_ms);
-                    tokio::spawn(async move {
-                        tokio::time::sleep(pause).await;
-                        if let Err(e) = chat.leave().await {
-                            let _ = err_tx.send(anyhow!("cannot leave: {}", describe(&e)));
-                        }
-                    });
+                    leave_later(&chat, args.guest_delay_ms, err_tx.clone());
                 }
             }
             SessionEvent::Ended(reason) => {
@@ -189,6 +181,18 @@ async fn converse(target: &Target, args: &DemoArgs) -> anyhow::Result<String> {
             _ => {}
         }
     }
+}
+
+/// The guest leaves after `delay_ms`: the end of its script.
+fn leave_later(chat: &GuestChat, delay_ms: u64, err: mpsc::UnboundedSender<anyhow::Error>) {
+    let chat = chat.clone();
+    let pause = Duration::from_millis(delay_ms);
+    tokio::spawn(async move {
+        tokio::time::sleep(pause).await;
+        if let Err(e) = chat.leave().await {
+            let _ = err.send(anyhow!("cannot leave: {}", describe(&e)));
+        }
+    });
 }
 
 /// The guest "thinks", shows a typing indicator, and sends `text`.

@@ -84,6 +84,10 @@ async fn agent_says(events: &mut SessionEvents, text: &str) -> u32 {
 }
 
 #[wasm_bindgen_test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one browser session, run once: splitting it would start the page again per step"
+)]
 async fn a_whole_chat_in_the_browser_with_a_dropped_socket() {
     // The page is on the test runner's origin, the emulator on another port: every call
     // below is a CORS request, and the Authorization header makes it a preflighted one.
@@ -249,6 +253,10 @@ async fn next_before(events: &mut SessionEvents, deadline_ms: f64) -> Option<Ses
 /// the stream keeps trying, and once the network is back it reconnects and resyncs: every
 /// message arrives exactly once. A REST call made meanwhile ends with the client's timeout.
 #[wasm_bindgen_test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one 30 s outage in one browser session; to be split into steps (124 lines)"
+)]
 async fn thirty_seconds_without_network() {
     const OUTAGE_MS: f64 = 30_000.0;
     control(

@@ -113,6 +113,10 @@ async fn start(client: &ApiClient, out: &mut Outcome) -> Option<GuestChat> {
     None
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one chat of the soak, its faults and checks read top to bottom"
+)]
 async fn run_chat(emu: EmulatorHandle, client: ApiClient, n: usize, messages: usize) -> Outcome {
     let mut out = Outcome::default();
     let Some(chat) = start(&client, &mut out).await else {

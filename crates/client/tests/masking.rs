@@ -75,16 +75,19 @@ fn assert_no_piece(jwt: &str, text: &str, what: &str) {
     }
 }
 
-#[tokio::test]
-async fn signature_segment_and_pieces_are_masked_in_errors_logs_and_tracing() {
-    let capture = capture();
+/// The JWT, its signature segment and a 10-character piece of that.
+async fn jwt_signature_and_piece() -> (String, String, String) {
     let jwt = real_jwt().await;
     let sig = jwt.rsplit('.').next().unwrap().to_owned();
     assert!(sig.len() > 100, "an RS256 signature: {sig}");
     let piece = sig[20..30].to_owned();
+    (jwt, sig, piece)
+}
 
-    // A server that answers every call 500, echoing the signature and a piece of it.
-    let (s, p) = (sig.clone(), piece.clone());
+/// A server that answers every call 500, echoing the signature (in the correlation id, a
+/// header and the body) and a piece of it (in the error code).
+async fn hostile_server(sig: &str, piece: &str) -> std::net::SocketAddr {
+    let (s, p) = (sig.to_owned(), piece.to_owned());
     let app = axum::Router::new().fallback(move || {
         let (s, p) = (s.clone(), p.clone());
         async move {
@@ -104,6 +107,14 @@ async fn signature_segment_and_pieces_are_masked_in_errors_logs_and_tracing() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
 
+    addr
+}
+
+#[tokio::test]
+async fn signature_segment_and_pieces_are_masked_in_errors_logs_and_tracing() {
+    let capture = capture();
+    let (jwt, sig, piece) = jwt_signature_and_piece().await;
+    let addr = hostile_server(&sig, &piece).await;
     let dir = tempfile::tempdir().unwrap();
     let client = ApiClient::builder()
         .environment(format!("http://{addr}").as_str())
@@ -154,6 +165,21 @@ async fn signature_segment_and_pieces_are_masked_in_errors_logs_and_tracing() {
     for line in logs[1].lines() {
         serde_json::from_str::<serde_json::Value>(line).expect("masking keeps JSON valid");
     }
+    let traced = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    assert!(traced.contains("HTTP exchange"), "{traced}");
+    assert_no_piece(&jwt, &traced, "tracing output");
+}
+
+#[tokio::test]
+async fn pieces_are_masked_in_transport_and_event_stream_errors_and_by_mask_secrets() {
+    let (jwt, sig, piece) = jwt_signature_and_piece().await;
+    // The SDK masks the JWTs it knows: this one, once a client holds it.
+    let _holder = ApiClient::builder()
+        .no_config_file()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .with_jwt(jwt.clone());
     // A transport error carrying the piece (as a proxy or a library could word it).
     let e = Error::Transport(format!("connection reset by {piece}").into());
     assert_eq!(
@@ -182,8 +208,4 @@ async fn signature_segment_and_pieces_are_masked_in_errors_logs_and_tracing() {
         mask_secrets(&format!("correlation id {sig}")),
         "correlation id [REDACTED]"
     );
-
-    let traced = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
-    assert!(traced.contains("HTTP exchange"), "{traced}");
-    assert_no_piece(&jwt, &traced, "tracing output");
 }

@@ -51,6 +51,10 @@ fn frame(text: &str) -> ServerFrame {
     serde_json::from_str(text).expect("a JSON object decodes")
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "a table of frames and the variant each decodes to"
+)]
 #[test]
 fn protocol_frames_decode_to_their_variants() {
     let ServerFrame::SessionResponse(s) = frame(SESSION_NEW) else {

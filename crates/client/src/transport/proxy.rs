@@ -123,22 +123,8 @@ pub(crate) async fn tunnel(
         .parse()
         .map_err(|e| other(format!("the event stream URI has no valid host: {e}")))?;
     let proxy_uri = proxy.uri();
-    let proxy_host = proxy_uri.host().unwrap_or_default().to_owned();
-    let scheme = proxy_uri
-        .scheme_str()
-        .unwrap_or("http")
-        .to_ascii_lowercase();
-    let default_port = if scheme == "https" { 443 } else { 1080 };
-    let proxy_port = proxy_uri.port_u16().unwrap_or(match scheme.as_str() {
-        "http" => 80,
-        _ => default_port,
-    });
+    let (scheme, proxy_host, proxy_port) = proxy_endpoint(proxy_uri)?;
     let proxy_at = format!("{proxy_host}:{proxy_port}");
-    if !matches!(scheme.as_str(), "http" | "https" | "socks5" | "socks5h") {
-        return Err(other(format!(
-            "{scheme}:// proxies are not supported for the event stream (use http://, https:// or socks5://)"
-        )));
-    }
     let bare_host = proxy_host.trim_start_matches('[').trim_end_matches(']');
     let stream = TcpStream::connect((bare_host, proxy_port))
         .await
@@ -197,29 +183,75 @@ pub(crate) async fn tunnel(
             Ok(Box::new(io.into_inner()))
         }
         _ => {
-            let mut connect =
-                SocksV5::new(proxy_uri.clone(), Opened(Some(stream))).local_dns(scheme == "socks5");
-            if let Some((user, password)) = proxy.raw_auth() {
-                connect = connect.with_auth(user.to_owned(), password.to_owned());
-            }
-            let io = connect.call(dst).await.map_err(|e| {
-                let text = e.to_string();
-                let e: Box<dyn std::error::Error + Send + Sync> = e.into();
-                if text.contains("auth") {
-                    ConnectError::ProxyAuth(TransportError::with_source(
-                        format!("SOCKS5 proxy {proxy_at} refused the credentials: {text}"),
-                        e,
-                    ))
-                } else {
-                    ConnectError::Connect(TransportError::with_source(
-                        format!("SOCKS5 proxy {proxy_at} refused {host_port}: {text}"),
-                        e,
-                    ))
-                }
-            })?;
-            Ok(Box::new(io.into_inner()))
+            let to = Endpoints {
+                proxy_at: &proxy_at,
+                host_port: &host_port,
+            };
+            socks_tunnel(proxy, stream, dst, scheme == "socks5", &to).await
         }
     }
+}
+
+/// The proxy's scheme (lower case), host and port (by default 80 for `http`, 443 for `https`,
+/// 1080 for SOCKS5); an error for a scheme the event stream cannot tunnel through.
+fn proxy_endpoint(proxy_uri: &http::Uri) -> Result<(String, String, u16), ConnectError> {
+    let proxy_host = proxy_uri.host().unwrap_or_default().to_owned();
+    let scheme = proxy_uri
+        .scheme_str()
+        .unwrap_or("http")
+        .to_ascii_lowercase();
+    let default_port = if scheme == "https" { 443 } else { 1080 };
+    let proxy_port = proxy_uri.port_u16().unwrap_or(match scheme.as_str() {
+        "http" => 80,
+        _ => default_port,
+    });
+    if !matches!(scheme.as_str(), "http" | "https" | "socks5" | "socks5h") {
+        return Err(other(format!(
+            "{scheme}:// proxies are not supported for the event stream (use http://, https:// or socks5://)"
+        )));
+    }
+    Ok((scheme, proxy_host, proxy_port))
+}
+
+/// The proxy and the target, as error messages name them.
+struct Endpoints<'a> {
+    proxy_at: &'a str,
+    host_port: &'a str,
+}
+
+/// CONNECT to `dst` through the SOCKS5 proxy at the other end of `stream` (`local_dns`:
+/// `socks5://`, the name is resolved here; `socks5h://`, by the proxy).
+async fn socks_tunnel(
+    proxy: &Intercept,
+    stream: TcpStream,
+    dst: http::Uri,
+    local_dns: bool,
+    to: &Endpoints<'_>,
+) -> Result<BoxedIo, ConnectError> {
+    let Endpoints {
+        proxy_at,
+        host_port,
+    } = to;
+    let mut connect = SocksV5::new(proxy.uri().clone(), Opened(Some(stream))).local_dns(local_dns);
+    if let Some((user, password)) = proxy.raw_auth() {
+        connect = connect.with_auth(user.to_owned(), password.to_owned());
+    }
+    let io = connect.call(dst).await.map_err(|e| {
+        let text = e.to_string();
+        let e: Box<dyn std::error::Error + Send + Sync> = e.into();
+        if text.contains("auth") {
+            ConnectError::ProxyAuth(TransportError::with_source(
+                format!("SOCKS5 proxy {proxy_at} refused the credentials: {text}"),
+                e,
+            ))
+        } else {
+            ConnectError::Connect(TransportError::with_source(
+                format!("SOCKS5 proxy {proxy_at} refused {host_port}: {text}"),
+                e,
+            ))
+        }
+    })?;
+    Ok(Box::new(io.into_inner()))
 }
 
 /// An error and its causes on one line.

@@ -143,6 +143,10 @@ fn client(base: &str, policy: RetryPolicy) -> ApiClient {
 const MEMBER: &str = r#"{"id":"m1","role":"CUSTOMER"}"#;
 const ERR503: &str = r#"{"status":503,"code":"service.unavailable","message":"down"}"#;
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "what one recorded request carries, field by field"
+)]
 #[tokio::test]
 async fn headers_paths_and_bodies() {
     let s = server(vec![

@@ -431,19 +431,19 @@ async fn keep_alive_pings_and_health_checks_never_reach_the_app() {
         .show_own_messages(true);
     let chat = GuestChat::start_web_messaging(options).await.unwrap();
     let mut events = chat.events();
-    // An idle session: wait until the emulator has seen several of each.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let s = session(&emu);
-        if s.pings >= 3 && s.health_checks >= 3 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "keep-alive did not run: {s:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // An idle session: wait until the emulator has seen several of each (it tells every
+    // change of its counters; no polling).
+    let seen = tokio::time::timeout(
+        WAIT,
+        emu.web_messaging()
+            .wait_for(|s| s.len() == 1 && s[0].pings >= 3 && s[0].health_checks >= 3),
+    )
+    .await;
+    assert!(
+        seen.is_ok(),
+        "keep-alive did not run: {:?}",
+        emu.web_messaging().sessions()
+    );
     let cid = conversation_id(&emu);
     emu.web_messaging().agent_say(&cid, "marker").unwrap();
     loop {

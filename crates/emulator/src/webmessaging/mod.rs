@@ -155,6 +155,29 @@ impl WebMessaging {
             .collect()
     }
 
+    /// Waits until `ready` holds for the live sessions and returns them. `ready` is asked
+    /// again after every change (a session opened or forgotten, a message stored, a ping, a
+    /// health check or a 429 counted), so a test awaits a count instead of polling it. Wrap it
+    /// in a timeout: it waits as long as it takes.
+    pub async fn wait_for(
+        &self,
+        mut ready: impl FnMut(&[WebMessagingSession]) -> bool,
+    ) -> Vec<WebMessagingSession> {
+        let mut changes = self.wm().changes.subscribe();
+        loop {
+            // Marked seen before the snapshot: a change after it wakes the wait below.
+            changes.borrow_and_update();
+            let sessions = self.sessions();
+            if ready(&sessions) {
+                return sessions;
+            }
+            // The sender lives in `self.shared`, so this never ends in an error.
+            if changes.changed().await.is_err() {
+                return sessions;
+            }
+        }
+    }
+
     /// The agent sends a text (Outbound, `Human`).
     pub fn agent_say(&self, conversation_id: &str, text: &str) -> Result<(), crate::EmulatorError> {
         self.session(conversation_id)?

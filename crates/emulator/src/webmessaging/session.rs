@@ -10,7 +10,7 @@ use serde_json::Number;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 /// What a session tells its sockets.
@@ -55,6 +55,9 @@ pub(crate) struct WmSession {
     agent_rx: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
     pub cancel: CancellationToken,
     pub agent_name: String,
+    /// Bumped after every change of `inner` (see [`WmSession::update`]), for
+    /// `WebMessaging::wait_for`.
+    changes: watch::Sender<u64>,
 }
 
 pub(crate) fn now_iso() -> String {
@@ -72,6 +75,7 @@ impl WmSession {
         duration_secs: u64,
         agent_name: String,
         parent: &CancellationToken,
+        changes: watch::Sender<u64>,
     ) -> Arc<WmSession> {
         let (tx, _) = broadcast::channel(256);
         let (agent_tx, agent_rx) = mpsc::unbounded_channel();
@@ -94,6 +98,7 @@ impl WmSession {
             agent_rx: Mutex::new(Some(agent_rx)),
             cancel: parent.child_token(),
             agent_name,
+            changes,
         })
     }
 
@@ -101,6 +106,17 @@ impl WmSession {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Changes the session's state and tells those waiting in `WebMessaging::wait_for`.
+    pub(crate) fn update<R>(&self, change: impl FnOnce(&mut Inner) -> R) -> R {
+        let r = change(&mut self.lock());
+        self.changed();
+        r
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<WmCmd> {
@@ -139,14 +155,14 @@ impl WmSession {
 
     /// Records a message in the history without sending it (the lost-echo fault).
     pub(crate) fn store(&self, msg: StructuredMessage) {
-        self.lock().history.push(msg);
+        self.update(|inner| inner.history.push(msg));
     }
 
     /// Records a message in the history and sends it to every socket of the session.
     pub(crate) fn publish(&self, msg: StructuredMessage, tracing_id: Option<String>) {
         let keep = matches!(msg.kind, NormalizedType::Text | NormalizedType::Structured);
         if keep {
-            self.lock().history.push(msg.clone());
+            self.update(|inner| inner.history.push(msg.clone()));
         }
         let mut env = Envelope::message(msg);
         env.tracing_id = tracing_id;
@@ -207,7 +223,7 @@ impl WmSession {
             if let Some(meta) = msg.metadata.as_mut() {
                 meta.insert("readOnly".to_owned(), "true".to_owned());
             }
-            self.lock().read_only = true;
+            self.update(|inner| inner.read_only = true);
         }
         self.publish(msg, None);
     }
@@ -236,6 +252,8 @@ impl WmSession {
             code: 1000,
         });
         self.cancel.cancel();
+        // Called once the session is forgotten (see `Sessions::expire`).
+        self.changed();
     }
 
     /// `closeSession` with `closeAllConnections`: the other sockets get `ConnectionClosedEvent`.

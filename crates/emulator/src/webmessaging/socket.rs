@@ -152,7 +152,7 @@ async fn serve(shared: Arc<Shared>, deployment: String, mut socket: WebSocket) {
                 // The pong is sent by the WebSocket layer; the ping is counted.
                 Some(Ok(Message::Ping(_))) => {
                     if let Some(s) = &conn.session {
-                        s.lock().pings += 1;
+                        s.update(|inner| inner.pings += 1);
                     }
                 }
                 Some(Ok(_)) => {}
@@ -171,10 +171,11 @@ const ATTACHMENTS_OFF: i64 = 4000;
 /// `getAttachment` / `deleteAttachment` of an id the session never uploaded (Shyrka 4009).
 const ATTACHMENT_NOT_FOUND: i64 = 4009;
 
-fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
+/// The request in `text` and its `tracingId`, or the error frame that answers it.
+fn parse(text: &str) -> Result<(ClientRequest, Option<String>), Arc<str>> {
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(e) => return vec![error(400, format!("Invalid JSON: {e}"), None)],
+        Err(e) => return Err(error(400, format!("Invalid JSON: {e}"), None)),
     };
     let tracing_id = value
         .get("tracingId")
@@ -182,16 +183,23 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
         .map(str::to_owned);
     let request = match serde_json::from_value::<ClientRequest>(value) {
         Ok(r) => r,
-        Err(e) => return vec![error(400, format!("Invalid request: {e}"), tracing_id)],
+        Err(e) => return Err(error(400, format!("Invalid request: {e}"), tracing_id)),
     };
     if request.token().char_len() > MAX_TOKEN_CHARS {
-        return vec![error(
+        return Err(error(
             400,
             format!("The token must be at most {MAX_TOKEN_CHARS} characters."),
             tracing_id,
-        )];
+        ));
     }
-    let wm = &shared.webmessaging;
+    Ok((request, tracing_id))
+}
+
+fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
+    let (request, tracing_id) = match parse(text) {
+        Ok(parsed) => parsed,
+        Err(frame) => return vec![frame],
+    };
     let reply = match request {
         ClientRequest::ConfigureSession(r) => {
             return configure(shared, conn, r.token, r.start_new == Some(true), tracing_id)
@@ -214,50 +222,63 @@ fn handle(shared: &Shared, conn: &mut Conn, text: &str) -> Vec<Arc<str>> {
                     tracing_id,
                 )];
             };
-            match other {
-                ClientRequest::OnMessage(r) => {
-                    let settings = wm.deployment(&session.deployment_id);
-                    return on_message(shared, conn, &session, &settings, r, tracing_id);
-                }
-                ClientRequest::GetJwt(_) => jwt_reply(shared, &session, tracing_id),
-                ClientRequest::CloseSession(r) => {
-                    if r.close_all_connections {
-                        session.close_others(conn.id);
-                    }
-                    let body = SessionResponse {
-                        connected: false,
-                        read_only: Some(session.read_only()),
-                        ..Default::default()
-                    };
-                    conn.session = None;
-                    conn.rx = None;
-                    frame_text(&ServerFrame::SessionResponse(Envelope::response(
-                        body, tracing_id,
-                    )))
-                }
-                ClientRequest::GetConfiguration(_) => {
-                    configuration_reply(&wm.deployment(&session.deployment_id), tracing_id)
-                }
-                // The emulator's deployments have attachments off (`config.json`:
-                // `fileUpload.enableAttachments: false`): no upload URL is ever handed out,
-                // so no attachment id can name one.
-                ClientRequest::OnAttachment(_) => error(
-                    ATTACHMENTS_OFF,
-                    "Attachments are not enabled on this deployment: onAttachment is refused.",
-                    tracing_id,
-                ),
-                ClientRequest::GetAttachment(r) | ClientRequest::DeleteAttachment(r) => error(
-                    ATTACHMENT_NOT_FOUND,
-                    format!("Attachment not found: {}.", r.attachment_id),
-                    tracing_id,
-                ),
-                _ => error(
-                    ATTACHMENTS_OFF,
-                    "This request is not available on this emulator.",
-                    tracing_id,
-                ),
-            }
+            return in_session(shared, conn, &session, other, tracing_id);
         }
+    };
+    vec![reply]
+}
+
+/// A request that needs the socket's configured `session`.
+fn in_session(
+    shared: &Shared,
+    conn: &mut Conn,
+    session: &Arc<WmSession>,
+    request: ClientRequest,
+    tracing_id: Option<String>,
+) -> Vec<Arc<str>> {
+    let wm = &shared.webmessaging;
+    let reply = match request {
+        ClientRequest::OnMessage(r) => {
+            let settings = wm.deployment(&session.deployment_id);
+            return on_message(shared, conn, session, &settings, r, tracing_id);
+        }
+        ClientRequest::GetJwt(_) => jwt_reply(shared, session, tracing_id),
+        ClientRequest::CloseSession(r) => {
+            if r.close_all_connections {
+                session.close_others(conn.id);
+            }
+            let body = SessionResponse {
+                connected: false,
+                read_only: Some(session.read_only()),
+                ..Default::default()
+            };
+            conn.session = None;
+            conn.rx = None;
+            frame_text(&ServerFrame::SessionResponse(Envelope::response(
+                body, tracing_id,
+            )))
+        }
+        ClientRequest::GetConfiguration(_) => {
+            configuration_reply(&wm.deployment(&session.deployment_id), tracing_id)
+        }
+        // The emulator's deployments have attachments off (`config.json`:
+        // `fileUpload.enableAttachments: false`): no upload URL is ever handed out,
+        // so no attachment id can name one.
+        ClientRequest::OnAttachment(_) => error(
+            ATTACHMENTS_OFF,
+            "Attachments are not enabled on this deployment: onAttachment is refused.",
+            tracing_id,
+        ),
+        ClientRequest::GetAttachment(r) | ClientRequest::DeleteAttachment(r) => error(
+            ATTACHMENT_NOT_FOUND,
+            format!("Attachment not found: {}.", r.attachment_id),
+            tracing_id,
+        ),
+        _ => error(
+            ATTACHMENTS_OFF,
+            "This request is not available on this emulator.",
+            tracing_id,
+        ),
     };
     vec![reply]
 }
@@ -273,7 +294,7 @@ fn echo_reply(
     msg.direction = Some(Direction::Inbound);
     msg.id = Some(uuid::Uuid::new_v4().to_string());
     if let Some(s) = &conn.session {
-        s.lock().health_checks += 1;
+        s.update(|inner| inner.health_checks += 1);
         let mut meta = BTreeMap::new();
         let left = s.expires_at - chrono::Utc::now().timestamp();
         meta.insert("durationSeconds".to_owned(), left.max(0).to_string());
@@ -389,7 +410,7 @@ fn admit(
         (None, None) => Ok(()),
     };
     if let Err(retry_after) = admitted {
-        session.lock().rate_limited += 1;
+        session.update(|inner| inner.rate_limited += 1);
         let body = TooManyRequestsErrorMessage {
             retry_after,
             error_code: 4029,
@@ -494,7 +515,28 @@ fn on_message(
         // Typing goes to the agent's screen only: no echo.
         return Vec::new();
     }
-    let echo = inbound_echo(&message);
+    send_echo(
+        shared,
+        session,
+        inbound_echo(&message),
+        is_event,
+        tracing_id,
+    );
+    if !is_event {
+        session.to_agent(agent_text(message));
+    }
+    Vec::new()
+}
+
+/// Sends the guest's `Inbound` echo to the session's sockets, unless a fault loses it (stored
+/// only) or duplicates it (sent twice). Events are never lost or duplicated.
+fn send_echo(
+    shared: &Shared,
+    session: &WmSession,
+    echo: StructuredMessage,
+    is_event: bool,
+    tracing_id: Option<String>,
+) {
     let (lose, twice) = {
         let mut f = shared.webmessaging.faults();
         let lose = !is_event && f.lose_echoes > 0;
@@ -519,17 +561,18 @@ fn on_message(
     } else {
         session.publish(echo, tracing_id);
     }
-    if !is_event {
-        let text = message.text.unwrap_or_default();
-        let text = match (&text, message.content.as_deref()) {
-            (t, Some([guest_chat_model::webmessaging::MessageContent::ButtonResponse(b)]))
-                if t.is_empty() =>
-            {
-                b.text.clone()
-            }
-            _ => text,
-        };
-        session.to_agent(text);
+}
+
+/// What the agent reads of a guest message: its text, or the text of the quick reply it
+/// answers with.
+fn agent_text(message: guest_chat_model::webmessaging::IncomingNormalizedMessage) -> String {
+    let text = message.text.unwrap_or_default();
+    match (&text, message.content.as_deref()) {
+        (t, Some([guest_chat_model::webmessaging::MessageContent::ButtonResponse(b)]))
+            if t.is_empty() =>
+        {
+            b.text.clone()
+        }
+        _ => text,
     }
-    Vec::new()
 }

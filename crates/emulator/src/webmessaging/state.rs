@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -109,6 +110,9 @@ pub(crate) struct WmState {
     pub(crate) rate_per_second: RwLock<Option<u32>>,
     pub(crate) next_socket: AtomicU64,
     pub(crate) faults: Mutex<WmFaults>,
+    /// Bumped after every change of a session (its counters, its history, a session opened
+    /// or forgotten): `WebMessaging::wait_for` awaits it instead of polling.
+    pub(crate) changes: watch::Sender<u64>,
 }
 
 /// One-shot Web Messaging faults: each count is used up by the requests it hits.
@@ -132,6 +136,7 @@ impl Default for WmState {
             rate_per_second: RwLock::new(Some(guest_chat_model::webmessaging::MESSAGES_PER_SECOND)),
             next_socket: AtomicU64::new(1),
             faults: Mutex::default(),
+            changes: watch::Sender::new(0),
         }
     }
 }
@@ -200,6 +205,7 @@ impl WmState {
             settings.session_duration_secs,
             plan.name.clone(),
             agents.cancel,
+            self.changes.clone(),
         );
         session.start_agent(plan, agents.tracker);
         let lifetime = Duration::from_secs(settings.session_duration_secs);
@@ -213,11 +219,19 @@ impl WmState {
         sessions
             .by_conversation
             .insert(session.conversation_id.clone(), session.clone());
+        drop(sessions);
+        self.changed();
         Ok((session, true))
     }
 
     pub(crate) fn remove(&self, session: &WmSession) {
         self.lock().remove(session);
+        self.changed();
+    }
+
+    /// Tells those waiting in `WebMessaging::wait_for` that a session changed.
+    pub(crate) fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Drops every Web Messaging socket (the `drop_sockets_secs` fault); sessions live on.

@@ -1,46 +1,9 @@
 //! `guest-chat` over Web Messaging: the demo, a whole `chat --plain` with the embedded
 //! emulator, and a conversation resumed across runs with --token-file.
 
+use crate::support::run_with_input as run;
 use guest_chat_emulator::{AgentMode, Emulator};
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-const LIMIT: Duration = Duration::from_secs(60);
-
-fn bin() -> String {
-    std::env::var("GUEST_CHAT_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_guest-chat").into())
-}
-
-/// Runs the binary with `stdin`, bounded; returns (exit code, stdout, stderr).
-fn run(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
-    let home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(bin())
-        .args(args)
-        .env("HOME", home.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn guest-chat");
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).unwrap();
-    drop(input);
-    let deadline = Instant::now() + LIMIT;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("guest-chat did not exit within {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::time::Duration;
 
 #[test]
 fn the_demo_runs_over_web_messaging() {

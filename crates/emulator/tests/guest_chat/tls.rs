@@ -1,6 +1,7 @@
 //! The emulator over real TLS: https REST, wss event stream, a user's own certificate,
 //! failed handshakes that leave the server serving, and a prompt shutdown.
 
+use crate::support::{post_create, BASE, WAIT};
 use futures::StreamExt;
 use guest_chat_emulator::{Emulator, EmulatorError, EmulatorHandle, EmulatorTls};
 use reqwest::StatusCode;
@@ -13,8 +14,12 @@ use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::Connector;
 
-const T: Duration = Duration::from_secs(10);
-const BASE: &str = "/api/v2/webchat/guest/conversations";
+/// Creates a chat over `c` (asserting 200); the answer as JSON.
+async fn create_json(c: &reqwest::Client, emu: &EmulatorHandle) -> Value {
+    let r = post_create(c, emu).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.expect("json")
+}
 
 async fn start(tls: EmulatorTls) -> EmulatorHandle {
     Emulator::builder()
@@ -49,19 +54,6 @@ fn ws_connector(pem: &str) -> Connector {
     Connector::Rustls(Arc::new(config))
 }
 
-async fn create(c: &reqwest::Client, emu: &EmulatorHandle) -> Value {
-    let r = c
-        .post(format!("{}{BASE}", emu.base_url()))
-        .json(&json!({"organizationId":"org-1","deploymentId":"dep-1",
-            "routingTarget":{"targetType":"queue","targetAddress":"Support"},
-            "memberInfo":{"displayName":"Ada"}}))
-        .send()
-        .await
-        .expect("create answered");
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json().await.expect("json")
-}
-
 #[tokio::test]
 async fn self_signed_https_and_wss_end_to_end() {
     let emu = start(EmulatorTls::self_signed()).await;
@@ -70,20 +62,20 @@ async fn self_signed_https_and_wss_end_to_end() {
     let pem = emu.tls_certificate_pem().expect("a certificate to trust");
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
 
-    let created = create(&http(Some(&pem)), &emu).await;
+    let created = create_json(&http(Some(&pem)), &emu).await;
     let uri = created["eventStreamUri"].as_str().expect("uri");
     let prefix = format!("wss://{}/chat/jwt/", emu.local_addr());
     assert!(uri.starts_with(&prefix), "{uri}");
 
     let (mut ws, _) = timeout(
-        T,
+        WAIT,
         tokio_tungstenite::connect_async_tls_with_config(uri, None, true, Some(ws_connector(&pem))),
     )
     .await
     .expect("in time")
     .expect("wss handshake with the trusted certificate");
     // The first frames over wss are the member changes of the routed chat.
-    let frame = timeout(T, ws.next())
+    let frame = timeout(WAIT, ws.next())
         .await
         .expect("a frame in time")
         .expect("open")
@@ -125,13 +117,13 @@ async fn failed_handshakes_do_not_stop_the_server() {
         .await
         .expect("write");
     let mut buf = [0u8; 64];
-    let _ = timeout(T, junk.read(&mut buf))
+    let _ = timeout(WAIT, junk.read(&mut buf))
         .await
         .expect("answered or closed");
     let _idle = TcpStream::connect(emu.local_addr()).await.expect("tcp");
 
     // The server still serves a trusting client.
-    let created = create(&http(Some(&pem)), &emu).await;
+    let created = create_json(&http(Some(&pem)), &emu).await;
     assert!(created["id"].is_string());
 
     // And shuts down promptly although a connection is still open.
@@ -156,7 +148,7 @@ async fn a_users_own_certificate_is_served() {
         emu.tls_certificate_pem().as_deref(),
         Some(cert.pem().as_str())
     );
-    let created = create(&http(Some(&cert.pem())), &emu).await;
+    let created = create_json(&http(Some(&cert.pem())), &emu).await;
     assert!(created["eventStreamUri"]
         .as_str()
         .is_some_and(|u| u.starts_with("wss://")));
@@ -173,7 +165,7 @@ async fn unusable_certificates_are_typed_errors() {
     let emu = Emulator::builder().start().await.expect("plain");
     assert!(emu.base_url().starts_with("http://"));
     assert_eq!(emu.tls_certificate_pem(), None);
-    let created = create(&http(None), &emu).await;
+    let created = create_json(&http(None), &emu).await;
     assert!(created["eventStreamUri"]
         .as_str()
         .is_some_and(|u| u.starts_with("ws://")));

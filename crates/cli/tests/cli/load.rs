@@ -1,54 +1,9 @@
 //! End-to-end tests of `guest-chat load`: a small run against the embedded emulator, and an
 //! unreachable environment. No timing assertions: speed is measured, not tested.
 
-use std::io::Read;
-use std::process::{Command, ExitStatus, Stdio};
+use crate::support::*;
+use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_guest-chat");
-const LIMIT: Duration = Duration::from_secs(60);
-
-/// Runs the binary to completion, killing it after `LIMIT`; returns (status, stdout, stderr).
-fn run(args: &[&str]) -> (ExitStatus, String, String) {
-    run_command(Command::new(BIN).args(args))
-}
-
-/// Runs the command to completion, killing it after `LIMIT`; returns (status, stdout, stderr).
-fn run_command(command: &mut Command) -> (ExitStatus, String, String) {
-    let mut child = command
-        .env("HOME", std::env::temp_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn guest-chat");
-    let drain = |mut r: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            panic!("guest-chat load did not exit within {LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    (
-        status,
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    )
-}
 
 fn positive(v: &serde_json::Value, what: &str) {
     let x = v.as_f64().unwrap_or_else(|| panic!("{what} missing: {v}"));
@@ -149,7 +104,7 @@ fn emulator_process_runs_the_emulator_in_a_child_that_ends_with_the_run() {
 fn a_low_open_file_limit_moves_the_emulator_to_a_child_process() {
     let (status, out, err) = run_command(Command::new("prlimit").args([
         "--nofile=256:256",
-        BIN,
+        &bin(),
         "load",
         "--chats",
         "150",
@@ -226,7 +181,7 @@ fn tls_emulator() -> TlsEmulator {
     use std::io::BufRead;
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("cert.pem");
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args(["emulator", "--tls", "--tls-cert-out"])
         .arg(&cert)
         .args(["--agent-delay-ms", "5", "--rate-limit", "100000/1"])
@@ -406,8 +361,10 @@ fn hdr_logs_of_two_runs_merge_into_one_report_whose_totals_add_up() {
 fn progress_bar_is_drawn_on_a_terminal_and_cleared_before_the_report() {
     let dir = tempfile::tempdir().expect("tempdir");
     let typescript = dir.path().join("typescript");
-    let command =
-        format!("{BIN} load --chats 6 --messages 20 --message-interval-ms 20 --concurrency 2");
+    let command = format!(
+        "{} load --chats 6 --messages 20 --message-interval-ms 20 --concurrency 2",
+        bin()
+    );
     let (status, _, err) = run_command(
         Command::new("script")
             .args(["-qec", &command])
@@ -468,7 +425,7 @@ mod against_a_live_emulator {
     }
 
     fn load(emu: &EmulatorHandle, extra: &[&str]) -> Child {
-        Command::new(super::BIN)
+        Command::new(crate::support::bin())
             .args(["load", "--environment", &emu.base_url(), "--json"])
             .args(extra)
             .env("HOME", std::env::temp_dir())
@@ -481,7 +438,7 @@ mod against_a_live_emulator {
     }
 
     async fn finish(child: Child) -> (std::process::ExitStatus, serde_json::Value, String) {
-        let out = tokio::time::timeout(super::LIMIT, child.wait_with_output())
+        let out = tokio::time::timeout(crate::support::LIMIT, child.wait_with_output())
             .await
             .expect("the load run ends")
             .expect("its output");
@@ -502,7 +459,7 @@ mod against_a_live_emulator {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         };
-        tokio::time::timeout(super::LIMIT, wait)
+        tokio::time::timeout(crate::support::LIMIT, wait)
             .await
             .expect("the conversations of the run");
     }
@@ -603,7 +560,7 @@ mod against_a_live_emulator {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         };
-        tokio::time::timeout(super::LIMIT, inject)
+        tokio::time::timeout(crate::support::LIMIT, inject)
             .await
             .expect("an echo in every chat");
         let (status, v, err) = finish(child).await;

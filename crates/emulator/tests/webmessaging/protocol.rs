@@ -1,230 +1,17 @@
-//! Web Messaging against the in-process emulator, over real `WebSockets` and HTTP, with the
-//! model's types. Every frame the emulator sends is validated against the facts-only extract of
-//! the official frame schema (`crates/model/tests/data/webmessaging-schema.json`, read at run
-//! time): the envelope against `BaseMessage`, the body against the definition its `class`
-//! names (class `string`: the body is a string).
+//! The protocol, request by request: sessions and their resumption, the agents, the rate
+//! limit, errors that leave the socket open, deployment settings, history, expiry and faults.
 
-use futures::{SinkExt, StreamExt};
-use guest_chat_emulator::{AgentMode, DeploymentSettings, Emulator, EmulatorHandle};
+use crate::client::*;
+use crate::schema::schema;
+use crate::support::{start, WAIT};
+use futures::SinkExt;
+use guest_chat_emulator::{AgentMode, DeploymentSettings};
 use guest_chat_model::webmessaging::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
-use tokio::net::TcpStream;
+use std::collections::BTreeMap;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-/// Generous: the machine running the tests may be loaded.
-const T: Duration = Duration::from_secs(20);
-
-/// Validators built from the schema extract, one per definition a frame refers to.
-struct Schema {
-    envelope: jsonschema::Validator,
-    bodies: HashMap<String, jsonschema::Validator>,
-    classes: Vec<String>,
-}
-
-fn schema() -> Arc<Schema> {
-    static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
-    SCHEMA
-        .get_or_init(|| {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../model/tests/data/webmessaging-schema.json");
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-            let extract: Value = serde_json::from_str(&text).unwrap();
-            let definitions = extract["definitions"].clone();
-            // Swagger 2 definitions are JSON Schema draft 4 (plus `nullable`, ignored here).
-            let validator = |name: &str| {
-                jsonschema::draft4::new(&json!({
-                    "definitions": definitions,
-                    "$ref": format!("#/definitions/{name}"),
-                }))
-                .unwrap_or_else(|e| panic!("{name}: {e}"))
-            };
-            let classes: Vec<String> = definitions["MessageDataType"]["enum"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_str().unwrap().to_owned())
-                .collect();
-            let bodies = classes
-                .iter()
-                .filter(|c| definitions.get(c.as_str()).is_some())
-                .map(|c| (c.clone(), validator(c)))
-                .collect();
-            Arc::new(Schema {
-                envelope: validator("BaseMessage"),
-                bodies,
-                classes,
-            })
-        })
-        .clone()
-}
-
-/// Panics unless `frame` is a valid server frame by the schema.
-fn validate(frame: &Value) {
-    let s = schema();
-    let class = frame["class"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no class: {frame}"));
-    assert!(
-        s.classes.iter().any(|c| c == class),
-        "class {class} not in MessageDataType"
-    );
-    let body = &frame["body"];
-    let mut envelope = frame.clone();
-    if class == "string" {
-        assert!(
-            body.is_string(),
-            "class string with a non-string body: {frame}"
-        );
-        envelope["body"] = json!({});
-    }
-    let errors: Vec<String> = s
-        .envelope
-        .iter_errors(&envelope)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "envelope of {frame}: {errors:?}");
-    if class != "string" {
-        let v = s
-            .bodies
-            .get(class)
-            .unwrap_or_else(|| panic!("no definition for {class}"));
-        let errors: Vec<String> = v.iter_errors(body).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "body of {frame}: {errors:?}");
-    }
-}
-
-#[test]
-fn the_validator_refuses_frames_that_break_the_schema() {
-    let bad = [
-        json!({"type":"response","class":"SessionResponse","code":200,"body":{}}),
-        json!({"type":"reply","class":"SessionResponse","code":200,"body":{"connected":true}}),
-        json!({"type":"response","class":"Nope","code":200,"body":{}}),
-        json!({"type":"response","class":"TooManyRequestsErrorMessage","code":429,"body":{"retryAfter":1.5,"errorCode":4029,"errorMessage":"x","name":"n","message":"m"}}),
-        json!({"type":"response","class":"string","code":400,"body":{"text":"x"}}),
-        json!({"type":"message","class":"StructuredMessage","code":200,"body":{"type":"Text","direction":"Sideways"}}),
-    ];
-    for frame in bad {
-        let r = std::panic::catch_unwind(|| validate(&frame));
-        assert!(r.is_err(), "accepted {frame}");
-    }
-    validate(
-        &json!({"type":"response","class":"SessionResponse","code":200,"body":{"connected":true}}),
-    );
-}
-
-async fn start(agent: AgentMode) -> EmulatorHandle {
-    Emulator::builder()
-        .agent(agent)
-        .agent_delay(Duration::from_millis(5))
-        .start()
-        .await
-        .unwrap()
-}
-
-fn ws_url(emu: &EmulatorHandle, deployment: &str) -> String {
-    format!("ws://{}/v1?deploymentId={deployment}", emu.local_addr())
-}
-
-struct Client {
-    ws: Ws,
-    token: String,
-}
-
-impl Client {
-    async fn connect(emu: &EmulatorHandle, token: &str) -> Client {
-        let (ws, _) = timeout(T, tokio_tungstenite::connect_async(ws_url(emu, "dep-1")))
-            .await
-            .unwrap()
-            .unwrap();
-        Client {
-            ws,
-            token: token.to_owned(),
-        }
-    }
-
-    /// Connects and configures; returns the client and the `SessionResponse`.
-    async fn configured(emu: &EmulatorHandle, token: &str) -> (Client, SessionResponse) {
-        let mut c = Client::connect(emu, token).await;
-        c.send(&ClientRequest::configure_session(token, "dep-1").with_tracing_id("cfg"))
-            .await;
-        let f = c.next().await;
-        let ServerFrame::SessionResponse(s) = f else {
-            panic!("{f:?}")
-        };
-        assert_eq!(s.tracing_id.as_deref(), Some("cfg"));
-        (c, s.body)
-    }
-
-    async fn send(&mut self, req: &ClientRequest) {
-        self.send_raw(&serde_json::to_string(req).unwrap()).await;
-    }
-
-    async fn send_raw(&mut self, text: &str) {
-        self.ws.send(Message::text(text)).await.unwrap();
-    }
-
-    /// The next text frame, validated against the schema; panics on close or timeout.
-    async fn next(&mut self) -> ServerFrame {
-        loop {
-            let msg = timeout(T, self.ws.next())
-                .await
-                .expect("a frame in time")
-                .expect("the socket is open")
-                .expect("no socket error");
-            match msg {
-                Message::Text(text) => {
-                    let v: Value = serde_json::from_str(text.as_str()).unwrap();
-                    validate(&v);
-                    return serde_json::from_value(v).unwrap();
-                }
-                Message::Close(c) => panic!("closed: {c:?}"),
-                _ => continue,
-            }
-        }
-    }
-
-    /// The next frame that is not an agent typing event.
-    async fn next_not_typing(&mut self) -> ServerFrame {
-        loop {
-            let f = self.next().await;
-            if let ServerFrame::Message(m) = &f {
-                if matches!(m.body.events.as_deref(), Some([MessageEvent::Typing(_)])) {
-                    continue;
-                }
-            }
-            return f;
-        }
-    }
-
-    /// Waits for the server to close the socket (frames before it are validated).
-    async fn closed(&mut self) {
-        loop {
-            match timeout(T, self.ws.next()).await.expect("closed in time") {
-                None | Some(Err(_) | Ok(Message::Close(_))) => return,
-                Some(Ok(Message::Text(text))) => {
-                    panic!("frame instead of a close: {}", text.as_str())
-                }
-                Some(Ok(_)) => {}
-            }
-        }
-    }
-
-    fn text(&self, text: &str) -> ClientRequest {
-        ClientRequest::text(self.token.as_str(), text)
-    }
-}
-
-fn token() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
 
 #[tokio::test]
 async fn a_second_socket_on_the_same_token_resumes_the_session() {
@@ -360,7 +147,7 @@ async fn malformed_json_gets_an_error_frame_and_the_socket_stays_open() {
 async fn a_missing_deployment_id_or_an_overlong_token_is_refused() {
     let emu = start(AgentMode::Manual).await;
     let url = format!("ws://{}/v1", emu.local_addr());
-    let err = timeout(T, tokio_tungstenite::connect_async(url))
+    let err = timeout(WAIT, tokio_tungstenite::connect_async(url))
         .await
         .unwrap()
         .unwrap_err();
@@ -995,5 +782,28 @@ async fn random_requests_get_schema_valid_answers_and_never_break_the_socket() {
             }
         }
     }
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn wait_for_wakes_on_each_change_of_the_session_counters() {
+    let emu = start(AgentMode::Manual).await;
+    let wm = emu.web_messaging();
+    // Started before the session exists: opening it, the health check and the ping each wake
+    // the wait; without those wake-ups it would sleep past WAIT.
+    let waiting = tokio::spawn(async move {
+        wm.wait_for(|s| s.len() == 1 && s[0].health_checks == 1 && s[0].pings == 1)
+            .await
+    });
+    let t = token();
+    let (mut c, _) = Client::configured(&emu, &t).await;
+    c.send(&ClientRequest::echo(t.as_str())).await;
+    assert!(matches!(c.next().await, ServerFrame::Message(_)));
+    c.ws.send(Message::Ping(Default::default())).await.unwrap();
+    let sessions = timeout(WAIT, waiting)
+        .await
+        .expect("woken by the changes")
+        .unwrap();
+    assert_eq!((sessions[0].pings, sessions[0].health_checks), (1, 1));
     emu.shutdown().await;
 }

@@ -1,60 +1,14 @@
 //! Hostile clients: idle and silent connections, create floods, settings that would make every
 //! chat fail, and the control token.
 
+use crate::support::*;
 use guest_chat_emulator::{Emulator, EmulatorError, EmulatorHandle, Faults};
 use reqwest::{Client, StatusCode};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-
-const BASE: &str = "/api/v2/webchat/guest/conversations";
-/// Generous bound for anything that should happen "at once" on a loaded 2-core machine.
-const T: Duration = Duration::from_secs(20);
-
-fn create_body() -> Value {
-    json!({"organizationId":"org-1","deploymentId":"dep-1",
-           "routingTarget":{"targetType":"queue","targetAddress":"Support"},
-           "memberInfo":{"displayName":"Ada"}})
-}
-
-async fn create(c: &Client, emu: &EmulatorHandle) -> reqwest::Response {
-    c.post(format!("{}{BASE}", emu.base_url()))
-        .json(&create_body())
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Waits until the peer closes `tcp` (EOF or reset); panics after `within`.
-async fn closed_within(tcp: &mut TcpStream, within: Duration) {
-    let mut buf = [0u8; 512];
-    let r = timeout(within, async {
-        loop {
-            match tcp.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await;
-    assert!(
-        r.is_ok(),
-        "the emulator did not close the connection within {within:?}"
-    );
-}
-
-async fn health(c: &Client, emu: &EmulatorHandle) -> StatusCode {
-    timeout(
-        T,
-        c.get(format!("{}/emulator/health", emu.base_url())).send(),
-    )
-    .await
-    .expect("health answered in time")
-    .expect("health request")
-    .status()
-}
 
 #[tokio::test]
 async fn idle_connections_over_the_cap_do_not_stop_it_answering() {
@@ -74,7 +28,7 @@ async fn idle_connections_over_the_cap_do_not_stop_it_answering() {
     let c = Client::new();
     assert_eq!(health(&c, &emu).await, StatusCode::OK);
     // The oldest idle connection was closed to make room.
-    closed_within(&mut idle[0], T).await;
+    closed_within(&mut idle[0], WAIT).await;
     emu.shutdown().await;
 }
 
@@ -92,8 +46,8 @@ async fn a_silent_connection_is_closed_after_the_header_read_timeout() {
         .await
         .unwrap();
     let mut never = TcpStream::connect(emu.local_addr()).await.unwrap();
-    closed_within(&mut silent, T).await;
-    closed_within(&mut never, T).await;
+    closed_within(&mut silent, WAIT).await;
+    closed_within(&mut never, WAIT).await;
     emu.shutdown().await;
 }
 
@@ -126,11 +80,11 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     let mut got = Vec::new();
     let mut buf = [0u8; 1024];
     while !String::from_utf8_lossy(&got).contains("{\"ok\":true}") {
-        let n = timeout(T, tcp.read(&mut buf)).await.unwrap().unwrap();
+        let n = timeout(WAIT, tcp.read(&mut buf)).await.unwrap().unwrap();
         assert!(n > 0, "closed before answering");
         got.extend_from_slice(&buf[..n]);
     }
-    closed_within(&mut tcp, T).await;
+    closed_within(&mut tcp, WAIT).await;
     emu.shutdown().await;
 }
 
@@ -159,7 +113,7 @@ async fn four_hundred_idle_connections_under_a_256_file_limit() {
             .read_line(&mut line)
             .map(|_| line)
     });
-    let first = timeout(T, first).await.unwrap().unwrap().unwrap();
+    let first = timeout(WAIT, first).await.unwrap().unwrap().unwrap();
     let base = first
         .trim()
         .strip_prefix("guest-chat emulator listening on ")
@@ -171,14 +125,16 @@ async fn four_hundred_idle_connections_under_a_256_file_limit() {
         idle.push(TcpStream::connect(&addr).await.unwrap());
     }
     let c = Client::new();
-    let r = timeout(T, c.get(format!("{base}/emulator/health")).send())
+    let r = timeout(WAIT, c.get(format!("{base}/emulator/health")).send())
         .await
         .expect("answered within 20 s despite 400 idle connections")
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let r = timeout(
-        T,
-        c.post(format!("{base}{BASE}")).json(&create_body()).send(),
+        WAIT,
+        c.post(format!("{base}{BASE}"))
+            .json(&create_body("Support"))
+            .send(),
     )
     .await
     .expect("a create answered too")
@@ -199,9 +155,9 @@ async fn creates_over_the_per_client_limit_get_429_with_retry_after() {
         .unwrap();
     let c = Client::new();
     for _ in 0..3 {
-        assert_eq!(create(&c, &emu).await.status(), StatusCode::OK);
+        assert_eq!(post_create(&c, &emu).await.status(), StatusCode::OK);
     }
-    let r = create(&c, &emu).await;
+    let r = post_create(&c, &emu).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = r.headers()["retry-after"]
         .to_str()
@@ -237,11 +193,11 @@ async fn the_conversation_cap_refuses_creates_and_forgetting_frees_room() {
     let c = Client::new();
     let mut ids = Vec::new();
     for _ in 0..5 {
-        let v: Value = create(&c, &emu).await.json().await.unwrap();
+        let v: Value = post_create(&c, &emu).await.json().await.unwrap();
         ids.push(v["id"].as_str().unwrap().to_owned());
     }
     for _ in 0..20 {
-        let r = create(&c, &emu).await;
+        let r = post_create(&c, &emu).await;
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["code"], "too.many.requests.retry.after", "{v}");
@@ -254,7 +210,7 @@ async fn the_conversation_cap_refuses_creates_and_forgetting_frees_room() {
     emu.end_chat(&ids[0]).unwrap();
     wait_until(|| emu.conversation_count() < 5).await;
     assert!(emu.conversation_snapshot(&ids[0]).is_err());
-    assert_eq!(create(&c, &emu).await.status(), StatusCode::OK);
+    assert_eq!(post_create(&c, &emu).await.status(), StatusCode::OK);
     emu.shutdown().await;
 }
 
@@ -267,7 +223,7 @@ async fn abandoned_conversations_do_not_pile_up() {
         .unwrap();
     let c = Client::new();
     for _ in 0..50 {
-        assert_eq!(create(&c, &emu).await.status(), StatusCode::OK);
+        assert_eq!(post_create(&c, &emu).await.status(), StatusCode::OK);
     }
     // Nobody attaches a socket: all of them are forgotten, not kept for the JWT's 21 hours.
     wait_until(|| emu.conversation_count() == 0).await;
@@ -372,7 +328,7 @@ async fn the_control_token_guards_the_control_api() {
     let ok = c.get(&url).bearer_auth(token).send().await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     // Minting a JWT is what the token protects.
-    let v: Value = create(&c, &emu).await.json().await.unwrap();
+    let v: Value = post_create(&c, &emu).await.json().await.unwrap();
     let cid = v["id"].as_str().unwrap();
     let mint = format!("{}/emulator/conversations/{cid}/jwt", emu.base_url());
     assert_eq!(
@@ -403,7 +359,7 @@ async fn the_transcript_lists_every_stored_message_in_order() {
         .await
         .unwrap();
     let c = Client::new();
-    let v: Value = create(&c, &emu).await.json().await.unwrap();
+    let v: Value = post_create(&c, &emu).await.json().await.unwrap();
     let cid = v["id"].as_str().unwrap().to_owned();
     emu.wait_for_state(&cid, guest_chat_emulator::ConversationState::Connected)
         .await
@@ -437,20 +393,8 @@ async fn the_transcript_lists_every_stored_message_in_order() {
     emu.shutdown().await;
 }
 
-async fn connected_chat(c: &Client, emu: &EmulatorHandle) -> (String, String, String, String) {
-    let v: Value = create(c, emu).await.json().await.unwrap();
-    let cid = v["id"].as_str().unwrap().to_owned();
-    (
-        cid,
-        v["jwt"].as_str().unwrap().to_owned(),
-        v["member"]["id"].as_str().unwrap().to_owned(),
-        v["eventStreamUri"].as_str().unwrap().to_owned(),
-    )
-}
-
-#[tokio::test]
-async fn the_chaos_fault_kinds_do_what_they_say() {
-    use futures::StreamExt;
+/// A manual-agent chat with 200 ms heartbeats, its socket attached and its agent connected.
+async fn faulted_chat() -> (EmulatorHandle, Client, Chat, Ws) {
     let emu = Emulator::builder()
         .agent(guest_chat_emulator::AgentMode::Manual)
         .agent_delay(Duration::from_millis(5))
@@ -458,40 +402,33 @@ async fn the_chaos_fault_kinds_do_what_they_say() {
         .start()
         .await
         .unwrap();
-    let c = Client::new();
-    let (cid, jwt, member, uri) = connected_chat(&c, &emu).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(uri.as_str())
-        .await
-        .unwrap();
-    emu.wait_for_state(&cid, guest_chat_emulator::ConversationState::Connected)
-        .await
-        .unwrap();
-    let send_url = format!("{}{BASE}/{cid}/members/{member}/messages", emu.base_url());
-    let send = |text: &'static str| {
-        c.post(&send_url)
-            .bearer_auth(&jwt)
-            .json(&json!({"body": text, "bodyType": "standard"}))
-            .send()
-    };
-    let guest_bodies = |emu: &EmulatorHandle| -> Vec<String> {
-        emu.transcript(&cid)
-            .unwrap()
-            .into_iter()
-            .filter(|m| m.sender.as_ref().and_then(|s| s.id.as_deref()) == Some(member.as_str()))
-            .filter_map(|m| m.body)
-            .collect()
-    };
+    let (c, chat, ws) = agent_connected(&emu).await;
+    (emu, c, chat, ws)
+}
 
+/// The guest's message bodies in the transcript, in order.
+fn guest_bodies(emu: &EmulatorHandle, chat: &Chat) -> Vec<String> {
+    emu.transcript(&chat.cid)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.sender.as_ref().and_then(|s| s.id.as_deref()) == Some(chat.member.as_str()))
+        .filter_map(|m| m.body)
+        .collect()
+}
+
+#[tokio::test]
+async fn send_faults_answer_before_or_after_storing_and_spare_sends_exempts_them() {
+    let (emu, c, chat, _ws) = faulted_chat().await;
     // 429 before processing: nothing stored.
     emu.set_faults(Faults {
         rate_limited_rate: 1.0,
         ..Faults::default()
     })
     .unwrap();
-    let r = send("limited").await.unwrap();
+    let r = send(&c, &emu, &chat, "limited").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()["retry-after"], "1");
-    assert!(guest_bodies(&emu).is_empty());
+    assert!(guest_bodies(&emu, &chat).is_empty());
 
     // 503 after processing: stored although the client saw an error.
     emu.set_faults(Faults {
@@ -499,9 +436,9 @@ async fn the_chaos_fault_kinds_do_what_they_say() {
         ..Faults::default()
     })
     .unwrap();
-    let r = send("late").await.unwrap();
+    let r = send(&c, &emu, &chat, "late").await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(guest_bodies(&emu), ["late"]);
+    assert_eq!(guest_bodies(&emu, &chat), ["late"]);
 
     // spare_sends exempts message POSTs from the ambiguous faults.
     emu.set_faults(Faults {
@@ -512,33 +449,46 @@ async fn the_chaos_fault_kinds_do_what_they_say() {
         ..Faults::default()
     })
     .unwrap();
-    assert_eq!(send("spared").await.unwrap().status(), StatusCode::OK);
-    assert_eq!(guest_bodies(&emu), ["late", "spared"]);
+    assert_eq!(
+        send(&c, &emu, &chat, "spared").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(guest_bodies(&emu, &chat), ["late", "spared"]);
+    emu.shutdown().await;
+}
 
-    // Duplicated frames: one agent message arrives twice, identical.
+#[tokio::test]
+async fn a_duplicated_frame_arrives_twice_identical() {
+    use futures::StreamExt;
+    let (emu, _c, chat, mut ws) = faulted_chat().await;
     emu.set_faults(Faults {
         duplicate_frame_rate: 1.0,
         ..Faults::default()
     })
     .unwrap();
-    let sent = emu.agent_say(&cid, "twice").unwrap();
+    let sent = emu.agent_say(&chat.cid, "twice").unwrap();
     let mut copies = Vec::new();
     while copies.len() < 2 {
-        let msg = timeout(T, ws.next()).await.unwrap().unwrap().unwrap();
+        let msg = timeout(WAIT, ws.next()).await.unwrap().unwrap().unwrap();
         let text = msg.into_text().unwrap();
         if text.contains(sent.id.as_deref().unwrap()) && text.contains("\"twice\"") {
             copies.push(text.to_string());
         }
     }
     assert_eq!(copies[0], copies[1]);
+    emu.shutdown().await;
+}
 
-    // A stall: the socket stays open and goes silent, heartbeats included.
+#[tokio::test]
+async fn a_stalled_socket_stays_open_and_goes_silent_heartbeats_included() {
+    use futures::StreamExt;
+    let (emu, _c, chat, mut ws) = faulted_chat().await;
     emu.set_faults(Faults {
         stall_rate: 1.0,
         ..Faults::default()
     })
     .unwrap();
-    emu.agent_say(&cid, "never seen").unwrap();
+    emu.agent_say(&chat.cid, "never seen").unwrap();
     let quiet = timeout(Duration::from_secs(2), async {
         loop {
             match ws.next().await {
@@ -554,22 +504,26 @@ async fn the_chaos_fault_kinds_do_what_they_say() {
         quiet.is_err(),
         "the stalled socket sent something or closed: {quiet:?}"
     );
-    assert_eq!(emu.conversation_snapshot(&cid).unwrap().sockets, 1);
+    assert_eq!(emu.conversation_snapshot(&chat.cid).unwrap().sockets, 1);
+    emu.shutdown().await;
+}
 
-    // A drop: a new socket is closed without a close frame before the next frame.
+#[tokio::test]
+async fn a_dropped_socket_closes_without_a_close_frame_before_the_next_frame() {
+    use futures::StreamExt;
+    let (emu, _c, chat, ws) = faulted_chat().await;
     emu.set_faults(Faults {
         drop_socket_rate: 1.0,
         ..Faults::default()
     })
     .unwrap();
+    // A new socket, opened under the fault.
     drop(ws);
-    wait_until(|| emu.conversation_snapshot(&cid).unwrap().sockets == 0).await;
-    let (mut ws2, _) = tokio_tungstenite::connect_async(uri.as_str())
-        .await
-        .unwrap();
-    emu.wait_for_sockets(&cid, 1).await.unwrap();
-    emu.agent_say(&cid, "dropped").unwrap();
-    let end = timeout(T, async {
+    wait_until(|| emu.conversation_snapshot(&chat.cid).unwrap().sockets == 0).await;
+    let mut ws2 = connect(&chat.uri).await;
+    emu.wait_for_sockets(&chat.cid, 1).await.unwrap();
+    emu.agent_say(&chat.cid, "dropped").unwrap();
+    let end = timeout(WAIT, async {
         loop {
             match ws2.next().await {
                 Some(Ok(m)) if m.is_close() => return "close frame",
