@@ -49,6 +49,20 @@ struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// The request for one attempt, its headers put straight into reqwest's own map.
+    fn builder(&self, http: &reqwest::Client) -> reqwest::RequestBuilder {
+        let mut rb = http
+            .request(self.method.clone(), self.url)
+            .header(ACCEPT, APPLICATION_JSON);
+        if self.json_body {
+            rb = rb.header(CONTENT_TYPE, APPLICATION_JSON);
+        }
+        if let Some(v) = &self.authorization {
+            rb = rb.header(AUTHORIZATION, v.clone());
+        }
+        rb
+    }
+
     /// The request's headers, as sent by [`Rest::attempt`] (for the logger): `Accept`,
     /// `Content-Type` with a body, `Authorization` with a JWT.
     fn headers(&self) -> HeaderMap {
@@ -170,16 +184,7 @@ impl Rest {
         } else {
             HeaderMap::new()
         };
-        let mut rb = self
-            .http
-            .request(method.clone(), *url)
-            .header(ACCEPT, APPLICATION_JSON);
-        if request.json_body {
-            rb = rb.header(CONTENT_TYPE, APPLICATION_JSON);
-        }
-        if let Some(v) = &request.authorization {
-            rb = rb.header(AUTHORIZATION, v.clone());
-        }
+        let mut rb = request.builder(&self.http);
         if let Some(b) = &body {
             rb = rb.body(b.clone());
         }
