@@ -253,20 +253,68 @@ async fn next_before(events: &mut SessionEvents, deadline_ms: f64) -> Option<Ses
 /// the stream keeps trying, and once the network is back it reconnects and resyncs: every
 /// message arrives exactly once. A REST call made meanwhile ends with the client's timeout.
 #[wasm_bindgen_test]
-#[allow(
-    clippy::too_many_lines,
-    reason = "one 30 s outage in one browser session; to be split into steps (124 lines)"
-)]
 async fn thirty_seconds_without_network() {
-    const OUTAGE_MS: f64 = 30_000.0;
+    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Grace");
+    let (chat, mut events) = start_behind_the_proxy(&request).await;
+    let cid = chat.conversation_id().to_owned();
+    agent_writes(&cid, "before the outage").await;
+    agent_says(&mut events, "before the outage").await;
+
+    let said = ["lost 1", "lost 2", "lost 3"];
+    network("down").await;
+    let reconnecting = sit_out_the_outage(&cid, &request, &said, &mut events).await;
+    // The socket was never closed: only the heartbeat liveness check can have noticed.
+    assert!(
+        reconnecting >= 1,
+        "the silent connection was noticed during the outage"
+    );
+    network("up").await;
+
+    let mut seen = after_the_network_returns(said.len(), &mut events).await;
+    // A last message: anything duplicated would come before it.
+    chat.send("back online")
+        .await
+        .expect("the guest sends after the outage");
+    agent_writes(&cid, "after the outage").await;
+    loop {
+        let event = next(&mut events).await;
+        if let Some(text) = agent_text(&event) {
+            if text == "after the outage" {
+                break;
+            }
+            seen.push(text);
+        }
+    }
+    assert_eq!(seen, said, "every message once, in order");
+    let transcript = control_get(&format!("/emulator/conversations/{cid}/transcript")).await;
+    let guest_sent = transcript.to_string().matches("back online").count();
+    assert_eq!(guest_sent, 1, "the guest's message once: {transcript}");
+    chat.leave().await.expect("the guest leaves");
+}
+
+const OUTAGE_MS: f64 = 30_000.0;
+
+async fn agent_writes(cid: &str, text: &str) {
+    control(
+        &format!("/emulator/conversations/{cid}/agent/messages"),
+        serde_json::json!({"body": text}),
+    )
+    .await;
+}
+
+/// A chat whose every call and socket goes through the proxy (the control API does not),
+/// connected to its agent.
+async fn start_behind_the_proxy(
+    request: &CreateWebChatConversationRequest,
+) -> (GuestChat, SessionEvents) {
     control(
         "/emulator/agent",
         serde_json::json!({"mode": "manual", "delayMs": 20}),
     )
     .await;
-    // Everything of the chat goes through the proxy; the control API does not. Before it
-    // reconnects, the stream asks REST whether the chat is still on: a short timeout (and
-    // one retry) keeps that question, unanswerable during the outage, well inside it.
+    // Before it reconnects, the stream asks REST whether the chat is still on: a short
+    // timeout (and one retry) keeps that question, unanswerable during the outage, well
+    // inside it.
     let client = ApiClient::builder()
         .environment(proxy_url())
         .timeout(Duration::from_secs(4))
@@ -282,62 +330,36 @@ async fn thirty_seconds_without_network() {
             .backoff(Duration::from_millis(250), Duration::from_secs(2))
             .max_reconnect_attempts(None),
     );
-    let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Grace");
-    let chat = GuestChat::start_with(&client, &request, options)
+    let chat = GuestChat::start_with(&client, request, options)
         .await
         .expect("the chat starts");
-    let cid = chat.conversation_id().to_owned();
     let mut events = chat.events();
     until(&mut events, |e| {
         matches!(e, SessionEvent::StateChanged(ChatState::Connected))
     })
     .await;
-    control(
-        &format!("/emulator/conversations/{cid}/agent/messages"),
-        serde_json::json!({"body": "before the outage"}),
-    )
-    .await;
-    agent_says(&mut events, "before the outage").await;
+    (chat, events)
+}
 
-    network("down").await;
+/// The 30 s without network: the agent writes at its start, a third and two thirds of the
+/// way through; nothing of it may arrive meanwhile. Returns the reconnections seen.
+async fn sit_out_the_outage(
+    cid: &str,
+    request: &CreateWebChatConversationRequest,
+    said: &[&str],
+    events: &mut SessionEvents,
+) -> u32 {
     let down_at = now_ms();
-    let said = ["lost 1", "lost 2", "lost 3"];
-    let mut seen: Vec<String> = Vec::new();
-    let mut reconnecting_during_outage = 0;
-
-    // The agent writes at the start, a third and two thirds of the way through the outage.
+    let mut reconnecting = 0;
     for (i, text) in said.iter().enumerate() {
-        control(
-            &format!("/emulator/conversations/{cid}/agent/messages"),
-            serde_json::json!({"body": text}),
-        )
-        .await;
+        agent_writes(cid, text).await;
         if i == 0 {
-            // A REST call of a client with a 1 s timeout (no retries) cannot get through.
-            let quick = ApiClient::builder()
-                .environment(proxy_url())
-                .timeout(Duration::from_secs(1))
-                .retry(purecloud_guest_chat_client::RetryPolicy::default().max_retries(0))
-                .build()
-                .expect("a client");
-            let started = now_ms();
-            let result = purecloud_guest_chat_client::WebChatApi::new(&quick)
-                .post_webchat_guest_conversations(&request)
-                .await;
-            assert!(
-                matches!(result, Err(purecloud_guest_chat_client::Error::Timeout(_))),
-                "a call without network ends with the client's timeout: {result:?}"
-            );
-            let took = now_ms() - started;
-            assert!(
-                (900.0..15_000.0).contains(&took),
-                "the timeout (1 s) ended it, after {took} ms"
-            );
+            a_call_without_network_times_out(request).await;
         }
-        let until_ms = down_at + OUTAGE_MS * (i as f64 + 1.0) / 3.0;
-        while let Some(event) = next_before(&mut events, until_ms).await {
+        let until_ms = down_at + OUTAGE_MS * (i as f64 + 1.0) / said.len() as f64;
+        while let Some(event) = next_before(events, until_ms).await {
             match &event {
-                SessionEvent::Reconnecting { .. } => reconnecting_during_outage += 1,
+                SessionEvent::Reconnecting { .. } => reconnecting += 1,
                 SessionEvent::Ended(reason) => panic!("ended during the outage: {reason:?}"),
                 _ => {}
             }
@@ -347,18 +369,39 @@ async fn thirty_seconds_without_network() {
         }
     }
     assert!(now_ms() - down_at >= OUTAGE_MS, "the outage lasted 30 s");
-    // The socket was never closed: only the heartbeat liveness check can have noticed.
-    assert!(
-        reconnecting_during_outage >= 1,
-        "the silent connection was noticed during the outage"
-    );
-    network("up").await;
+    reconnecting
+}
 
-    // After the network returns: the three messages (exactly once each) and a resync.
+/// A REST call of a client with a 1 s timeout (no retries) cannot get through.
+async fn a_call_without_network_times_out(request: &CreateWebChatConversationRequest) {
+    let quick = ApiClient::builder()
+        .environment(proxy_url())
+        .timeout(Duration::from_secs(1))
+        .retry(purecloud_guest_chat_client::RetryPolicy::default().max_retries(0))
+        .build()
+        .expect("a client");
+    let started = now_ms();
+    let result = purecloud_guest_chat_client::WebChatApi::new(&quick)
+        .post_webchat_guest_conversations(request)
+        .await;
+    assert!(
+        matches!(result, Err(purecloud_guest_chat_client::Error::Timeout(_))),
+        "a call without network ends with the client's timeout: {result:?}"
+    );
+    let took = now_ms() - started;
+    assert!(
+        (900.0..15_000.0).contains(&took),
+        "the timeout (1 s) ended it, after {took} ms"
+    );
+}
+
+/// After the network returns: the agent's `count` messages and a resync, within 60 s.
+async fn after_the_network_returns(count: usize, events: &mut SessionEvents) -> Vec<String> {
+    let mut seen = Vec::new();
     let mut resynced = false;
     let deadline = now_ms() + 60_000.0;
-    while seen.len() < said.len() || !resynced {
-        let Some(event) = next_before(&mut events, deadline).await else {
+    while seen.len() < count || !resynced {
+        let Some(event) = next_before(events, deadline).await else {
             panic!("within 60 s of the network's return: seen {seen:?}, resynced {resynced}");
         };
         match &event {
@@ -370,29 +413,7 @@ async fn thirty_seconds_without_network() {
             seen.push(text);
         }
     }
-    // A last message: anything duplicated would come before it.
-    chat.send("back online")
-        .await
-        .expect("the guest sends after the outage");
-    control(
-        &format!("/emulator/conversations/{cid}/agent/messages"),
-        serde_json::json!({"body": "after the outage"}),
-    )
-    .await;
-    loop {
-        let event = next(&mut events).await;
-        if let Some(text) = agent_text(&event) {
-            if text == "after the outage" {
-                break;
-            }
-            seen.push(text);
-        }
-    }
-    assert_eq!(seen, said, "every message once, in order");
-    let transcript = control_get(&format!("/emulator/conversations/{cid}/transcript")).await;
-    let guest_sent = transcript.to_string().matches("back online").count();
-    assert_eq!(guest_sent, 1, "the guest's message once: {transcript}");
-    chat.leave().await.expect("the guest leaves");
+    seen
 }
 
 /// Web Messaging in the browser: a refused upgrade is `UpgradeRefused` (status 0: the browser

@@ -188,13 +188,7 @@ fn plain_pipe_waits_for_the_agent_and_its_reply() {
 #[test]
 fn plain_exits_1_when_the_service_ends_the_chat() {
     let (mut emulator, url) = emulator_url(&["--agent-delay-ms", "20"]);
-    let mut argv = vec!["chat", "--plain", "--json"];
-    argv.extend(deployment(&url, "Support"));
-    let mut chat = Plain::spawn_with(&argv, empty_home());
-    let started = chat.wait_for("the started object", |l| l.contains("\"started\""));
-    let started: serde_json::Value = serde_json::from_str(&started).expect("JSON");
-    let cid = started["conversationId"].as_str().expect("id").to_owned();
-    chat.wait_for("the greeting", |l| l.contains("How can I help"));
+    let (chat, cid) = plain_json_chat(&url);
     http(
         "DELETE",
         &format!("{url}/emulator/conversations/{cid}"),
@@ -214,13 +208,7 @@ fn plain_exits_1_when_the_service_ends_the_chat() {
 #[test]
 fn failed_sends_are_reported_and_the_chat_goes_on() {
     let (mut emulator, url) = emulator_url(&["--agent-delay-ms", "20"]);
-    let mut argv = vec!["chat", "--plain", "--json"];
-    argv.extend(deployment(&url, "Support"));
-    let mut chat = Plain::spawn_with(&argv, empty_home());
-    let started = chat.wait_for("the started object", |l| l.contains("\"started\""));
-    let started: serde_json::Value = serde_json::from_str(&started).expect("JSON");
-    let cid = started["conversationId"].as_str().expect("id").to_owned();
-    chat.wait_for("the greeting", |l| l.contains("How can I help"));
+    let (mut chat, cid) = plain_json_chat(&url);
 
     chat.write(&"x".repeat(4_001));
     {
@@ -288,13 +276,7 @@ fn signals_leave_the_chat() {
 
 fn signal_leaves_the_chat(signal: &str) {
     let (mut emulator, url) = emulator_url(&["--agent-delay-ms", "20"]);
-    let mut argv = vec!["chat", "--plain", "--json"];
-    argv.extend(deployment(&url, "Support"));
-    let mut chat = Plain::spawn_with(&argv, empty_home());
-    let started = chat.wait_for("the started object", |l| l.contains("\"started\""));
-    let started: serde_json::Value = serde_json::from_str(&started).expect("JSON");
-    let cid = started["conversationId"].as_str().expect("id").to_owned();
-    chat.wait_for("the greeting", |l| l.contains("How can I help"));
+    let (chat, cid) = plain_json_chat(&url);
     let term = Command::new("kill")
         .args([signal, &chat.child.id().to_string()])
         .status()
@@ -376,4 +358,17 @@ fn end_of_input_lingers_for_the_reply_unless_told_not_to() {
     }
     let _ = emulator.kill();
     let _ = emulator.wait();
+}
+
+/// `chat --plain --json` against the emulator at `url`, greeted by its agent; with the
+/// conversation id from the `started` object.
+fn plain_json_chat(url: &str) -> (Plain, String) {
+    let mut argv = vec!["chat", "--plain", "--json"];
+    argv.extend(deployment(url, "Support"));
+    let mut chat = Plain::spawn_with(&argv, empty_home());
+    let started = chat.wait_for("the started object", |l| l.contains("\"started\""));
+    let started: serde_json::Value = serde_json::from_str(&started).expect("JSON");
+    let cid = started["conversationId"].as_str().expect("id").to_owned();
+    chat.wait_for("the greeting", |l| l.contains("How can I help"));
+    (chat, cid)
 }

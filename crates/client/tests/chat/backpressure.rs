@@ -31,6 +31,20 @@ async fn emulator(heartbeat: Duration, faults: Faults) -> EmulatorHandle {
         .expect("emulator starts")
 }
 
+/// A chat whose agent has connected (as the emulator sees it), on an emulator beating every
+/// 30 s with these faults.
+async fn connected(faults: Faults) -> (EmulatorHandle, GuestChat, SessionEvents) {
+    let emu = emulator(Duration::from_secs(30), faults).await;
+    let chat = GuestChat::start(&client(&emu), &request())
+        .await
+        .expect("chat starts");
+    let events = chat.events();
+    emu.wait_for_state(chat.conversation_id(), ConversationState::Connected)
+        .await
+        .expect("agent connects");
+    (emu, chat, events)
+}
+
 async fn next(events: &mut SessionEvents) -> SessionEvent {
     timeout(WAIT, events.next())
         .await
@@ -131,16 +145,8 @@ async fn a_slow_member_lookup_does_not_hold_later_events() {
         member_lookup_delay_ms: u64::try_from(lookup.as_millis()).expect("small"),
         ..Faults::default()
     };
-    let emu = emulator(Duration::from_secs(30), faults).await;
-    let client = client(&emu);
-    let chat = GuestChat::start(&client, &request())
-        .await
-        .expect("chat starts");
+    let (emu, chat, mut events) = connected(faults).await;
     let cid = chat.conversation_id().to_owned();
-    let mut events = chat.events();
-    emu.wait_for_state(&cid, ConversationState::Connected)
-        .await
-        .expect("agent connects");
     let asked = tokio::time::Instant::now();
     emu.agent_say(&cid, "not held back").expect("agent says");
     let sender = loop {
@@ -193,16 +199,8 @@ async fn an_agent_leaving_before_its_lookup_lands_is_still_a_transfer() {
         member_lookup_delay_ms: 1_500,
         ..Faults::default()
     };
-    let emu = emulator(Duration::from_secs(30), faults).await;
-    let client = client(&emu);
-    let chat = GuestChat::start(&client, &request())
-        .await
-        .expect("chat starts");
+    let (emu, chat, mut events) = connected(faults).await;
     let cid = chat.conversation_id().to_owned();
-    let mut events = chat.events();
-    emu.wait_for_state(&cid, ConversationState::Connected)
-        .await
-        .expect("agent connects");
     let second = emu
         .transfer(&cid, Some("Agent Two"))
         .await

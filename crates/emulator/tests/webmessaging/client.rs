@@ -72,6 +72,14 @@ impl Client {
         }
     }
 
+    /// The next frame, which must be an error frame.
+    pub(crate) async fn next_error(&mut self) -> Envelope<String> {
+        match self.next().await {
+            ServerFrame::Error(e) => e,
+            other => panic!("an error frame, not {other:?}"),
+        }
+    }
+
     /// The next frame that is not an agent typing event.
     pub(crate) async fn next_not_typing(&mut self) -> ServerFrame {
         loop {

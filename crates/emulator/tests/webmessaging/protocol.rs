@@ -5,7 +5,7 @@ use crate::client::*;
 use crate::schema::schema;
 use crate::support::{start, WAIT};
 use futures::SinkExt;
-use guest_chat_emulator::{AgentMode, DeploymentSettings};
+use guest_chat_emulator::{AgentMode, DeploymentSettings, EmulatorHandle};
 use guest_chat_model::webmessaging::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -126,17 +126,11 @@ async fn malformed_json_gets_an_error_frame_and_the_socket_stays_open() {
     let t = token();
     let (mut c, _) = Client::configured(&emu, &t).await;
     c.send_raw("{not json").await;
-    let f = c.next().await;
-    let ServerFrame::Error(e) = f else {
-        panic!("{f:?}")
-    };
+    let e = c.next_error().await;
     assert_eq!(e.code, 400);
     c.send_raw(r#"{"action":"refreshSession","token":"x","tracingId":"tr-9"}"#)
         .await;
-    let f = c.next().await;
-    let ServerFrame::Error(e) = f else {
-        panic!("{f:?}")
-    };
+    let e = c.next_error().await;
     assert_eq!(e.tracing_id.as_deref(), Some("tr-9"));
     c.send(&ClientRequest::echo(t.as_str())).await;
     assert!(matches!(c.next().await, ServerFrame::Message(_)));
@@ -159,10 +153,7 @@ async fn a_missing_deployment_id_or_an_overlong_token_is_refused() {
     let mut c = Client::connect(&emu, &long).await;
     c.send(&ClientRequest::configure_session(long.as_str(), "dep-1"))
         .await;
-    let f = c.next().await;
-    let ServerFrame::Error(e) = f else {
-        panic!("{f:?}")
-    };
+    let e = c.next_error().await;
     assert_eq!(e.code, 400);
     assert!(emu.web_messaging().sessions().is_empty());
     // 2,048 characters are fine.
@@ -179,10 +170,7 @@ async fn requests_before_configure_session_get_session_not_found() {
     let t = token();
     let mut c = Client::connect(&emu, &t).await;
     c.send(&c.text("hi")).await;
-    let f = c.next().await;
-    let ServerFrame::Error(e) = f else {
-        panic!("{f:?}")
-    };
+    let e = c.next_error().await;
     assert_eq!(e.code, codes::SESSION_NOT_FOUND);
     emu.shutdown().await;
 }
@@ -255,16 +243,10 @@ async fn deployment_settings_gate_clear_and_typing_and_show_in_config_json() {
         EventPresenceType::Clear,
     ))
     .await;
-    let f = c.next().await;
-    let ServerFrame::Error(e) = f else {
-        panic!("{f:?}")
-    };
+    let e = c.next_error().await;
     assert_eq!(e.code, 403);
     c.send(&ClientRequest::typing(t.as_str())).await;
-    let f = c.next().await;
-    let ServerFrame::Error(e) = f else {
-        panic!("{f:?}")
-    };
+    let e = c.next_error().await;
     assert_eq!(e.code, 403);
 
     // Allowed again: typing has no answer (the echo reply comes next), clear works.
@@ -427,10 +409,7 @@ async fn the_manual_agent_speaks_types_and_disconnects_read_only_through_the_con
     assert_eq!(p.kind, EventPresenceType::Disconnect);
     assert_eq!(m.body.metadata.unwrap()["readOnly"], "true");
     c.send(&c.text("still there?")).await;
-    let f = c.next().await;
-    let ServerFrame::Error(e) = f else {
-        panic!("{f:?}")
-    };
+    let e = c.next_error().await;
     assert_eq!(e.code, 403);
     let (_again, s) = Client::configured(&emu, &t).await;
     assert_eq!((s.new_session, s.read_only), (Some(false), Some(true)));
@@ -532,14 +511,7 @@ async fn an_expired_session_gets_session_expired_then_4007() {
     emu.web_messaging().expire(&cid).unwrap();
     assert!(matches!(c.next().await, ServerFrame::SessionExpired(_)));
     c.closed().await;
-    let mut again = Client::connect(&emu, &t).await;
-    again
-        .send(&ClientRequest::configure_session(t.as_str(), "dep-1"))
-        .await;
-    let ServerFrame::Error(e) = again.next().await else {
-        panic!()
-    };
-    assert_eq!(e.code, codes::SESSION_NOT_FOUND);
+    the_session_is_gone(&emu, &t).await;
     emu.shutdown().await;
 }
 
@@ -560,14 +532,7 @@ async fn a_session_expires_by_itself_when_its_duration_is_over() {
     assert!(matches!(c.next().await, ServerFrame::SessionExpired(_)));
     c.closed().await;
     assert!(emu.web_messaging().sessions().is_empty());
-    let mut again = Client::connect(&emu, &t).await;
-    again
-        .send(&ClientRequest::configure_session(t.as_str(), "dep-1"))
-        .await;
-    let ServerFrame::Error(e) = again.next().await else {
-        panic!()
-    };
-    assert_eq!(e.code, codes::SESSION_NOT_FOUND);
+    the_session_is_gone(&emu, &t).await;
     emu.shutdown().await;
 }
 
@@ -649,9 +614,7 @@ async fn custom_attributes_over_max_custom_data_bytes_get_4013() {
         ClientRequest::on_message(t.as_str(), msg)
     };
     c.send(&with("x".repeat(max))).await;
-    let ServerFrame::Error(e) = c.next().await else {
-        panic!()
-    };
+    let e = c.next_error().await;
     assert_eq!(e.code, codes::CUSTOM_ATTRIBUTES_TOO_LARGE);
     c.send(&with("small".to_owned())).await;
     assert!(matches!(c.next().await, ServerFrame::Message(_)));
@@ -806,4 +769,14 @@ async fn wait_for_wakes_on_each_change_of_the_session_counters() {
         .unwrap();
     assert_eq!((sessions[0].pings, sessions[0].health_checks), (1, 1));
     emu.shutdown().await;
+}
+
+/// A new socket configured with this token is told the session does not exist.
+async fn the_session_is_gone(emu: &EmulatorHandle, token: &str) {
+    let mut again = Client::connect(emu, token).await;
+    again
+        .send(&ClientRequest::configure_session(token, "dep-1"))
+        .await;
+    let e = again.next_error().await;
+    assert_eq!(e.code, codes::SESSION_NOT_FOUND);
 }
