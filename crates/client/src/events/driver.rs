@@ -94,7 +94,10 @@ impl<O: Output> Driver<O> {
     ) -> bool {
         let flow = tokio::select! {
             _ = self.cancel.cancelled() => return false,
-            flow = self.out.emit(item, previous) => flow,
+            // Boxed: the output's handling of an item (a guest chat's session layer, its
+            // event and queue send) would otherwise sit inline in this task's state, for
+            // every open chat, while it only lives for one item (issue 14).
+            flow = Box::pin(self.out.emit(item, previous)) => flow,
         };
         self.follow(flow).await
     }
@@ -113,7 +116,7 @@ impl<O: Output> Driver<O> {
                     };
                     flow = tokio::select! {
                         _ = self.cancel.cancelled() => return false,
-                        f = self.out.over_checked(verdict) => f,
+                        f = Box::pin(self.out.over_checked(verdict)) => f,
                     };
                 }
             }
@@ -329,7 +332,9 @@ impl<O: Output> Driver<O> {
                 work = self.out.side_ready() => {
                     // Time spent waiting for the consumer does not count against liveness.
                     let began = Instant::now();
-                    if !self.side_work(work).await {
+                    // Boxed, as is the frame's handling below: both are short-lived and
+                    // would otherwise widen the state every chat holds while it reads.
+                    if !Box::pin(self.side_work(work)).await {
                         ws.close().await;
                         return Ended::Stopped;
                     }
@@ -377,7 +382,7 @@ impl<O: Output> Driver<O> {
                 }
             };
             got_frames = true;
-            let next = self.handle_frame(&text).await;
+            let next = Box::pin(self.handle_frame(&text)).await;
             // Counted from when the frame was handed on: a consumer slow to take it (a full
             // queue) is not a silent service.
             deadline = Instant::now() + dead_after;
@@ -401,7 +406,7 @@ impl<O: Output> Driver<O> {
     async fn side_work(&mut self, work: O::Side) -> bool {
         let flow = tokio::select! {
             _ = self.cancel.cancelled() => return false,
-            f = self.out.side(work) => f,
+            f = Box::pin(self.out.side(work)) => f,
         };
         self.follow(flow).await
     }

@@ -300,6 +300,14 @@ impl EventStream {
 
     /// The driver of this stream (not polled yet) with another output, stopped by `cancel`:
     /// a [`GuestChat`](crate::session::GuestChat) runs it as its one task.
+    /// The client the stream uses (with the chat's JWT), while it is not started.
+    pub(crate) fn api(&self) -> Option<&WebChatApi> {
+        match &self.state {
+            State::Idle(boxed) => Some(&boxed.0.api),
+            _ => None,
+        }
+    }
+
     pub(crate) fn into_driver<O: Output>(
         mut self,
         out: O,

@@ -54,8 +54,11 @@ impl GuestChat {
             .post_webchat_guest_conversations(request)
             .await?;
         let stream = EventStream::with_options(client, &created, options.stream.clone())?;
-        let jwt = created.jwt.clone().unwrap_or_default();
-        let api = WebChatApi::new(&client.with_jwt(jwt));
+        // The stream's client (with the chat's JWT) serves the session too: a second
+        // `with_jwt` would keep a second copy of the token for every open chat (issue 14).
+        let Some(api) = stream.api().cloned() else {
+            return Err(Error::EventStream(EventStreamError::EndedBeforeJoin));
+        };
         let conversation_id = created.id.clone().unwrap_or_default();
         let own = created.member.clone().unwrap_or_default();
         let member_id = own.id.clone().unwrap_or_default();
@@ -72,7 +75,6 @@ impl GuestChat {
                 .and_then(|m| m.display_name.clone())
         });
         roster.set_info(&member_id, own_name, own.role.or(Some(Role::Customer)));
-        let asked = HashSet::from([member_id.clone()]);
         let inner = Arc::new(Inner {
             api: api.clone(),
             conversation_id: conversation_id.clone(),
@@ -93,13 +95,14 @@ impl GuestChat {
             api,
             conversation_id,
             member_id,
-            options: options.clone(),
+            show_own_messages: options.show_own_messages,
+            typing_timeout: options.typing_timeout,
             queue,
             roster: roster.clone(),
             joined: joined_tx,
             typing: HashMap::new(),
-            lookups: FuturesUnordered::new(),
-            asked,
+            lookups: None,
+            asked: HashSet::new(),
         };
         let Some(driver) = stream.into_driver(layer, roster, cancel) else {
             return Err(Error::EventStream(EventStreamError::EndedBeforeJoin));
@@ -140,17 +143,19 @@ pub(crate) struct Layer {
     api: WebChatApi,
     conversation_id: String,
     member_id: String,
-    options: ChatOptions,
+    show_own_messages: bool,
+    typing_timeout: std::time::Duration,
     queue: Queue,
     /// The driver's member table (the same one).
     roster: Roster,
     joined: watch::Sender<bool>,
     /// Member id -> when its typing indicator expires.
     typing: HashMap<String, Instant>,
-    /// Lookups in flight.
-    lookups: FuturesUnordered<LookupFuture>,
+    /// Lookups in flight; allocated by the first lookup and dropped when none is left (a
+    /// `FuturesUnordered` allocates its queue at creation: issue 14, memory per open chat).
+    lookups: Option<FuturesUnordered<LookupFuture>>,
     /// Member ids looked up or being looked up (one lookup per id; a failed one is removed,
-    /// so the member's next event tries again).
+    /// so the member's next event tries again). The guest itself is never looked up.
     asked: HashSet<String>,
 }
 
@@ -208,7 +213,7 @@ impl Output for Layer {
         };
         tokio::select! {
             () = typing => Side::TypingDue,
-            Some(looked) = self.lookups.next(), if !self.lookups.is_empty() => {
+            Some(looked) = next_lookup(&mut self.lookups) => {
                 Side::Looked(Box::new(looked))
             }
         }
@@ -261,13 +266,14 @@ impl Layer {
 
     /// Starts a lookup of `id` unless one ran or is running.
     fn look_up(&mut self, id: &str) {
-        if id.is_empty() || !self.asked.insert(id.to_owned()) {
+        if id.is_empty() || id == self.member_id || !self.asked.insert(id.to_owned()) {
             return;
         }
         let api = self.api.clone();
         let conversation_id = self.conversation_id.clone();
         let id = id.to_owned();
-        self.lookups.push(Box::pin(async move {
+        let lookups = self.lookups.get_or_insert_with(FuturesUnordered::new);
+        lookups.push(Box::pin(async move {
             let result = api
                 .get_webchat_guest_conversation_member(&conversation_id, &id)
                 .await;
@@ -378,7 +384,7 @@ impl Layer {
             .and_then(|s| s.id.clone())
             .unwrap_or_default();
         let own = sender_id == self.member_id;
-        if own && !self.options.show_own_messages {
+        if own && !self.show_own_messages {
             return;
         }
         if self.typing.remove(&sender_id).is_some() {
@@ -401,10 +407,10 @@ impl Layer {
             .as_ref()
             .and_then(|s| s.id.clone())
             .unwrap_or_default();
-        if sender_id == self.member_id && !self.options.show_own_messages {
+        if sender_id == self.member_id && !self.show_own_messages {
             return;
         }
-        let until = Instant::now() + self.options.typing_timeout.min(crate::LONGEST_WAIT);
+        let until = Instant::now() + self.typing_timeout.min(crate::LONGEST_WAIT);
         if self.typing.insert(sender_id.clone(), until).is_none() {
             let member = self.member(&sender_id);
             self.queue.send(SessionEvent::TypingStarted(member)).await;
@@ -439,4 +445,17 @@ impl Layer {
         }
         self.agent_flow(&member).await
     }
+}
+
+/// The next lookup to land; pending while none is in flight. The set is dropped once empty,
+/// so an idle chat holds no lookup state.
+async fn next_lookup(lookups: &mut Option<FuturesUnordered<LookupFuture>>) -> Option<Looked> {
+    let Some(set) = lookups.as_mut().filter(|set| !set.is_empty()) else {
+        return std::future::pending().await;
+    };
+    let looked = set.next().await;
+    if set.is_empty() {
+        *lookups = None;
+    }
+    looked
 }
