@@ -1,12 +1,12 @@
 //! The guest JWT, kept out of every `Debug`, `Display`, log line and error message, and the
 //! process-wide registry of known secrets that [`mask_secrets`] masks (pieces included).
 
-use secrecy::{ExposeSecret, SecretString};
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, OnceLock, RwLock};
+use zeroize::Zeroize;
 
 /// The guest's JWT: the only credential of a chat.
 ///
@@ -19,26 +19,40 @@ use std::sync::{Arc, OnceLock, RwLock};
 #[derive(Clone)]
 pub struct Jwt(Arc<Known>);
 
-/// A registered secret; unregistered when the last clone goes.
-struct Known(SecretString);
+/// A registered secret; unregistered when the last clone goes. The text is the registry's
+/// own copy (one copy of a token per process, however many hold it), zeroed by whoever drops
+/// it last.
+struct Known(Arc<str>);
 
 impl Drop for Known {
     fn drop(&mut self) {
-        registry_write().release(self.0.expose_secret());
+        registry_write().release(&self.0);
+        zeroize_if_last(&mut self.0);
+    }
+}
+
+/// Overwrites the text with zeros when `text` is its last holder (as `secrecy` does for the
+/// strings it owns).
+fn zeroize_if_last(text: &mut Arc<str>) {
+    if let Some(text) = Arc::get_mut(text) {
+        text.zeroize();
     }
 }
 
 impl Jwt {
     /// Wraps a token (and makes it a known secret: see the type's documentation).
     pub fn new(token: impl Into<String>) -> Self {
-        let token = token.into();
-        registry_write().acquire(&token);
-        Jwt(Arc::new(Known(SecretString::from(token))))
+        let mut token = token.into();
+        let shared = registry_write().acquire(&token);
+        let known = shared.unwrap_or_else(|| Arc::from(token.as_str()));
+        // The caller's copy goes now (the registry holds the one kept).
+        token.zeroize();
+        Jwt(Arc::new(Known(known)))
     }
 
     /// The token itself, for the `Authorization` header and the event-stream URI.
     pub fn expose(&self) -> &str {
-        self.0 .0.expose_secret()
+        &self.0 .0
     }
 
     /// True for the empty token (treated as "no JWT").
@@ -79,14 +93,14 @@ impl PartialEq for Jwt {
 
 pub use guest_chat_model::redact::{mask_jwts, REDACTED};
 
-/// Known secrets are indexed by windows of this many bytes (48 bits of a base64url token:
-/// too long to occur by chance in other text).
-const WINDOW: usize = 8;
+/// Known secrets are indexed by windows of this many bytes (42 bits of a base64url token: a
+/// hit is checked against the secret itself, so a window only has to be rare in other text).
+const WINDOW: usize = 7;
 
-/// Only every `STRIDE`-th window of a secret is indexed: a third of the memory of indexing
+/// Only every `STRIDE`-th window of a secret is indexed: a quarter of the memory of indexing
 /// them all (a process holding 10,000 chats holds 10,000 JWTs), for a shortest masked piece
-/// two characters longer.
-const STRIDE: usize = 3;
+/// three characters longer.
+const STRIDE: usize = 4;
 
 /// The shortest piece of a known secret that is always masked on its own: 10 characters (any
 /// such piece holds an indexed window). Shorter secrets are not registered (they are masked
@@ -108,28 +122,31 @@ struct Registry {
     free: Vec<u32>,
     /// Retired secrets, oldest first.
     retired: VecDeque<Arc<str>>,
-    /// Indexed window -> slot of a secret holding it (where in the secret is looked up on a
-    /// hit, which is rare: 12 bytes an entry instead of 16, and a process holding 10,000 chats
-    /// holds about 2 million entries). Two secrets sharing an 8-byte window at indexed offsets
-    /// keep the first one's entry here and the others' slots in `shared` (by chance about one
-    /// in 2^48 per pair of windows; by design where tokens share a prefix, such as a JWT
-    /// header).
+    /// Indexed window's fingerprint -> slot of a secret holding it. Neither the window nor
+    /// where it sits in the secret is stored: a hit is checked against the secrets holding
+    /// the fingerprint, which only happens when text really holds a piece of a token (8 bytes
+    /// an entry, and a process holding 10,000 chats holds about 2 million entries). Two
+    /// secrets sharing a fingerprint at indexed offsets keep the first one's entry here and
+    /// the others' slots in `shared` (by chance for about one pair of windows in 2^32; by
+    /// design where tokens share a prefix, such as a JWT header).
     windows: HashMap<WindowKey, u32>,
-    /// Indexed windows held by more than one secret: the slots besides `windows`' own, so
-    /// that forgetting one secret keeps the window indexed for the others. A set ordered by
-    /// slot: every token from one issuer shares its header's windows, so with 10,000 chats
-    /// each of these holds 10,000 slots, and forgetting one takes O(log n) where a `Vec` had
-    /// to be scanned (about 4 bytes a slot either way: B-tree nodes are packed arrays).
+    /// Fingerprints held by more than one secret: the slots besides `windows`' own, so that
+    /// forgetting one secret keeps the window indexed for the others. A set ordered by slot:
+    /// every token from one issuer shares its header's windows, so with 10,000 chats each of
+    /// these holds 10,000 slots, and forgetting one takes O(log n) where a `Vec` had to be
+    /// scanned (about 4 bytes a slot either way: B-tree nodes are packed arrays).
     shared: HashMap<WindowKey, BTreeSet<u32>>,
 }
 
-/// The 8 bytes of a window as two `u32`s (4-byte aligned, so a map entry with its `u32` slot
-/// takes 12 bytes).
-type WindowKey = (u32, u32);
+/// A window's 32-bit fingerprint.
+type WindowKey = u32;
 
 fn window_key(w: &[u8]) -> WindowKey {
-    let word = |i: usize| u32::from_le_bytes([w[i], w[i + 1], w[i + 2], w[i + 3]]);
-    (word(0), word(4))
+    let mut word = [0u8; 8];
+    word[..WINDOW].copy_from_slice(&w[..WINDOW]);
+    // Fibonacci hashing: the high half of the product mixes every byte of the window.
+    let mixed = u64::from_le_bytes(word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 32) as u32
 }
 
 /// The keys of the indexed windows of `secret`.
@@ -153,16 +170,21 @@ fn indexable(secret: &str) -> bool {
 }
 
 impl Registry {
-    fn acquire(&mut self, secret: &str) {
+    /// Registers `secret` (once more), returning the registry's copy of it (`None` for a
+    /// secret too short or not token-shaped, which is not registered).
+    fn acquire(&mut self, secret: &str) -> Option<Arc<str>> {
         if !indexable(secret) {
-            return;
+            return None;
         }
-        if let Some((_, count)) = self.secrets.get_mut(secret) {
+        if let Some((known, (_, count))) = self.secrets.get_key_value(secret) {
+            let known = known.clone();
             if *count == 0 {
                 self.retired.retain(|s| &**s != secret);
             }
-            *count += 1;
-            return;
+            if let Some((_, count)) = self.secrets.get_mut(secret) {
+                *count += 1;
+            }
+            return Some(known);
         }
         let shared: Arc<str> = Arc::from(secret);
         let slot = match self.free.pop() {
@@ -173,7 +195,7 @@ impl Registry {
             }
         };
         self.slots[slot as usize] = Some(shared.clone());
-        self.secrets.insert(shared, (slot, 1));
+        self.secrets.insert(shared.clone(), (slot, 1));
         for key in indexed_windows(secret) {
             match self.windows.entry(key) {
                 Entry::Vacant(entry) => {
@@ -185,6 +207,7 @@ impl Registry {
                 Entry::Occupied(_) => {}
             }
         }
+        Some(shared)
     }
 
     fn release(&mut self, secret: &str) {
@@ -201,16 +224,18 @@ impl Registry {
         }
         while self.retired.len() > RETIRED_SECRETS_KEPT {
             if let Some(old) = self.retired.pop_front() {
-                self.forget(&old);
+                self.forget(old);
             }
         }
     }
 
-    fn forget(&mut self, secret: &str) {
-        let Some((slot, _)) = self.secrets.remove(secret) else {
+    /// Forgets a retired secret (`old` is the retired list's copy) and zeroes its text.
+    fn forget(&mut self, mut old: Arc<str>) {
+        let Some((_, (slot, _))) = self.secrets.remove_entry(&*old) else {
             return;
         };
         self.slots[slot as usize] = None;
+        let secret: &str = &old;
         self.free.push(slot);
         for key in indexed_windows(secret) {
             let Entry::Occupied(mut primary) = self.windows.entry(key) else {
@@ -242,6 +267,7 @@ impl Registry {
                 }
             }
         }
+        zeroize_if_last(&mut old);
         // Give memory back after a load run's thousands of chats are gone.
         if self.windows.capacity() > 4 * self.windows.len().max(1024) {
             self.windows.shrink_to_fit();
@@ -263,16 +289,15 @@ impl Registry {
             let hit = self
                 .windows
                 .get(&window_key(&bytes[i..]))
-                .and_then(|&slot| {
-                    let secret = self.slots.get(slot as usize)?.as_deref()?.as_bytes();
-                    // The longest stretch over every place the window occurs in the secret.
-                    secret
-                        .windows(WINDOW)
-                        .enumerate()
-                        .filter(|(_, w)| *w == &bytes[i..i + WINDOW])
-                        .map(|(off, _)| extend(bytes, i, secret, off))
-                        .max_by_key(|(start, end)| end - start)
-                });
+                .and_then(|&slot| self.stretch(slot, bytes, i));
+            let hit = match hit {
+                Some(stretch) => Some(stretch),
+                // A fingerprint shared by chance: the window may belong to another holder.
+                None => self
+                    .shared
+                    .get(&window_key(&bytes[i..]))
+                    .and_then(|others| others.iter().find_map(|&s| self.stretch(s, bytes, i))),
+            };
             let Some((start, end)) = hit else {
                 i += 1;
                 continue;
@@ -284,6 +309,21 @@ impl Registry {
             i = (end + 1).saturating_sub(WINDOW).max(i + 1);
         }
         ranges
+    }
+}
+
+impl Registry {
+    /// The longest stretch of `text` around its window at `at` that equals the secret in
+    /// `slot` somewhere the window occurs in it; `None` when the window is not in it.
+    fn stretch(&self, slot: u32, text: &[u8], at: usize) -> Option<(usize, usize)> {
+        let secret = self.slots.get(slot as usize)?.as_deref()?.as_bytes();
+        let window = &text[at..at + WINDOW];
+        secret
+            .windows(WINDOW)
+            .enumerate()
+            .filter(|(_, w)| *w == window)
+            .map(|(off, _)| extend(text, at, secret, off))
+            .max_by_key(|(start, end)| end - start)
     }
 }
 
@@ -507,5 +547,53 @@ mod tests {
             assert_eq!(mask_secrets(&text), expected, "token {i}");
         }
         tokens.clear();
+    }
+
+    /// Two different windows with one fingerprint: a birthday search over pseudo-random
+    /// 7-character texts (counted texts collide much later: their products are too regular).
+    fn colliding_windows() -> (String, String) {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        // splitmix64
+        let random = |n: u64| {
+            let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let mut seen: HashMap<WindowKey, String> = HashMap::new();
+        for n in 0u64.. {
+            let r = random(n);
+            let text: String = (0..WINDOW)
+                .map(|k| ALPHABET[((r >> (6 * k)) & 63) as usize] as char)
+                .collect();
+            let key = window_key(text.as_bytes());
+            match seen.get(&key) {
+                Some(other) if *other != text => return (other.clone(), text),
+                _ => {
+                    seen.insert(key, text);
+                }
+            }
+        }
+        unreachable!("the search ends by the birthday bound")
+    }
+
+    #[test]
+    fn a_window_whose_fingerprint_another_secret_holds_is_still_masked() {
+        let (first, second) = colliding_windows();
+        assert_eq!(window_key(first.as_bytes()), window_key(second.as_bytes()));
+        // Each window at an indexed offset (0) of its own secret; the first registered
+        // holds the fingerprint's entry, the second is among the others.
+        let a = format!("{first}Q1w2E3r4T5y6U7i8O9p0");
+        let b = format!("{second}Zz9Yy8Xx7Ww6Vv5Uu4Tt");
+        let _a = Jwt::new(a.as_str());
+        let _b = Jwt::new(b.as_str());
+        for secret in [&a, &b] {
+            let piece = &secret[..MIN_MASKED_PIECE];
+            assert_eq!(
+                mask_secrets(&format!("<{piece}>")),
+                "<[REDACTED]>",
+                "{piece}"
+            );
+        }
     }
 }

@@ -83,6 +83,9 @@ enum Until {
     Greeting,
     /// The echo of message `k`.
     Reply(usize),
+    /// Nothing: the chat is held open until every chat has opened (`--hold`); messages
+    /// arriving meanwhile are still checked, and an end is a failure.
+    Hold,
     /// The chat's end.
     End,
 }
@@ -92,6 +95,7 @@ impl Until {
         match self {
             Until::Greeting => "greeting",
             Until::Reply(_) => "reply",
+            Until::Hold => "hold",
             Until::End => "end",
         }
     }
@@ -125,7 +129,7 @@ impl Conv {
                 Ok(match until {
                     Until::Greeting => true,
                     Until::Reply(k) => self.check.echoed(k),
-                    Until::End => false,
+                    Until::Hold | Until::End => false,
                 })
             }
             SessionEvent::Warning(_) => {
@@ -142,6 +146,28 @@ impl Conv {
                 format!("{}: the chat ended ({reason:?})", until.step()),
             )),
             _ => Ok(false),
+        }
+    }
+
+    /// Reads (and checks) events until every chat has opened: an app reads its events while
+    /// it holds a chat open, and events left unread would sit in the SDK's queue and count as
+    /// its memory per chat. The run's own limit bounds this wait.
+    async fn hold(&mut self, ctx: &Ctx) -> Result<(), Failure> {
+        let mut all = ctx.all_opened.subscribe();
+        let all_opened = all.wait_for(|done| *done);
+        tokio::pin!(all_opened);
+        loop {
+            tokio::select! {
+                _ = &mut all_opened => return Ok(()),
+                event = self.events.next() => match event {
+                    Some(event) => {
+                        self.take(ctx, Until::Hold, event)?;
+                    }
+                    None => {
+                        return Err(Failure::local("ended early", "hold: the event stream stopped"));
+                    }
+                },
+            }
         }
     }
 
@@ -218,9 +244,7 @@ pub(super) async fn one_chat(ctx: Arc<Ctx>, n: usize) -> Result<(), Failure> {
         Counters::bump(&ctx.counters.round_trips);
     }
     if ctx.hold {
-        let mut all = ctx.all_opened.subscribe();
-        // The run's own limit bounds this wait.
-        let _ = all.wait_for(|done| *done).await;
+        Box::pin(conv.hold(&ctx)).await?;
     }
     {
         // After --hold every chat leaves at the same moment: without a gate that is one new

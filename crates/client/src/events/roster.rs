@@ -45,12 +45,15 @@ impl Roster {
         match table.iter_mut().find(|m| m.id == id) {
             Some(m) => m.state.replace(state),
             None => {
-                table.push(Member {
-                    id: id.to_owned(),
-                    display_name: None,
-                    role: None,
-                    state: Some(state),
-                });
+                add(
+                    &mut table,
+                    Member {
+                        id: id.to_owned(),
+                        display_name: None,
+                        role: None,
+                        state: Some(state),
+                    },
+                );
                 None
             }
         }
@@ -67,12 +70,15 @@ impl Roster {
         let index = match table.iter().position(|m| m.id == id) {
             Some(i) => i,
             None => {
-                table.push(Member {
-                    id: id.to_owned(),
-                    display_name: None,
-                    role: None,
-                    state: None,
-                });
+                add(
+                    &mut table,
+                    Member {
+                        id: id.to_owned(),
+                        display_name: None,
+                        role: None,
+                        state: None,
+                    },
+                );
                 table.len() - 1
             }
         };
@@ -90,4 +96,13 @@ impl Roster {
             .cloned()
             .collect()
     }
+}
+
+/// Adds a member: room for two at first (the guest and an agent; a `Vec`'s first growth
+/// makes room for four, which most chats never fill: issue 14 counts bytes per open chat).
+fn add(table: &mut Vec<Member>, member: Member) {
+    if table.capacity() == 0 {
+        table.reserve_exact(2);
+    }
+    table.push(member);
 }
