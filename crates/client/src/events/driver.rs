@@ -123,7 +123,19 @@ impl<O: Output> Driver<O> {
         }
     }
 
-    pub(crate) async fn run(mut self) {
+    /// The chat's task: connects, reads, reconnects, until the chat ends or is dropped.
+    ///
+    /// An `async` block around [`run_loop`](Self::run_loop) rather than an `async fn`: an
+    /// `async fn` keeps its `self` argument twice in its state (the argument and the local it
+    /// is moved to), hundreds of bytes for every open chat (issue 14).
+    pub(crate) fn run(mut self) -> impl std::future::Future<Output = ()> {
+        async move { self.run_loop().await }
+    }
+
+    /// The body of [`run`](Self::run). The steps that only run around a (re)connection
+    /// (the first event, the resync, the handling of a loss, the end) are boxed: inline,
+    /// the largest of them sized this task's state for as long as the chat is open.
+    async fn run_loop(&mut self) {
         let mut attempt: u32 = 0;
         let mut resync_needed = self.last_message_id.is_some();
         loop {
@@ -137,11 +149,11 @@ impl<O: Output> Driver<O> {
             let reason = match connect {
                 Ok(Ok(ws)) => {
                     tracing::debug!(conversation = %self.target.conversation_id, "event stream connected");
-                    if !self.emit(Ok(StreamEvent::Connected)).await {
+                    if !Box::pin(self.emit(Ok(StreamEvent::Connected))).await {
                         return;
                     }
                     let resync_failed = if resync_needed {
-                        match self.catch_up().await {
+                        match Box::pin(self.catch_up()).await {
                             Some(failed) => failed,
                             None => return,
                         }
@@ -170,7 +182,7 @@ impl<O: Output> Driver<O> {
                                 // Planned: reconnect at once (no backoff, no REST check); the
                                 // resync recovers anything sent in between.
                                 attempt = 0;
-                                if !self.closing().await {
+                                if !Box::pin(self.closing()).await {
                                     return;
                                 }
                                 continue;
@@ -182,7 +194,7 @@ impl<O: Output> Driver<O> {
                     // Retrying with the same credentials, or the same roots against the same
                     // certificate, cannot succeed.
                     tracing::debug!(error = %e, "event stream: cannot connect; giving up");
-                    self.give_up(Error::EventStream(e), attempt + 1).await;
+                    Box::pin(self.give_up(Error::EventStream(e), attempt + 1)).await;
                     return;
                 }
                 Ok(Err(e)) => e,
@@ -192,7 +204,7 @@ impl<O: Output> Driver<O> {
             };
 
             attempt += 1;
-            if !self.after_loss(reason, attempt).await {
+            if !Box::pin(self.after_loss(reason, attempt)).await {
                 return;
             }
         }

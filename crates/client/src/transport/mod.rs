@@ -15,6 +15,8 @@ pub(crate) mod rest;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod tls;
 #[cfg(not(target_arch = "wasm32"))]
+mod upgrade;
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod ws;
 #[cfg(target_arch = "wasm32")]
 #[path = "ws_browser.rs"]

@@ -3,6 +3,7 @@
 
 use super::proxy::{tunnel, BoxedIo, ProxyMode};
 use super::tls::tls_config;
+use super::upgrade::UpgradeIo;
 use super::{masked_uri, ConnectError, Frame};
 use crate::error::TransportError;
 use crate::error::{rustls_cause, tls_hint};
@@ -11,7 +12,9 @@ use futures::{SinkExt, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::MaybeTlsStream;
 use url::Url;
 
 /// How a client opens `WebSockets`: its proxy choice and, when extra roots are trusted, its
@@ -32,15 +35,17 @@ impl WsSettings {
 
 /// Event frames are small JSON texts. tungstenite's default 128 KiB read buffer is
 /// zero-filled on every read and stays resident per socket: with 10,000 chats in one process
-/// it was most of the per-chat memory (measured with `guest-chat load`).
-const WS_READ_BUFFER: usize = 4 * 1024;
+/// it was most of the per-chat memory (measured with `guest-chat load`). A larger frame
+/// grows the buffer for as long as it takes to read it.
+const WS_READ_BUFFER: usize = 1024;
 
 fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(WS_READ_BUFFER)
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<BoxedIo>>;
+type Stream = UpgradeIo<MaybeTlsStream<BoxedIo>>;
+type Ws = tokio_tungstenite::WebSocketStream<Stream>;
 
 /// Opens the socket, through the client's proxy when one applies (the whole of it,
 /// proxy included, runs under the connect timeout).
@@ -55,12 +60,6 @@ pub(crate) async fn connect(
             e,
         ))
     })?;
-    let config = Some(ws_config());
-    // `None` for a client without extra roots: tungstenite's default (webpki roots).
-    let connector = settings
-        .tls
-        .as_ref()
-        .map(|c| tokio_tungstenite::Connector::Rustls(Arc::clone(c)));
     let stream: BoxedIo = match settings.proxy.intercept_for(&url) {
         None => {
             let host = url.host_str().unwrap_or_default();
@@ -83,11 +82,74 @@ pub(crate) async fn connect(
             tunnel(&url, &proxy, tls).await?
         }
     };
+    let stream = secure(&url, stream, settings.tls.as_ref())
+        .await
+        .map_err(|e| secure_error(target, e))?;
     let opened =
-        tokio_tungstenite::client_async_tls_with_config(uri, stream, config, connector).await;
-    // Boxed: the socket (TLS state included) is large, and the task's state would
-    // otherwise hold it twice (the connect result and the read loop).
-    opened.map(|(ws, _)| Socket(Box::new(ws))).map_err(|e| {
+        tokio_tungstenite::client_async_with_config(uri, UpgradeIo::new(stream), Some(ws_config()))
+            .await;
+    match opened {
+        Ok((ws, _)) => Ok(Socket(Box::new(with_small_buffer(ws).await))),
+        Err(e) => Err(upgrade_error(target, e)),
+    }
+}
+
+/// TLS over `stream` for a `wss:` URL (the client's extra roots, else the public webpki
+/// roots, as tungstenite would); the plain stream for `ws:`.
+async fn secure(
+    url: &Url,
+    stream: BoxedIo,
+    roots: Option<&Arc<rustls::ClientConfig>>,
+) -> std::io::Result<MaybeTlsStream<BoxedIo>> {
+    if url.scheme() != "wss" {
+        return Ok(MaybeTlsStream::Plain(stream));
+    }
+    let config = tls_config(roots).map_err(std::io::Error::other)?;
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{host}: {e}"))
+    })?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await?;
+    Ok(MaybeTlsStream::Rustls(tls))
+}
+
+/// The upgraded socket rebuilt around its stream with a read buffer of [`WS_READ_BUFFER`]
+/// (tungstenite keeps the 4 KiB buffer of its handshake otherwise: see [`UpgradeIo`]). Kept
+/// as it is when its buffer may hold bytes past the upgrade's answer.
+async fn with_small_buffer(mut ws: Ws) -> Ws {
+    let Some(rest) = ws.get_mut().take_rest() else {
+        return ws;
+    };
+    tokio_tungstenite::WebSocketStream::from_partially_read(
+        ws.into_inner(),
+        rest,
+        Role::Client,
+        Some(ws_config()),
+    )
+    .await
+}
+
+/// A failed TLS handshake (with a hint at the likely fix), or another failure of the
+/// connection during it.
+fn secure_error(target: &SecretString, e: std::io::Error) -> ConnectError {
+    match rustls_cause(&e).map(tls_hint) {
+        Some(hint) => ConnectError::Tls(TransportError::with_source(
+            format!("event stream {}: {e}{hint}", masked_uri(target)),
+            e,
+        )),
+        None => ConnectError::Connect(TransportError::with_source(
+            format!("cannot connect to {}: {e}", masked_uri(target)),
+            e,
+        )),
+    }
+}
+
+/// A failed upgrade: refused (the service's status), or the connection failed during it.
+fn upgrade_error(target: &SecretString, e: WsError) -> ConnectError {
+    {
         // Unmasked here: the error masks its whole text when shown.
         let text = e.to_string();
         let tls = match &e {
@@ -104,7 +166,7 @@ pub(crate) async fn connect(
             },
             (None, _) => ConnectError::Connect(TransportError::with_source(text, e)),
         }
-    })
+    }
 }
 
 /// Opens a socket to `url` directly (no proxy, tungstenite's TLS defaults), sending `origin`
@@ -122,23 +184,28 @@ pub(crate) async fn connect_direct(
         })?;
         request.headers_mut().insert(http::header::ORIGIN, value);
     }
-    let host = request.uri().host().unwrap_or_default().to_owned();
+    let parsed = Url::parse(url)
+        .map_err(|e| ConnectError::Connect(TransportError::with_source(e.to_string(), e)))?;
+    let host = parsed.host_str().unwrap_or_default();
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = request
-        .uri()
-        .port_u16()
-        .unwrap_or(if request.uri().scheme_str() == Some("wss") {
-            443
-        } else {
-            80
-        });
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let connect_failed =
+        |e: std::io::Error| ConnectError::Connect(TransportError::with_source(e.to_string(), e));
     let tcp = tokio::net::TcpStream::connect((host, port))
         .await
-        .map_err(|e| ConnectError::Connect(TransportError::with_source(e.to_string(), e)))?;
+        .map_err(connect_failed)?;
     let _ = tcp.set_nodelay(true);
-    let stream: BoxedIo = Box::new(tcp);
-    match tokio_tungstenite::client_async_tls_with_config(request, stream, None, None).await {
-        Ok((ws, _)) => Ok(Socket(Box::new(ws))),
+    let stream = secure(&parsed, Box::new(tcp), None)
+        .await
+        .map_err(connect_failed)?;
+    let opened = tokio_tungstenite::client_async_with_config(
+        request,
+        UpgradeIo::new(stream),
+        Some(ws_config()),
+    )
+    .await;
+    match opened {
+        Ok((ws, _)) => Ok(Socket(Box::new(with_small_buffer(ws).await))),
         Err(WsError::Http(r)) => Err(ConnectError::HandshakeRefused {
             status: r.status().as_u16(),
         }),
