@@ -20,16 +20,17 @@ const HISTORY_PAGES: usize = 5;
 /// How many ids of sent messages a chat remembers (so that one is never claimed twice).
 const CLAIMED_KEPT: usize = 4096;
 
-/// The ids of messages sends have already accounted for, the oldest forgotten first.
+/// The ids of messages sends have already accounted for, the oldest forgotten first (one
+/// copy of each id, shared by the set and the order).
 #[derive(Default)]
 pub(super) struct SendLog {
-    claimed: HashSet<String>,
-    order: VecDeque<String>,
+    claimed: HashSet<std::sync::Arc<str>>,
+    order: VecDeque<std::sync::Arc<str>>,
 }
 
 impl SendLog {
     fn claim(&mut self, message: &WebChatMessage) {
-        let Some(id) = message.id.clone() else {
+        let Some(id) = message.id.as_deref().map(std::sync::Arc::<str>::from) else {
             return;
         };
         if self.claimed.insert(id.clone()) {

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::MaybeTlsStream;
 use url::Url;
 
 /// How a client opens `WebSockets`: its proxy choice and, when extra roots are trusted, its
@@ -44,7 +43,9 @@ fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
         .read_buffer_size(WS_READ_BUFFER)
 }
 
-type Stream = UpgradeIo<MaybeTlsStream<BoxedIo>>;
+/// The socket's stream: plain or TLS behind one pointer, so that a plain socket does not
+/// carry the room of a TLS session (about 1 KiB) in its state.
+type Stream = UpgradeIo<BoxedIo>;
 type Ws = tokio_tungstenite::WebSocketStream<Stream>;
 
 /// Opens the socket, through the client's proxy when one applies (the whole of it,
@@ -100,9 +101,9 @@ async fn secure(
     url: &Url,
     stream: BoxedIo,
     roots: Option<&Arc<rustls::ClientConfig>>,
-) -> std::io::Result<MaybeTlsStream<BoxedIo>> {
+) -> std::io::Result<BoxedIo> {
     if url.scheme() != "wss" {
-        return Ok(MaybeTlsStream::Plain(stream));
+        return Ok(stream);
     }
     let config = tls_config(roots).map_err(std::io::Error::other)?;
     let host = url.host_str().unwrap_or_default();
@@ -113,7 +114,7 @@ async fn secure(
     let tls = tokio_rustls::TlsConnector::from(config)
         .connect(name, stream)
         .await?;
-    Ok(MaybeTlsStream::Rustls(tls))
+    Ok(Box::new(tls))
 }
 
 /// The upgraded socket rebuilt around its stream with a read buffer of [`WS_READ_BUFFER`]
