@@ -272,9 +272,13 @@ async fn behave(
                     }
                 }
             }
+            conv.agent_stops_reading();
             while next_message(rx).await.is_some() {}
         }
-        AgentMode::Manual => while next_message(rx).await.is_some() {},
+        AgentMode::Manual => {
+            conv.agent_stops_reading();
+            while next_message(rx).await.is_some() {}
+        }
     }
     Ok(())
 }

@@ -193,6 +193,9 @@ pub(crate) struct Conversation {
     /// channel exists once per conversation.
     agent_tx: mpsc::UnboundedSender<Box<AgentInput>>,
     agent_rx: Mutex<Option<mpsc::UnboundedReceiver<Box<AgentInput>>>>,
+    /// Set when the agent reads no more guest messages (a manual agent, a finished script):
+    /// they are no longer copied and sent to it.
+    agent_deaf: AtomicBool,
 }
 
 /// Frames a socket may fall behind before it is dropped (and its client resyncs over REST).
@@ -268,6 +271,7 @@ impl Conversation {
             cancel: parent.child_token(),
             agent_tx,
             agent_rx: Mutex::new(Some(agent_rx)),
+            agent_deaf: AtomicBool::new(false),
         })
     }
 
@@ -289,6 +293,11 @@ impl Conversation {
 
     pub(crate) fn status(&self) -> Status {
         *self.status.borrow()
+    }
+
+    /// The agent reads no more guest messages (see `agent_deaf`).
+    pub(crate) fn agent_stops_reading(&self) {
+        self.agent_deaf.store(true, Ordering::Relaxed);
     }
 
     pub(crate) fn take_agent_rx(&self) -> Option<mpsc::UnboundedReceiver<Box<AgentInput>>> {
@@ -449,32 +458,31 @@ impl Conversation {
         body: String,
         body_type: BodyType,
     ) -> WebChatMessage {
-        let mid = uuid::Uuid::new_v4().to_string();
-        let ts = Timestamp::now();
-        let event = WebChatMessage {
-            id: Some(mid.clone()),
-            conversation: Some(WebChatConversation {
-                id: Some(self.id.clone()),
-                ..Default::default()
-            }),
-            sender: Some(id_only(sender)),
-            body: Some(body),
-            body_type: Some(body_type),
-            timestamp: Some(ts),
-            ..Default::default()
+        let mut buf = uuid::Uuid::encode_buffer();
+        let stored = StoredMessage {
+            id: (*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf)).into(),
+            sender: sender.into(),
+            body: body.into_boxed_str(),
+            body_type,
+            timestamp: Timestamp::now(),
         };
-        // No socket attached (a REST-only client, or between reconnects): nothing to serialise;
+        // No socket attached (a REST-only client, or between reconnects): no event to build;
         // the client reads the message over REST.
         if self.events.receiver_count() > 0 {
+            let event = WebChatMessage {
+                id: Some(stored.id.to_string()),
+                conversation: Some(WebChatConversation {
+                    id: Some(self.id.clone()),
+                    ..Default::default()
+                }),
+                sender: Some(id_only(sender)),
+                body: Some(stored.body.to_string()),
+                body_type: Some(stored.body_type.clone()),
+                timestamp: Some(stored.timestamp),
+                ..Default::default()
+            };
             self.publish(frame_text(&self.id, "messages", TYPE_MESSAGE, &event));
         }
-        let stored = StoredMessage {
-            id: mid.into(),
-            sender: sender.into(),
-            body: event.body.as_deref().unwrap_or_default().into(),
-            body_type: event.body_type.clone().unwrap_or(BodyType::Standard),
-            timestamp: ts,
-        };
         let rest = self.rest_message(&stored);
         inner.messages.push(stored);
         rest
@@ -567,16 +575,21 @@ impl Conversation {
         body_type: BodyType,
         activate_without_stream: bool,
     ) -> Result<WebChatMessage, GuestWriteError> {
+        // A copy for the agent only while it reads them (not a manual agent's).
+        let for_agent =
+            (!self.agent_deaf.load(Ordering::Relaxed)).then(|| AgentInput::GuestMessage {
+                body: body.clone(),
+                body_type: body_type.clone(),
+            });
         let msg = {
             let mut inner = self.lock();
             self.guest_write_allowed(&inner, activate_without_stream)?;
-            let guest = self.guest_id.clone();
-            self.add_message(&mut inner, &guest, body.clone(), body_type.clone())
+            self.add_message(&mut inner, &self.guest_id, body, body_type)
         };
         self.guest_active();
-        let _ = self
-            .agent_tx
-            .send(Box::new(AgentInput::GuestMessage { body, body_type }));
+        if let Some(input) = for_agent {
+            let _ = self.agent_tx.send(Box::new(input));
+        }
         Ok(msg)
     }
 

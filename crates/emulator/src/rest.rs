@@ -109,53 +109,83 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
-        let shared = &self.shared;
-        let s = &shared.settings;
-        // The token is borrowed from the request (no copy of its hundreds of bytes).
-        let checked = bearer_token(req.headers()).and_then(|token| {
-            // One hash of the token keys both the verified-token cache and the rate limiter.
-            let key = shared.signer.token_key(token);
-            let claims = verify_keyed(shared, token, key)?;
-            let rate = shared
-                .limiter
-                .hit_hashed(key, s.rate_requests, s.rate_window);
-            Ok((claims, rate))
-        });
-        let (claims, rate) = match checked {
-            Ok(pair) => pair,
-            Err(e) => return WithRate::answered(e.into_response(), None),
-        };
-        if rate.exceeded {
-            let resp = ApiError::new(
-                429,
-                "too.many.requests.retry.after",
-                format!(
-                    "Rate limit exceeded the maximum. Retry the request in [{}] seconds",
-                    rate.reset_secs
-                ),
-            )
-            .header(
-                http::header::RETRY_AFTER,
-                HeaderValue::from(rate.reset_secs),
-            )
-            .into_response();
-            return WithRate::answered(resp, Some(rate));
-        }
-        let cid = path_conversation(req.uri().path());
-        if claims.data.conv != cid {
-            return WithRate::answered(ApiError::not_authorized().into_response(), Some(rate));
-        }
-        match shared.store.get(&cid) {
-            None => WithRate::answered(ApiError::not_found().into_response(), Some(rate)),
-            Some(conv) => {
-                conv.touch();
-                req.extensions_mut().insert(AuthCtx { claims, conv });
+        match authorize(&self.shared, req.headers(), req.uri().path()) {
+            Ok((ctx, rate)) => {
+                req.extensions_mut().insert(ctx);
                 WithRate::Inner {
                     fut: self.inner.call(req),
                     rate: Some(rate),
                 }
             }
+            Err(refused) => {
+                let (resp, rate) = *refused;
+                WithRate::answered(resp, rate)
+            }
         }
+    }
+}
+
+/// The auth layer's checks of a request: its context and rate count, or its answer (with
+/// the rate count when it was counted).
+fn authorize(
+    shared: &Shared,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<(AuthCtx, RateInfo), Refused> {
+    let s = &shared.settings;
+    // The token is borrowed from the request (no copy of its hundreds of bytes).
+    let checked = bearer_token(headers).and_then(|token| {
+        // One hash of the token keys both the verified-token cache and the rate limiter.
+        let key = shared.signer.token_key(token);
+        let claims = verify_keyed(shared, token, key)?;
+        let rate = shared
+            .limiter
+            .hit_hashed(key, s.rate_requests, s.rate_window);
+        Ok((claims, rate))
+    });
+    let (claims, rate) = checked.map_err(|e| Box::new((e.into_response(), None)))?;
+    if rate.exceeded {
+        let resp = ApiError::new(
+            429,
+            "too.many.requests.retry.after",
+            format!(
+                "Rate limit exceeded the maximum. Retry the request in [{}] seconds",
+                rate.reset_secs
+            ),
+        )
+        .header(
+            http::header::RETRY_AFTER,
+            HeaderValue::from(rate.reset_secs),
+        )
+        .into_response();
+        return Err(Box::new((resp, Some(rate))));
+    }
+    let cid = path_conversation(path);
+    if claims.data.conv != cid {
+        return Err(Box::new((
+            ApiError::not_authorized().into_response(),
+            Some(rate),
+        )));
+    }
+    match shared.store.get(&cid) {
+        None => Err(Box::new((
+            ApiError::not_found().into_response(),
+            Some(rate),
+        ))),
+        Some(conv) => {
+            conv.touch();
+            Ok((AuthCtx { claims, conv }, rate))
+        }
+    }
+}
+
+/// A request the auth layer answered itself, with its rate count when it was counted.
+type Refused = Box<(Response, Option<RateInfo>)>;
+
+/// The rate-limit headers of a counted request.
+fn add_rate_headers(resp: &mut Response, rate: &RateInfo) {
+    for (k, v) in rate.headers() {
+        resp.headers_mut().insert(k, v);
     }
 }
 
@@ -196,9 +226,7 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for WithRate<F> {
         };
         let mut resp = resp;
         if let Some(rate) = rate {
-            for (k, v) in rate.headers() {
-                resp.headers_mut().insert(k, v);
-            }
+            add_rate_headers(&mut resp, &rate);
         }
         Poll::Ready(Ok(resp))
     }
@@ -659,16 +687,109 @@ async fn send_message(
     Extension(ctx): Extension<AuthCtx>,
     Path((_cid, mid)): Path<(String, String)>,
     req: Request,
-) -> Result<Json<WebChatMessage>, ApiError> {
-    own_member(&ctx, &mid)?;
-    // The request itself rather than a `HeaderMap` extractor, which would copy the headers.
+) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
-    let req: Option<CreateWebChatMessageRequest> = read_json(&shared, &parts.headers, body).await?;
+    guest_send(&shared, &ctx, &mid, &parts.headers, body).await
+}
+
+/// `POST .../members/{mid}/messages` once authorized.
+async fn guest_send(
+    shared: &Shared,
+    ctx: &AuthCtx,
+    mid: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    own_member(ctx, mid)?;
+    let req: Option<CreateWebChatMessageRequest> = read_json(shared, headers, body).await?;
     let (text, body_type) = message_request(req)?;
+    let capacity = REPLY_BASE_BYTES + text.len() + text.len() / 8;
     ctx.conv
         .guest_message(text, body_type, shared.settings.activate_without_stream)
-        .map(Json)
+        .map(|msg| json_response(&msg, capacity))
         .map_err(write_error)
+}
+
+/// The member id of a guest message post's path, when the router would route it to
+/// [`send_message`] and neither path segment is percent-encoded (the router's decoded
+/// parameters are then the segments themselves).
+fn plain_message_post(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(BASE)?.strip_prefix('/')?;
+    let (cid, rest) = rest.split_once('/')?;
+    let mid = rest.strip_prefix("members/")?.strip_suffix("/messages")?;
+    let clean = |seg: &str| !seg.is_empty() && !seg.contains(['/', '%']);
+    (clean(cid) && clean(mid)).then_some(mid)
+}
+
+/// Whether [`fast_send`] may answer this request: a guest message post with a plain path
+/// ([`plain_message_post`]) while no REST fault is set.
+pub(crate) fn fast_send_applies(shared: &Shared, req: &Request) -> bool {
+    req.method() == http::Method::POST
+        && plain_message_post(req.uri().path()).is_some()
+        && shared.faults.borrow().rest_off()
+}
+
+/// A request [`fast_send_applies`] to, answered as the router and its layers answer it
+/// (auth and rate headers, the route, CORS, the common headers, the router's
+/// `Content-Length`), without the routing, the boxed per-layer services and futures, and the
+/// extractors.
+pub(crate) async fn fast_send(shared: &Shared, req: Request) -> Response {
+    let cors = crate::cors::ActualRequest::of(&req);
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
+    let mut resp = match authorize(shared, &parts.headers, path) {
+        Ok((ctx, rate)) => {
+            let mid = plain_message_post(path).unwrap_or_default();
+            let mut resp = guest_send(shared, &ctx, mid, &parts.headers, body)
+                .await
+                .into_response();
+            add_rate_headers(&mut resp, &rate);
+            resp
+        }
+        Err(refused) => {
+            let (mut resp, rate) = *refused;
+            if let Some(rate) = rate {
+                add_rate_headers(&mut resp, &rate);
+            }
+            resp
+        }
+    };
+    cors.apply(&mut resp);
+    let mut resp = crate::server::common_headers(resp);
+    set_content_length(&mut resp);
+    resp
+}
+
+/// As the router does to every answer: a `Content-Length` when the body's size is known.
+fn set_content_length(resp: &mut Response) {
+    use axum::body::HttpBody as _;
+    if resp.headers().contains_key(http::header::CONTENT_LENGTH) {
+        return;
+    }
+    if let Some(size) = resp.body().size_hint().exact() {
+        resp.headers_mut()
+            .insert(http::header::CONTENT_LENGTH, HeaderValue::from(size));
+    }
+}
+
+/// Room for a message reply without its body (ids, links and timestamp: about 420 bytes).
+const REPLY_BASE_BYTES: usize = 512;
+
+/// `Json(value)`'s response, serialized into a buffer of `capacity` bytes (`Json` starts at
+/// 128 and grows it as it writes).
+fn json_response<T: serde::Serialize>(value: &T, capacity: usize) -> Response {
+    let mut buf = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => (
+            [(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            buf,
+        )
+            .into_response(),
+        Err(_) => Json(value).into_response(),
+    }
 }
 
 /// The message POST's body rules: `body` present and at most [`MAX_MESSAGE_CHARS`] long,
@@ -948,4 +1069,29 @@ fn expiry(lifetime: std::time::Duration) -> std::time::Instant {
     now.checked_add(lifetime)
         .or_else(|| now.checked_add(std::time::Duration::from_secs(100 * 365 * 86_400)))
         .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_presized_json_reply_is_the_json_extractors_reply() {
+        let msg = WebChatMessage {
+            id: Some("m1".into()),
+            body: Some("a \"quoted\" line\nand é".into()),
+            body_type: Some(BodyType::Standard),
+            ..Default::default()
+        };
+        // Too small, and large enough, for the reply.
+        for capacity in [4, 4096] {
+            let ours = json_response(&msg, capacity);
+            let theirs = Json(&msg).into_response();
+            assert_eq!(ours.status(), theirs.status());
+            assert_eq!(ours.headers(), theirs.headers());
+            let ours = axum::body::to_bytes(ours.into_body(), 1 << 16).await;
+            let theirs = axum::body::to_bytes(theirs.into_body(), 1 << 16).await;
+            assert_eq!(ours.expect("body"), theirs.expect("body"));
+        }
+    }
 }
