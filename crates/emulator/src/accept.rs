@@ -282,15 +282,18 @@ impl Conn {
             }
         };
         let service_slot = slot.clone();
-        let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+        let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
             let slot = service_slot.clone();
             slot.got_request.store(true, Ordering::Relaxed);
             slot.in_flight.fetch_add(1, Ordering::Relaxed);
             slot.touch();
-            req.extensions_mut().insert(ConnectInfo(remote));
-            req.extensions_mut().insert(slot.clone());
-            let req = req.map(Body::new);
+            let mut req = req.map(Body::new);
+            // The direct answer needs neither extension (the routes' extractors do).
             let fast = crate::rest::fast_send_applies(&shared, &req);
+            if !fast {
+                req.extensions_mut().insert(ConnectInfo(remote));
+                req.extensions_mut().insert(slot.clone());
+            }
             let (app, shared) = (app.clone(), shared.clone());
             async move {
                 let out = if fast {

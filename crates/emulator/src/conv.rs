@@ -213,6 +213,27 @@ pub(crate) fn message_uri(cid: &str, mid: &str) -> String {
     format!("/api/v2/webchat/guest/conversations/{cid}/messages/{mid}")
 }
 
+/// Room for a message's REST answer without its body (ids, links and timestamp: about 420
+/// bytes).
+const REPLY_BASE_BYTES: usize = 512;
+
+/// Whether `serde_json` writes `s` as it is between its quotes: no control character, no
+/// quote, no backslash.
+fn plain(s: &str) -> bool {
+    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
+/// `s` as a JSON string, as `serde_json` writes it.
+fn json_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
+    if !plain(s) {
+        return serde_json::to_writer(out, s);
+    }
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+    Ok(())
+}
+
 fn id_only(id: &str) -> WebChatMemberInfo {
     WebChatMemberInfo {
         id: Some(id.to_owned()),
@@ -458,6 +479,14 @@ impl Conversation {
         body: String,
         body_type: BodyType,
     ) -> WebChatMessage {
+        let stored = self.new_message(sender, body, body_type);
+        let rest = self.rest_message(&stored);
+        inner.messages.push(stored);
+        rest
+    }
+
+    /// A new message, published (the caller holds the lock and stores it).
+    fn new_message(&self, sender: &str, body: String, body_type: BodyType) -> StoredMessage {
         let mut buf = uuid::Uuid::encode_buffer();
         let stored = StoredMessage {
             id: (*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf)).into(),
@@ -483,9 +512,47 @@ impl Conversation {
             };
             self.publish(frame_text(&self.id, "messages", TYPE_MESSAGE, &event));
         }
-        let rest = self.rest_message(&stored);
-        inner.messages.push(stored);
-        rest
+        stored
+    }
+
+    /// [`Self::rest_message`] as `serde_json` writes it (a test compares them), written
+    /// straight from the stored message: none of its strings copied, and the emulator's own
+    /// ids and links, with nothing to escape in them, copied as they are.
+    pub(crate) fn write_rest_message(
+        &self,
+        m: &StoredMessage,
+        out: &mut Vec<u8>,
+    ) -> serde_json::Result<()> {
+        let (cid, mid) = (self.id.as_bytes(), m.id.as_bytes());
+        if !(plain(&self.id) && plain(&m.id)) {
+            return serde_json::to_writer(out, &self.rest_message(m));
+        }
+        let parts: [&[u8]; 5] = [
+            b"{\"id\":\"",
+            mid,
+            b"\",\"conversation\":{\"id\":\"",
+            cid,
+            b"\",\"selfUri\":\"/api/v2/conversations/",
+        ];
+        parts.iter().for_each(|p| out.extend_from_slice(p));
+        out.extend_from_slice(cid);
+        out.extend_from_slice(b"\"},\"sender\":{\"id\":");
+        json_str(out, &m.sender)?;
+        out.extend_from_slice(b"},\"body\":");
+        json_str(out, &m.body)?;
+        out.extend_from_slice(b",\"bodyType\":");
+        serde_json::to_writer(&mut *out, &m.body_type)?;
+        out.extend_from_slice(b",\"timestamp\":");
+        serde_json::to_writer(&mut *out, &m.timestamp)?;
+        let parts: [&[u8]; 5] = [
+            b",\"selfUri\":\"/api/v2/webchat/guest/conversations/",
+            cid,
+            b"/messages/",
+            mid,
+            b"\"}",
+        ];
+        parts.iter().for_each(|p| out.extend_from_slice(p));
+        Ok(())
     }
 
     /// A stored message in its REST shape (as `GET .../messages/{id}` answers it).
@@ -574,8 +641,9 @@ impl Conversation {
         body: String,
         body_type: BodyType,
         activate_without_stream: bool,
-    ) -> Result<WebChatMessage, GuestWriteError> {
+    ) -> Result<serde_json::Result<Vec<u8>>, GuestWriteError> {
         // A copy for the agent only while it reads them (not a manual agent's).
+        let mut reply = Vec::with_capacity(REPLY_BASE_BYTES + body.len() + body.len() / 8);
         let for_agent =
             (!self.agent_deaf.load(Ordering::Relaxed)).then(|| AgentInput::GuestMessage {
                 body: body.clone(),
@@ -584,7 +652,10 @@ impl Conversation {
         let msg = {
             let mut inner = self.lock();
             self.guest_write_allowed(&inner, activate_without_stream)?;
-            self.add_message(&mut inner, &self.guest_id, body, body_type)
+            let stored = self.new_message(&self.guest_id, body, body_type);
+            let written = self.write_rest_message(&stored, &mut reply);
+            inner.messages.push(stored);
+            written.map(|()| reply)
         };
         self.guest_active();
         if let Some(input) = for_agent {
@@ -997,5 +1068,60 @@ impl Store {
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conversation() -> Arc<Conversation> {
+        Conversation::new(
+            NewConversation {
+                org_id: "o".into(),
+                deployment_id: "d".into(),
+                queue_name: "q".into(),
+                guest: WebChatMemberInfo {
+                    id: Some("guest-1".into()),
+                    display_name: Some("Ada".into()),
+                    ..Default::default()
+                },
+                agent_mode_name: "manual",
+                expires_at: Instant::now() + Duration::from_secs(60),
+            },
+            &CancellationToken::new(),
+        )
+    }
+
+    #[test]
+    fn the_written_rest_message_is_the_serialised_one() {
+        let conv = conversation();
+        let bodies = [
+            "",
+            "hello",
+            "a \"quoted\" back\\slash",
+            "line\nbreak\ttab\u{1}\u{1f}",
+            "é ü 🙂 \u{7f} </script>",
+        ];
+        let types = [BodyType::Standard, BodyType::Notice, BodyType::MemberJoin];
+        for (body, body_type) in bodies.iter().zip(types.iter().cycle()) {
+            for sender in ["guest-1", "odd \"sender\""] {
+                let m = conv.new_message(sender, (*body).to_owned(), body_type.clone());
+                let mut written = Vec::new();
+                conv.write_rest_message(&m, &mut written).expect("written");
+                let serialised = serde_json::to_vec(&conv.rest_message(&m)).expect("serialised");
+                assert_eq!(
+                    String::from_utf8_lossy(&written),
+                    String::from_utf8_lossy(&serialised)
+                );
+            }
+        }
+        // Ids that need escaping take serde's path.
+        let mut m = conv.new_message("guest-1", "x".into(), BodyType::Standard);
+        m.id = "id\"1".into();
+        let mut written = Vec::new();
+        conv.write_rest_message(&m, &mut written).expect("written");
+        let serialised = serde_json::to_vec(&conv.rest_message(&m)).expect("serialised");
+        assert_eq!(written, serialised);
     }
 }

@@ -22,6 +22,10 @@ use tower::{Layer, Service};
 
 const BASE: &str = "/api/v2/webchat/guest/conversations";
 
+// Header values as constants: `from_static` checks its argument each time it runs.
+#[allow(clippy::declare_interior_mutable_const)]
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
 pub(crate) fn routes(shared: Arc<Shared>) -> Router {
     let protected = Router::new()
         .route(&format!("{BASE}/{{cid}}/members"), get(list_members))
@@ -62,15 +66,13 @@ pub(crate) struct AuthCtx {
     pub conv: Arc<Conversation>,
 }
 
-fn path_conversation(path: &str) -> String {
+fn path_conversation(path: &str) -> std::borrow::Cow<'_, str> {
     let rest = path
         .strip_prefix(BASE)
         .and_then(|r| r.strip_prefix('/'))
         .unwrap_or("");
     let seg = rest.split('/').next().unwrap_or("");
-    percent_encoding::percent_decode_str(seg)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(seg).decode_utf8_lossy()
 }
 
 /// The guest's credentials on every route but create: JWT (cached verification), rate limit,
@@ -161,7 +163,7 @@ fn authorize(
         return Err(Box::new((resp, Some(rate))));
     }
     let cid = path_conversation(path);
-    if claims.data.conv != cid {
+    if claims.data.conv != *cid {
         return Err(Box::new((
             ApiError::not_authorized().into_response(),
             Some(rate),
@@ -253,9 +255,13 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         return Ok(None);
     }
     if let Some(ct) = headers.get(http::header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-        let mime = ct.split(';').next().unwrap_or("").trim();
-        if mime != "application/json" && !mime.ends_with("+json") {
+        // Compared ignoring ASCII case (a lower-cased copy, without the copy).
+        let ct = ct.to_str().unwrap_or("");
+        let mime = ct.split(';').next().unwrap_or("").trim().as_bytes();
+        let suffix = mime.len().checked_sub(5).and_then(|at| mime.get(at..));
+        if !mime.eq_ignore_ascii_case(b"application/json")
+            && !suffix.is_some_and(|s| s.eq_ignore_ascii_case(b"+json"))
+        {
             return Err(ApiError::unsupported_media());
         }
     }
@@ -703,11 +709,23 @@ async fn guest_send(
     own_member(ctx, mid)?;
     let req: Option<CreateWebChatMessageRequest> = read_json(shared, headers, body).await?;
     let (text, body_type) = message_request(req)?;
-    let capacity = REPLY_BASE_BYTES + text.len() + text.len() / 8;
-    ctx.conv
+    let reply = ctx
+        .conv
         .guest_message(text, body_type, shared.settings.activate_without_stream)
-        .map(|msg| json_response(&msg, capacity))
-        .map_err(write_error)
+        .map_err(write_error)?;
+    Ok(match reply {
+        Ok(json) => json_bytes(json),
+        // As `Json` answers a value it cannot serialise.
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            e.to_string(),
+        )
+            .into_response(),
+    })
 }
 
 /// The member id of a guest message post's path, when the router would route it to
@@ -717,7 +735,7 @@ fn plain_message_post(path: &str) -> Option<&str> {
     let rest = path.strip_prefix(BASE)?.strip_prefix('/')?;
     let (cid, rest) = rest.split_once('/')?;
     let mid = rest.strip_prefix("members/")?.strip_suffix("/messages")?;
-    let clean = |seg: &str| !seg.is_empty() && !seg.contains(['/', '%']);
+    let clean = |seg: &str| !seg.is_empty() && seg.bytes().all(|b| b != b'/' && b != b'%');
     (clean(cid) && clean(mid)).then_some(mid)
 }
 
@@ -772,24 +790,16 @@ fn set_content_length(resp: &mut Response) {
     }
 }
 
-/// Room for a message reply without its body (ids, links and timestamp: about 420 bytes).
-const REPLY_BASE_BYTES: usize = 512;
+/// Headers of a guest REST answer: the route's, the rate limit's, CORS and the common ones.
+const ANSWER_HEADERS: usize = 16;
 
-/// `Json(value)`'s response, serialized into a buffer of `capacity` bytes (`Json` starts at
-/// 128 and grows it as it writes).
-fn json_response<T: serde::Serialize>(value: &T, capacity: usize) -> Response {
-    let mut buf = Vec::with_capacity(capacity);
-    match serde_json::to_writer(&mut buf, value) {
-        Ok(()) => (
-            [(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            buf,
-        )
-            .into_response(),
-        Err(_) => Json(value).into_response(),
-    }
+/// A JSON body's 200 answer, as `Json` makes it, with room for all the headers it will get.
+fn json_bytes(body: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    let headers = resp.headers_mut();
+    headers.reserve(ANSWER_HEADERS);
+    headers.insert(http::header::CONTENT_TYPE, APPLICATION_JSON);
+    resp
 }
 
 /// The message POST's body rules: `body` present and at most [`MAX_MESSAGE_CHARS`] long,
@@ -1076,22 +1086,19 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_presized_json_reply_is_the_json_extractors_reply() {
+    async fn a_json_reply_is_the_json_extractors_reply() {
         let msg = WebChatMessage {
             id: Some("m1".into()),
             body: Some("a \"quoted\" line\nand é".into()),
             body_type: Some(BodyType::Standard),
             ..Default::default()
         };
-        // Too small, and large enough, for the reply.
-        for capacity in [4, 4096] {
-            let ours = json_response(&msg, capacity);
-            let theirs = Json(&msg).into_response();
-            assert_eq!(ours.status(), theirs.status());
-            assert_eq!(ours.headers(), theirs.headers());
-            let ours = axum::body::to_bytes(ours.into_body(), 1 << 16).await;
-            let theirs = axum::body::to_bytes(theirs.into_body(), 1 << 16).await;
-            assert_eq!(ours.expect("body"), theirs.expect("body"));
-        }
+        let ours = json_bytes(serde_json::to_vec(&msg).expect("serialised"));
+        let theirs = Json(&msg).into_response();
+        assert_eq!(ours.status(), theirs.status());
+        assert_eq!(ours.headers(), theirs.headers());
+        let ours = axum::body::to_bytes(ours.into_body(), 1 << 16).await;
+        let theirs = axum::body::to_bytes(theirs.into_body(), 1 << 16).await;
+        assert_eq!(ours.expect("body"), theirs.expect("body"));
     }
 }

@@ -480,16 +480,22 @@ pub(crate) fn common_headers(mut resp: Response) -> Response {
             *resp.body_mut() = Body::from(bytes);
         }
     }
+    // Constants: `from_static` checks its argument each time it runs.
+    #[allow(clippy::declare_interior_mutable_const)]
+    const CORRELATION: HeaderName = HeaderName::from_static("inin-correlation-id");
+    #[allow(clippy::declare_interior_mutable_const)]
+    const NO_STORE: HeaderValue = HeaderValue::from_static("no-cache, no-store, must-revalidate");
+    #[allow(clippy::declare_interior_mutable_const)]
+    const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+    #[allow(clippy::declare_interior_mutable_const)]
+    const ZERO: HeaderValue = HeaderValue::from_static("0");
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(correlation) {
-        h.insert(HeaderName::from_static("inin-correlation-id"), v);
+        h.insert(CORRELATION, v);
     }
-    h.insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
-    );
-    h.insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
-    h.insert(http::header::EXPIRES, HeaderValue::from_static("0"));
+    h.insert(http::header::CACHE_CONTROL, NO_STORE);
+    h.insert(http::header::PRAGMA, NO_CACHE);
+    h.insert(http::header::EXPIRES, ZERO);
     resp
 }
 
