@@ -290,16 +290,15 @@ impl Conn {
             let mut req = req.map(Body::new);
             // The direct answer needs neither extension (the routes' extractors do).
             let fast = crate::rest::fast_send_applies(&shared, &req);
-            if !fast {
+            if fast.is_none() {
                 req.extensions_mut().insert(ConnectInfo(remote));
                 req.extensions_mut().insert(slot.clone());
             }
             let (app, shared) = (app.clone(), shared.clone());
             async move {
-                let out = if fast {
-                    Ok(crate::rest::fast_send(&shared, req).await)
-                } else {
-                    app.oneshot(req).await
+                let out = match fast {
+                    Some(member) => Ok(crate::rest::fast_send(&shared, req, member).await),
+                    None => app.oneshot(req).await,
                 };
                 slot.in_flight.fetch_sub(1, Ordering::Relaxed);
                 slot.touch();

@@ -223,6 +223,38 @@ fn plain(s: &str) -> bool {
     s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
+/// A timestamp as `serde_json` writes it (its `Display`, `2019-06-18T16:59:22.277Z`), without
+/// chrono's formatting machinery and its string for the usual instant: whole milliseconds, a
+/// four-digit year, no leap second.
+fn json_timestamp(out: &mut Vec<u8>, ts: &Timestamp) -> serde_json::Result<()> {
+    use chrono::{Datelike, Timelike};
+    let t = &ts.0;
+    let nanos = t.nanosecond();
+    if nanos % 1_000_000 != 0 || nanos >= 1_000_000_000 || !(0..=9999).contains(&t.year()) {
+        return serde_json::to_writer(out, ts);
+    }
+    let digits = |out: &mut Vec<u8>, n: u32, width: u32| {
+        for place in (0..width).rev() {
+            // A single decimal digit: the cast cannot truncate.
+            out.push(b'0' + (n / 10u32.pow(place) % 10) as u8);
+        }
+    };
+    out.push(b'"');
+    digits(out, t.year().unsigned_abs(), 4);
+    for (sep, n) in [(b'-', t.month()), (b'-', t.day()), (b'T', t.hour())] {
+        out.push(sep);
+        digits(out, n, 2);
+    }
+    for (sep, n) in [(b':', t.minute()), (b':', t.second())] {
+        out.push(sep);
+        digits(out, n, 2);
+    }
+    out.push(b'.');
+    digits(out, nanos / 1_000_000, 3);
+    out.extend_from_slice(b"Z\"");
+    Ok(())
+}
+
 /// `s` as a JSON string, as `serde_json` writes it.
 fn json_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
     if !plain(s) {
@@ -543,7 +575,7 @@ impl Conversation {
         out.extend_from_slice(b",\"bodyType\":");
         serde_json::to_writer(&mut *out, &m.body_type)?;
         out.extend_from_slice(b",\"timestamp\":");
-        serde_json::to_writer(&mut *out, &m.timestamp)?;
+        json_timestamp(out, &m.timestamp)?;
         let parts: [&[u8]; 5] = [
             b",\"selfUri\":\"/api/v2/webchat/guest/conversations/",
             cid,
@@ -1123,5 +1155,39 @@ mod tests {
         conv.write_rest_message(&m, &mut written).expect("written");
         let serialised = serde_json::to_vec(&conv.rest_message(&m)).expect("serialised");
         assert_eq!(written, serialised);
+    }
+
+    #[test]
+    fn the_written_timestamp_is_the_serialised_one() {
+        use chrono::{DateTime, TimeZone, Utc};
+        let mut instants: Vec<DateTime<Utc>> = vec![
+            Utc::now(),
+            DateTime::UNIX_EPOCH,
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(-1, 6, 15, 12, 30, 5).unwrap(),
+            // A leap second, and instants finer than a millisecond.
+            DateTime::from_timestamp(1_483_228_799, 1_500_000_000).unwrap(),
+            DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap(),
+            DateTime::from_timestamp(1_700_000_000, 1_000).unwrap(),
+        ];
+        for ms in [0, 1, 9, 10, 99, 100, 999] {
+            instants.push(DateTime::from_timestamp_millis(1_764_417_126_000 + ms).unwrap());
+        }
+        for s in (0..400).map(|i| i * 7_919_993) {
+            instants.push(DateTime::from_timestamp(s, (s as u32 % 1000) * 1_000_000).unwrap());
+        }
+        for t in instants {
+            let ts = Timestamp(t);
+            let mut written = Vec::new();
+            json_timestamp(&mut written, &ts).expect("written");
+            let serialised = serde_json::to_vec(&ts).expect("serialised");
+            assert_eq!(
+                String::from_utf8_lossy(&written),
+                String::from_utf8_lossy(&serialised),
+                "{t:?}"
+            );
+        }
     }
 }

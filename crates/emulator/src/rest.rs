@@ -72,6 +72,10 @@ fn path_conversation(path: &str) -> std::borrow::Cow<'_, str> {
         .and_then(|r| r.strip_prefix('/'))
         .unwrap_or("");
     let seg = rest.split('/').next().unwrap_or("");
+    if !seg.bytes().any(|b| b == b'%') {
+        // Nothing to decode (and a `&str` is valid UTF-8): as decoding it answers.
+        return std::borrow::Cow::Borrowed(seg);
+    }
     percent_encoding::percent_decode_str(seg).decode_utf8_lossy()
 }
 
@@ -740,24 +744,36 @@ fn plain_message_post(path: &str) -> Option<&str> {
 }
 
 /// Whether [`fast_send`] may answer this request: a guest message post with a plain path
-/// ([`plain_message_post`]) while no REST fault is set.
-pub(crate) fn fast_send_applies(shared: &Shared, req: &Request) -> bool {
-    req.method() == http::Method::POST
-        && plain_message_post(req.uri().path()).is_some()
-        && shared.faults.borrow().rest_off()
+/// ([`plain_message_post`]) while no REST fault is set. Then the member id's place in the path.
+pub(crate) fn fast_send_applies(shared: &Shared, req: &Request) -> Option<MemberAt> {
+    if req.method() != http::Method::POST {
+        return None;
+    }
+    let path = req.uri().path();
+    let mid = plain_message_post(path)?;
+    // The member id ends the path but for "/messages".
+    let start = path.len().checked_sub("/messages".len() + mid.len())?;
+    shared
+        .faults
+        .borrow()
+        .rest_off()
+        .then_some(MemberAt(start..start + mid.len()))
 }
+
+/// Where the member id is in a guest message post's path ([`fast_send_applies`]).
+pub(crate) struct MemberAt(std::ops::Range<usize>);
 
 /// A request [`fast_send_applies`] to, answered as the router and its layers answer it
 /// (auth and rate headers, the route, CORS, the common headers, the router's
 /// `Content-Length`), without the routing, the boxed per-layer services and futures, and the
 /// extractors.
-pub(crate) async fn fast_send(shared: &Shared, req: Request) -> Response {
+pub(crate) async fn fast_send(shared: &Shared, req: Request, member: MemberAt) -> Response {
     let cors = crate::cors::ActualRequest::of(&req);
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
     let mut resp = match authorize(shared, &parts.headers, path) {
         Ok((ctx, rate)) => {
-            let mid = plain_message_post(path).unwrap_or_default();
+            let mid = path.get(member.0).unwrap_or_default();
             let mut resp = guest_send(shared, &ctx, mid, &parts.headers, body)
                 .await
                 .into_response();
