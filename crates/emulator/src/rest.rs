@@ -252,9 +252,9 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     if declared.is_some_and(|n| n > max as u64) {
         return Err(ApiError::too_large(max));
     }
-    let bytes = axum::body::to_bytes(body, max)
+    let bytes = body_bytes(body, max)
         .await
-        .map_err(|_| ApiError::too_large(max))?;
+        .ok_or_else(|| ApiError::too_large(max))?;
     if bytes.is_empty() {
         return Ok(None);
     }
@@ -270,6 +270,36 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         }
     }
     decode_json(&bytes)
+}
+
+/// What `axum::body::to_bytes(body, limit)` answers (`None` for its error: over `limit`, or
+/// the body failed), without its buffer list for the usual body of one frame.
+async fn body_bytes(mut body: Body, limit: usize) -> Option<bytes::Bytes> {
+    use axum::body::HttpBody as _;
+    let mut first: Option<bytes::Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut left = limit;
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        // Trailers are dropped, as `to_bytes` drops them.
+        let Ok(data) = frame.ok()?.into_data() else {
+            continue;
+        };
+        left = left.checked_sub(data.len())?;
+        match &first {
+            None => first = Some(data),
+            Some(head) => {
+                if joined.is_empty() {
+                    joined.extend_from_slice(head);
+                }
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Some(if joined.is_empty() {
+        first.unwrap_or_default()
+    } else {
+        joined.into()
+    })
 }
 
 /// A non-empty request body as JSON; a decoding error is a 400 that quotes serde's reason.
@@ -1100,6 +1130,41 @@ fn expiry(lifetime: std::time::Duration) -> std::time::Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_body_is_read_as_axum_reads_it() {
+        use futures::StreamExt;
+        let frames = |parts: &[&'static str]| {
+            let parts: Vec<Result<bytes::Bytes, std::io::Error>> = parts
+                .iter()
+                .map(|p| Ok(bytes::Bytes::from_static(p.as_bytes())))
+                .collect();
+            futures::stream::iter(parts)
+        };
+        let cases: [&[&'static str]; 6] = [
+            &[],
+            &[""],
+            &["{\"body\":\"hi\"}"],
+            &["", "ab", "", "cd"],
+            &["abc", ""],
+            &["0123456789", "0123456789", "x"],
+        ];
+        for parts in cases {
+            for limit in [0, 3, 4, 20, 21, 64] {
+                let ours = body_bytes(Body::from_stream(frames(parts)), limit).await;
+                let theirs = axum::body::to_bytes(Body::from_stream(frames(parts)), limit).await;
+                assert_eq!(ours, theirs.ok(), "{parts:?} {limit}");
+            }
+        }
+        let failing = futures::stream::iter([
+            Ok(bytes::Bytes::from_static(b"ab")),
+            Err(std::io::Error::other("reset")),
+        ]);
+        assert_eq!(
+            body_bytes(Body::from_stream(failing.boxed()), 64).await,
+            None
+        );
+    }
 
     #[tokio::test]
     async fn a_json_reply_is_the_json_extractors_reply() {
