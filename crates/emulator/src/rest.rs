@@ -769,8 +769,13 @@ fn plain_message_post(path: &str) -> Option<&str> {
     let rest = path.strip_prefix(BASE)?.strip_prefix('/')?;
     let (cid, rest) = rest.split_once('/')?;
     let mid = rest.strip_prefix("members/")?.strip_suffix("/messages")?;
-    let clean = |seg: &str| !seg.is_empty() && seg.bytes().all(|b| b != b'/' && b != b'%');
-    (clean(cid) && clean(mid)).then_some(mid)
+    // `cid` ends at the first '/'; the rest of the path is fixed text without '%'. (Byte
+    // searches: `memchr`.)
+    let plain = !cid.is_empty()
+        && !mid.is_empty()
+        && !mid.as_bytes().contains(&b'/')
+        && !path.as_bytes().contains(&b'%');
+    plain.then_some(mid)
 }
 
 /// Whether [`fast_send`] may answer this request: a guest message post with a plain path
@@ -1164,6 +1169,28 @@ mod tests {
             body_bytes(Body::from_stream(failing.boxed()), 64).await,
             None
         );
+    }
+
+    #[test]
+    fn only_plain_message_post_paths_are_answered_directly() {
+        let path = |rest: &str| format!("{BASE}{rest}");
+        assert_eq!(
+            plain_message_post(&path("/c-1/members/m-1/messages")),
+            Some("m-1")
+        );
+        for rest in [
+            "/c-1/members/m-1/messages/",
+            "/c-1/members//messages",
+            "//members/m-1/messages",
+            "/c-1/members/m/1/messages",
+            "/c%31/members/m-1/messages",
+            "/c-1/members/m%31/messages",
+            "/c-1/members/m-1/typing",
+            "/c-1/member/m-1/messages",
+            "x/c-1/members/m-1/messages",
+        ] {
+            assert_eq!(plain_message_post(&path(rest)), None, "{rest}");
+        }
     }
 
     #[tokio::test]
