@@ -36,6 +36,8 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use crate::state::Shared;
+
 /// A client that opened TCP but does not finish the TLS handshake in this time is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -148,9 +150,10 @@ pub(crate) async fn serve(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
     app: Router,
-    limits: Limits,
+    shared: Arc<Shared>,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
+    let limits = shared.settings.limits;
     let acceptor = tls.map(TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -217,6 +220,7 @@ pub(crate) async fn serve(
         let conn = Conn {
             acceptor: acceptor.clone(),
             app: app.clone(),
+            shared: shared.clone(),
             builder: builder.clone(),
             limits,
         };
@@ -231,6 +235,8 @@ pub(crate) async fn serve(
 struct Conn {
     acceptor: Option<TlsAcceptor>,
     app: Router,
+    /// For the guest message posts answered without the router (`rest::fast_send`).
+    shared: Arc<Shared>,
     builder: auto::Builder<TokioExecutor>,
     limits: Limits,
 }
@@ -248,6 +254,7 @@ impl Conn {
         let Conn {
             acceptor,
             app,
+            shared,
             builder,
             limits,
         } = self;
@@ -275,16 +282,24 @@ impl Conn {
             }
         };
         let service_slot = slot.clone();
-        let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+        let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
             let slot = service_slot.clone();
             slot.got_request.store(true, Ordering::Relaxed);
             slot.in_flight.fetch_add(1, Ordering::Relaxed);
             slot.touch();
-            req.extensions_mut().insert(ConnectInfo(remote));
-            req.extensions_mut().insert(slot.clone());
-            let call = app.clone().oneshot(req.map(Body::new));
+            let mut req = req.map(Body::new);
+            // The direct answer needs neither extension (the routes' extractors do).
+            let fast = crate::rest::fast_send_applies(&shared, &req);
+            if fast.is_none() {
+                req.extensions_mut().insert(ConnectInfo(remote));
+                req.extensions_mut().insert(slot.clone());
+            }
+            let (app, shared) = (app.clone(), shared.clone());
             async move {
-                let out = call.await;
+                let out = match fast {
+                    Some(member) => Ok(crate::rest::fast_send(&shared, req, member).await),
+                    None => app.oneshot(req).await,
+                };
                 slot.in_flight.fetch_sub(1, Ordering::Relaxed);
                 slot.touch();
                 out

@@ -272,9 +272,13 @@ async fn behave(
                     }
                 }
             }
+            conv.agent_stops_reading();
             while next_message(rx).await.is_some() {}
         }
-        AgentMode::Manual => while next_message(rx).await.is_some() {},
+        AgentMode::Manual => {
+            conv.agent_stops_reading();
+            while next_message(rx).await.is_some() {}
+        }
     }
     Ok(())
 }
@@ -350,6 +354,7 @@ mod tests {
         // 2 s since creation, but only 1 s since the typing indicator.
         assert_eq!(conv.state(), ConversationState::Queued);
         conv.guest_message("hi".into(), BodyType::Standard, false)
+            .unwrap()
             .unwrap();
         tokio::time::advance(Duration::from_millis(1400)).await;
         settle().await;

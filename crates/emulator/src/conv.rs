@@ -193,6 +193,9 @@ pub(crate) struct Conversation {
     /// channel exists once per conversation.
     agent_tx: mpsc::UnboundedSender<Box<AgentInput>>,
     agent_rx: Mutex<Option<mpsc::UnboundedReceiver<Box<AgentInput>>>>,
+    /// Set when the agent reads no more guest messages (a manual agent, a finished script):
+    /// they are no longer copied and sent to it.
+    agent_deaf: AtomicBool,
 }
 
 /// Frames a socket may fall behind before it is dropped (and its client resyncs over REST).
@@ -208,6 +211,59 @@ pub(crate) fn conversation_uri(cid: &str) -> String {
 
 pub(crate) fn message_uri(cid: &str, mid: &str) -> String {
     format!("/api/v2/webchat/guest/conversations/{cid}/messages/{mid}")
+}
+
+/// Room for a message's REST answer without its body (ids, links and timestamp: about 420
+/// bytes).
+const REPLY_BASE_BYTES: usize = 512;
+
+/// Whether `serde_json` writes `s` as it is between its quotes: no control character, no
+/// quote, no backslash.
+fn plain(s: &str) -> bool {
+    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
+/// A timestamp as `serde_json` writes it (its `Display`, `2019-06-18T16:59:22.277Z`), without
+/// chrono's formatting machinery and its string for the usual instant: whole milliseconds, a
+/// four-digit year, no leap second.
+fn json_timestamp(out: &mut Vec<u8>, ts: &Timestamp) -> serde_json::Result<()> {
+    use chrono::{Datelike, Timelike};
+    let t = &ts.0;
+    let nanos = t.nanosecond();
+    if nanos % 1_000_000 != 0 || nanos >= 1_000_000_000 || !(0..=9999).contains(&t.year()) {
+        return serde_json::to_writer(out, ts);
+    }
+    let digits = |out: &mut Vec<u8>, n: u32, width: u32| {
+        for place in (0..width).rev() {
+            // A single decimal digit: the cast cannot truncate.
+            out.push(b'0' + (n / 10u32.pow(place) % 10) as u8);
+        }
+    };
+    out.push(b'"');
+    digits(out, t.year().unsigned_abs(), 4);
+    for (sep, n) in [(b'-', t.month()), (b'-', t.day()), (b'T', t.hour())] {
+        out.push(sep);
+        digits(out, n, 2);
+    }
+    for (sep, n) in [(b':', t.minute()), (b':', t.second())] {
+        out.push(sep);
+        digits(out, n, 2);
+    }
+    out.push(b'.');
+    digits(out, nanos / 1_000_000, 3);
+    out.extend_from_slice(b"Z\"");
+    Ok(())
+}
+
+/// `s` as a JSON string, as `serde_json` writes it.
+fn json_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
+    if !plain(s) {
+        return serde_json::to_writer(out, s);
+    }
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+    Ok(())
 }
 
 fn id_only(id: &str) -> WebChatMemberInfo {
@@ -268,6 +324,7 @@ impl Conversation {
             cancel: parent.child_token(),
             agent_tx,
             agent_rx: Mutex::new(Some(agent_rx)),
+            agent_deaf: AtomicBool::new(false),
         })
     }
 
@@ -289,6 +346,11 @@ impl Conversation {
 
     pub(crate) fn status(&self) -> Status {
         *self.status.borrow()
+    }
+
+    /// The agent reads no more guest messages (see `agent_deaf`).
+    pub(crate) fn agent_stops_reading(&self) {
+        self.agent_deaf.store(true, Ordering::Relaxed);
     }
 
     pub(crate) fn take_agent_rx(&self) -> Option<mpsc::UnboundedReceiver<Box<AgentInput>>> {
@@ -449,35 +511,80 @@ impl Conversation {
         body: String,
         body_type: BodyType,
     ) -> WebChatMessage {
-        let mid = uuid::Uuid::new_v4().to_string();
-        let ts = Timestamp::now();
-        let event = WebChatMessage {
-            id: Some(mid.clone()),
-            conversation: Some(WebChatConversation {
-                id: Some(self.id.clone()),
-                ..Default::default()
-            }),
-            sender: Some(id_only(sender)),
-            body: Some(body),
-            body_type: Some(body_type),
-            timestamp: Some(ts),
-            ..Default::default()
-        };
-        // No socket attached (a REST-only client, or between reconnects): nothing to serialise;
-        // the client reads the message over REST.
-        if self.events.receiver_count() > 0 {
-            self.publish(frame_text(&self.id, "messages", TYPE_MESSAGE, &event));
-        }
-        let stored = StoredMessage {
-            id: mid.into(),
-            sender: sender.into(),
-            body: event.body.as_deref().unwrap_or_default().into(),
-            body_type: event.body_type.clone().unwrap_or(BodyType::Standard),
-            timestamp: ts,
-        };
+        let stored = self.new_message(sender, body, body_type);
         let rest = self.rest_message(&stored);
         inner.messages.push(stored);
         rest
+    }
+
+    /// A new message, published (the caller holds the lock and stores it).
+    fn new_message(&self, sender: &str, body: String, body_type: BodyType) -> StoredMessage {
+        let mut buf = uuid::Uuid::encode_buffer();
+        let stored = StoredMessage {
+            id: (*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf)).into(),
+            sender: sender.into(),
+            body: body.into_boxed_str(),
+            body_type,
+            timestamp: Timestamp::now(),
+        };
+        // No socket attached (a REST-only client, or between reconnects): no event to build;
+        // the client reads the message over REST.
+        if self.events.receiver_count() > 0 {
+            let event = WebChatMessage {
+                id: Some(stored.id.to_string()),
+                conversation: Some(WebChatConversation {
+                    id: Some(self.id.clone()),
+                    ..Default::default()
+                }),
+                sender: Some(id_only(sender)),
+                body: Some(stored.body.to_string()),
+                body_type: Some(stored.body_type.clone()),
+                timestamp: Some(stored.timestamp),
+                ..Default::default()
+            };
+            self.publish(frame_text(&self.id, "messages", TYPE_MESSAGE, &event));
+        }
+        stored
+    }
+
+    /// [`Self::rest_message`] as `serde_json` writes it (a test compares them), written
+    /// straight from the stored message: none of its strings copied, and the emulator's own
+    /// ids and links, with nothing to escape in them, copied as they are.
+    pub(crate) fn write_rest_message(
+        &self,
+        m: &StoredMessage,
+        out: &mut Vec<u8>,
+    ) -> serde_json::Result<()> {
+        let (cid, mid) = (self.id.as_bytes(), m.id.as_bytes());
+        if !(plain(&self.id) && plain(&m.id)) {
+            return serde_json::to_writer(out, &self.rest_message(m));
+        }
+        let parts: [&[u8]; 5] = [
+            b"{\"id\":\"",
+            mid,
+            b"\",\"conversation\":{\"id\":\"",
+            cid,
+            b"\",\"selfUri\":\"/api/v2/conversations/",
+        ];
+        parts.iter().for_each(|p| out.extend_from_slice(p));
+        out.extend_from_slice(cid);
+        out.extend_from_slice(b"\"},\"sender\":{\"id\":");
+        json_str(out, &m.sender)?;
+        out.extend_from_slice(b"},\"body\":");
+        json_str(out, &m.body)?;
+        out.extend_from_slice(b",\"bodyType\":");
+        serde_json::to_writer(&mut *out, &m.body_type)?;
+        out.extend_from_slice(b",\"timestamp\":");
+        json_timestamp(out, &m.timestamp)?;
+        let parts: [&[u8]; 5] = [
+            b",\"selfUri\":\"/api/v2/webchat/guest/conversations/",
+            cid,
+            b"/messages/",
+            mid,
+            b"\"}",
+        ];
+        parts.iter().for_each(|p| out.extend_from_slice(p));
+        Ok(())
     }
 
     /// A stored message in its REST shape (as `GET .../messages/{id}` answers it).
@@ -566,17 +673,26 @@ impl Conversation {
         body: String,
         body_type: BodyType,
         activate_without_stream: bool,
-    ) -> Result<WebChatMessage, GuestWriteError> {
+    ) -> Result<serde_json::Result<Vec<u8>>, GuestWriteError> {
+        // A copy for the agent only while it reads them (not a manual agent's).
+        let mut reply = Vec::with_capacity(REPLY_BASE_BYTES + body.len() + body.len() / 8);
+        let for_agent =
+            (!self.agent_deaf.load(Ordering::Relaxed)).then(|| AgentInput::GuestMessage {
+                body: body.clone(),
+                body_type: body_type.clone(),
+            });
         let msg = {
             let mut inner = self.lock();
             self.guest_write_allowed(&inner, activate_without_stream)?;
-            let guest = self.guest_id.clone();
-            self.add_message(&mut inner, &guest, body.clone(), body_type.clone())
+            let stored = self.new_message(&self.guest_id, body, body_type);
+            let written = self.write_rest_message(&stored, &mut reply);
+            inner.messages.push(stored);
+            written.map(|()| reply)
         };
         self.guest_active();
-        let _ = self
-            .agent_tx
-            .send(Box::new(AgentInput::GuestMessage { body, body_type }));
+        if let Some(input) = for_agent {
+            let _ = self.agent_tx.send(Box::new(input));
+        }
         Ok(msg)
     }
 
@@ -984,5 +1100,94 @@ impl Store {
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conversation() -> Arc<Conversation> {
+        Conversation::new(
+            NewConversation {
+                org_id: "o".into(),
+                deployment_id: "d".into(),
+                queue_name: "q".into(),
+                guest: WebChatMemberInfo {
+                    id: Some("guest-1".into()),
+                    display_name: Some("Ada".into()),
+                    ..Default::default()
+                },
+                agent_mode_name: "manual",
+                expires_at: Instant::now() + Duration::from_secs(60),
+            },
+            &CancellationToken::new(),
+        )
+    }
+
+    #[test]
+    fn the_written_rest_message_is_the_serialised_one() {
+        let conv = conversation();
+        let bodies = [
+            "",
+            "hello",
+            "a \"quoted\" back\\slash",
+            "line\nbreak\ttab\u{1}\u{1f}",
+            "é ü 🙂 \u{7f} </script>",
+        ];
+        let types = [BodyType::Standard, BodyType::Notice, BodyType::MemberJoin];
+        for (body, body_type) in bodies.iter().zip(types.iter().cycle()) {
+            for sender in ["guest-1", "odd \"sender\""] {
+                let m = conv.new_message(sender, (*body).to_owned(), body_type.clone());
+                let mut written = Vec::new();
+                conv.write_rest_message(&m, &mut written).expect("written");
+                let serialised = serde_json::to_vec(&conv.rest_message(&m)).expect("serialised");
+                assert_eq!(
+                    String::from_utf8_lossy(&written),
+                    String::from_utf8_lossy(&serialised)
+                );
+            }
+        }
+        // Ids that need escaping take serde's path.
+        let mut m = conv.new_message("guest-1", "x".into(), BodyType::Standard);
+        m.id = "id\"1".into();
+        let mut written = Vec::new();
+        conv.write_rest_message(&m, &mut written).expect("written");
+        let serialised = serde_json::to_vec(&conv.rest_message(&m)).expect("serialised");
+        assert_eq!(written, serialised);
+    }
+
+    #[test]
+    fn the_written_timestamp_is_the_serialised_one() {
+        use chrono::{DateTime, TimeZone, Utc};
+        let mut instants: Vec<DateTime<Utc>> = vec![
+            Utc::now(),
+            DateTime::UNIX_EPOCH,
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(-1, 6, 15, 12, 30, 5).unwrap(),
+            // A leap second, and instants finer than a millisecond.
+            DateTime::from_timestamp(1_483_228_799, 1_500_000_000).unwrap(),
+            DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap(),
+            DateTime::from_timestamp(1_700_000_000, 1_000).unwrap(),
+        ];
+        for ms in [0, 1, 9, 10, 99, 100, 999] {
+            instants.push(DateTime::from_timestamp_millis(1_764_417_126_000 + ms).unwrap());
+        }
+        for s in (0..400).map(|i| i * 7_919_993) {
+            instants.push(DateTime::from_timestamp(s, (s as u32 % 1000) * 1_000_000).unwrap());
+        }
+        for t in instants {
+            let ts = Timestamp(t);
+            let mut written = Vec::new();
+            json_timestamp(&mut written, &ts).expect("written");
+            let serialised = serde_json::to_vec(&ts).expect("serialised");
+            assert_eq!(
+                String::from_utf8_lossy(&written),
+                String::from_utf8_lossy(&serialised),
+                "{t:?}"
+            );
+        }
     }
 }

@@ -18,6 +18,7 @@ mod cli;
 mod config;
 mod control;
 mod conv;
+mod cors;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -22,6 +22,10 @@ use tower::{Layer, Service};
 
 const BASE: &str = "/api/v2/webchat/guest/conversations";
 
+// Header values as constants: `from_static` checks its argument each time it runs.
+#[allow(clippy::declare_interior_mutable_const)]
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
 pub(crate) fn routes(shared: Arc<Shared>) -> Router {
     let protected = Router::new()
         .route(&format!("{BASE}/{{cid}}/members"), get(list_members))
@@ -62,15 +66,17 @@ pub(crate) struct AuthCtx {
     pub conv: Arc<Conversation>,
 }
 
-fn path_conversation(path: &str) -> String {
+fn path_conversation(path: &str) -> std::borrow::Cow<'_, str> {
     let rest = path
         .strip_prefix(BASE)
         .and_then(|r| r.strip_prefix('/'))
         .unwrap_or("");
     let seg = rest.split('/').next().unwrap_or("");
-    percent_encoding::percent_decode_str(seg)
-        .decode_utf8_lossy()
-        .into_owned()
+    if !seg.bytes().any(|b| b == b'%') {
+        // Nothing to decode (and a `&str` is valid UTF-8): as decoding it answers.
+        return std::borrow::Cow::Borrowed(seg);
+    }
+    percent_encoding::percent_decode_str(seg).decode_utf8_lossy()
 }
 
 /// The guest's credentials on every route but create: JWT (cached verification), rate limit,
@@ -109,53 +115,83 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
-        let shared = &self.shared;
-        let s = &shared.settings;
-        // The token is borrowed from the request (no copy of its hundreds of bytes).
-        let checked = bearer_token(req.headers()).and_then(|token| {
-            // One hash of the token keys both the verified-token cache and the rate limiter.
-            let key = shared.signer.token_key(token);
-            let claims = verify_keyed(shared, token, key)?;
-            let rate = shared
-                .limiter
-                .hit_hashed(key, s.rate_requests, s.rate_window);
-            Ok((claims, rate))
-        });
-        let (claims, rate) = match checked {
-            Ok(pair) => pair,
-            Err(e) => return WithRate::answered(e.into_response(), None),
-        };
-        if rate.exceeded {
-            let resp = ApiError::new(
-                429,
-                "too.many.requests.retry.after",
-                format!(
-                    "Rate limit exceeded the maximum. Retry the request in [{}] seconds",
-                    rate.reset_secs
-                ),
-            )
-            .header(
-                http::header::RETRY_AFTER,
-                HeaderValue::from(rate.reset_secs),
-            )
-            .into_response();
-            return WithRate::answered(resp, Some(rate));
-        }
-        let cid = path_conversation(req.uri().path());
-        if claims.data.conv != cid {
-            return WithRate::answered(ApiError::not_authorized().into_response(), Some(rate));
-        }
-        match shared.store.get(&cid) {
-            None => WithRate::answered(ApiError::not_found().into_response(), Some(rate)),
-            Some(conv) => {
-                conv.touch();
-                req.extensions_mut().insert(AuthCtx { claims, conv });
+        match authorize(&self.shared, req.headers(), req.uri().path()) {
+            Ok((ctx, rate)) => {
+                req.extensions_mut().insert(ctx);
                 WithRate::Inner {
                     fut: self.inner.call(req),
                     rate: Some(rate),
                 }
             }
+            Err(refused) => {
+                let (resp, rate) = *refused;
+                WithRate::answered(resp, rate)
+            }
         }
+    }
+}
+
+/// The auth layer's checks of a request: its context and rate count, or its answer (with
+/// the rate count when it was counted).
+fn authorize(
+    shared: &Shared,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<(AuthCtx, RateInfo), Refused> {
+    let s = &shared.settings;
+    // The token is borrowed from the request (no copy of its hundreds of bytes).
+    let checked = bearer_token(headers).and_then(|token| {
+        // One hash of the token keys both the verified-token cache and the rate limiter.
+        let key = shared.signer.token_key(token);
+        let claims = verify_keyed(shared, token, key)?;
+        let rate = shared
+            .limiter
+            .hit_hashed(key, s.rate_requests, s.rate_window);
+        Ok((claims, rate))
+    });
+    let (claims, rate) = checked.map_err(|e| Box::new((e.into_response(), None)))?;
+    if rate.exceeded {
+        let resp = ApiError::new(
+            429,
+            "too.many.requests.retry.after",
+            format!(
+                "Rate limit exceeded the maximum. Retry the request in [{}] seconds",
+                rate.reset_secs
+            ),
+        )
+        .header(
+            http::header::RETRY_AFTER,
+            HeaderValue::from(rate.reset_secs),
+        )
+        .into_response();
+        return Err(Box::new((resp, Some(rate))));
+    }
+    let cid = path_conversation(path);
+    if claims.data.conv != *cid {
+        return Err(Box::new((
+            ApiError::not_authorized().into_response(),
+            Some(rate),
+        )));
+    }
+    match shared.store.get(&cid) {
+        None => Err(Box::new((
+            ApiError::not_found().into_response(),
+            Some(rate),
+        ))),
+        Some(conv) => {
+            conv.touch();
+            Ok((AuthCtx { claims, conv }, rate))
+        }
+    }
+}
+
+/// A request the auth layer answered itself, with its rate count when it was counted.
+type Refused = Box<(Response, Option<RateInfo>)>;
+
+/// The rate-limit headers of a counted request.
+fn add_rate_headers(resp: &mut Response, rate: &RateInfo) {
+    for (k, v) in rate.headers() {
+        resp.headers_mut().insert(k, v);
     }
 }
 
@@ -196,9 +232,7 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for WithRate<F> {
         };
         let mut resp = resp;
         if let Some(rate) = rate {
-            for (k, v) in rate.headers() {
-                resp.headers_mut().insert(k, v);
-            }
+            add_rate_headers(&mut resp, &rate);
         }
         Poll::Ready(Ok(resp))
     }
@@ -218,20 +252,54 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     if declared.is_some_and(|n| n > max as u64) {
         return Err(ApiError::too_large(max));
     }
-    let bytes = axum::body::to_bytes(body, max)
+    let bytes = body_bytes(body, max)
         .await
-        .map_err(|_| ApiError::too_large(max))?;
+        .ok_or_else(|| ApiError::too_large(max))?;
     if bytes.is_empty() {
         return Ok(None);
     }
     if let Some(ct) = headers.get(http::header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-        let mime = ct.split(';').next().unwrap_or("").trim();
-        if mime != "application/json" && !mime.ends_with("+json") {
+        // Compared ignoring ASCII case (a lower-cased copy, without the copy).
+        let ct = ct.to_str().unwrap_or("");
+        let mime = ct.split(';').next().unwrap_or("").trim().as_bytes();
+        let suffix = mime.len().checked_sub(5).and_then(|at| mime.get(at..));
+        if !mime.eq_ignore_ascii_case(b"application/json")
+            && !suffix.is_some_and(|s| s.eq_ignore_ascii_case(b"+json"))
+        {
             return Err(ApiError::unsupported_media());
         }
     }
     decode_json(&bytes)
+}
+
+/// What `axum::body::to_bytes(body, limit)` answers (`None` for its error: over `limit`, or
+/// the body failed), without its buffer list for the usual body of one frame.
+async fn body_bytes(mut body: Body, limit: usize) -> Option<bytes::Bytes> {
+    use axum::body::HttpBody as _;
+    let mut first: Option<bytes::Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut left = limit;
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        // Trailers are dropped, as `to_bytes` drops them.
+        let Ok(data) = frame.ok()?.into_data() else {
+            continue;
+        };
+        left = left.checked_sub(data.len())?;
+        match &first {
+            None => first = Some(data),
+            Some(head) => {
+                if joined.is_empty() {
+                    joined.extend_from_slice(head);
+                }
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Some(if joined.is_empty() {
+        first.unwrap_or_default()
+    } else {
+        joined.into()
+    })
 }
 
 /// A non-empty request body as JSON; a decoding error is a 400 that quotes serde's reason.
@@ -659,16 +727,130 @@ async fn send_message(
     Extension(ctx): Extension<AuthCtx>,
     Path((_cid, mid)): Path<(String, String)>,
     req: Request,
-) -> Result<Json<WebChatMessage>, ApiError> {
-    own_member(&ctx, &mid)?;
-    // The request itself rather than a `HeaderMap` extractor, which would copy the headers.
+) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
-    let req: Option<CreateWebChatMessageRequest> = read_json(&shared, &parts.headers, body).await?;
+    guest_send(&shared, &ctx, &mid, &parts.headers, body).await
+}
+
+/// `POST .../members/{mid}/messages` once authorized.
+async fn guest_send(
+    shared: &Shared,
+    ctx: &AuthCtx,
+    mid: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    own_member(ctx, mid)?;
+    let req: Option<CreateWebChatMessageRequest> = read_json(shared, headers, body).await?;
     let (text, body_type) = message_request(req)?;
-    ctx.conv
+    let reply = ctx
+        .conv
         .guest_message(text, body_type, shared.settings.activate_without_stream)
-        .map(Json)
-        .map_err(write_error)
+        .map_err(write_error)?;
+    Ok(match reply {
+        Ok(json) => json_bytes(json),
+        // As `Json` answers a value it cannot serialise.
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            e.to_string(),
+        )
+            .into_response(),
+    })
+}
+
+/// The member id of a guest message post's path, when the router would route it to
+/// [`send_message`] and neither path segment is percent-encoded (the router's decoded
+/// parameters are then the segments themselves).
+fn plain_message_post(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(BASE)?.strip_prefix('/')?;
+    let (cid, rest) = rest.split_once('/')?;
+    let mid = rest.strip_prefix("members/")?.strip_suffix("/messages")?;
+    // `cid` ends at the first '/'; the rest of the path is fixed text without '%'. (Byte
+    // searches: `memchr`.)
+    let plain = !cid.is_empty()
+        && !mid.is_empty()
+        && !mid.as_bytes().contains(&b'/')
+        && !path.as_bytes().contains(&b'%');
+    plain.then_some(mid)
+}
+
+/// Whether [`fast_send`] may answer this request: a guest message post with a plain path
+/// ([`plain_message_post`]) while no REST fault is set. Then the member id's place in the path.
+pub(crate) fn fast_send_applies(shared: &Shared, req: &Request) -> Option<MemberAt> {
+    if req.method() != http::Method::POST {
+        return None;
+    }
+    let path = req.uri().path();
+    let mid = plain_message_post(path)?;
+    // The member id ends the path but for "/messages".
+    let start = path.len().checked_sub("/messages".len() + mid.len())?;
+    shared
+        .faults
+        .borrow()
+        .rest_off()
+        .then_some(MemberAt(start..start + mid.len()))
+}
+
+/// Where the member id is in a guest message post's path ([`fast_send_applies`]).
+pub(crate) struct MemberAt(std::ops::Range<usize>);
+
+/// A request [`fast_send_applies`] to, answered as the router and its layers answer it
+/// (auth and rate headers, the route, CORS, the common headers, the router's
+/// `Content-Length`), without the routing, the boxed per-layer services and futures, and the
+/// extractors.
+pub(crate) async fn fast_send(shared: &Shared, req: Request, member: MemberAt) -> Response {
+    let cors = crate::cors::ActualRequest::of(&req);
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
+    let mut resp = match authorize(shared, &parts.headers, path) {
+        Ok((ctx, rate)) => {
+            let mid = path.get(member.0).unwrap_or_default();
+            let mut resp = guest_send(shared, &ctx, mid, &parts.headers, body)
+                .await
+                .into_response();
+            add_rate_headers(&mut resp, &rate);
+            resp
+        }
+        Err(refused) => {
+            let (mut resp, rate) = *refused;
+            if let Some(rate) = rate {
+                add_rate_headers(&mut resp, &rate);
+            }
+            resp
+        }
+    };
+    cors.apply(&mut resp);
+    let mut resp = crate::server::common_headers(resp);
+    set_content_length(&mut resp);
+    resp
+}
+
+/// As the router does to every answer: a `Content-Length` when the body's size is known.
+fn set_content_length(resp: &mut Response) {
+    use axum::body::HttpBody as _;
+    if resp.headers().contains_key(http::header::CONTENT_LENGTH) {
+        return;
+    }
+    if let Some(size) = resp.body().size_hint().exact() {
+        resp.headers_mut()
+            .insert(http::header::CONTENT_LENGTH, HeaderValue::from(size));
+    }
+}
+
+/// Headers of a guest REST answer: the route's, the rate limit's, CORS and the common ones.
+const ANSWER_HEADERS: usize = 16;
+
+/// A JSON body's 200 answer, as `Json` makes it, with room for all the headers it will get.
+fn json_bytes(body: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    let headers = resp.headers_mut();
+    headers.reserve(ANSWER_HEADERS);
+    headers.insert(http::header::CONTENT_TYPE, APPLICATION_JSON);
+    resp
 }
 
 /// The message POST's body rules: `body` present and at most [`MAX_MESSAGE_CHARS`] long,
@@ -948,4 +1130,83 @@ fn expiry(lifetime: std::time::Duration) -> std::time::Instant {
     now.checked_add(lifetime)
         .or_else(|| now.checked_add(std::time::Duration::from_secs(100 * 365 * 86_400)))
         .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_body_is_read_as_axum_reads_it() {
+        use futures::StreamExt;
+        let frames = |parts: &[&'static str]| {
+            let parts: Vec<Result<bytes::Bytes, std::io::Error>> = parts
+                .iter()
+                .map(|p| Ok(bytes::Bytes::from_static(p.as_bytes())))
+                .collect();
+            futures::stream::iter(parts)
+        };
+        let cases: [&[&'static str]; 6] = [
+            &[],
+            &[""],
+            &["{\"body\":\"hi\"}"],
+            &["", "ab", "", "cd"],
+            &["abc", ""],
+            &["0123456789", "0123456789", "x"],
+        ];
+        for parts in cases {
+            for limit in [0, 3, 4, 20, 21, 64] {
+                let ours = body_bytes(Body::from_stream(frames(parts)), limit).await;
+                let theirs = axum::body::to_bytes(Body::from_stream(frames(parts)), limit).await;
+                assert_eq!(ours, theirs.ok(), "{parts:?} {limit}");
+            }
+        }
+        let failing = futures::stream::iter([
+            Ok(bytes::Bytes::from_static(b"ab")),
+            Err(std::io::Error::other("reset")),
+        ]);
+        assert_eq!(
+            body_bytes(Body::from_stream(failing.boxed()), 64).await,
+            None
+        );
+    }
+
+    #[test]
+    fn only_plain_message_post_paths_are_answered_directly() {
+        let path = |rest: &str| format!("{BASE}{rest}");
+        assert_eq!(
+            plain_message_post(&path("/c-1/members/m-1/messages")),
+            Some("m-1")
+        );
+        for rest in [
+            "/c-1/members/m-1/messages/",
+            "/c-1/members//messages",
+            "//members/m-1/messages",
+            "/c-1/members/m/1/messages",
+            "/c%31/members/m-1/messages",
+            "/c-1/members/m%31/messages",
+            "/c-1/members/m-1/typing",
+            "/c-1/member/m-1/messages",
+            "x/c-1/members/m-1/messages",
+        ] {
+            assert_eq!(plain_message_post(&path(rest)), None, "{rest}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_json_reply_is_the_json_extractors_reply() {
+        let msg = WebChatMessage {
+            id: Some("m1".into()),
+            body: Some("a \"quoted\" line\nand é".into()),
+            body_type: Some(BodyType::Standard),
+            ..Default::default()
+        };
+        let ours = json_bytes(serde_json::to_vec(&msg).expect("serialised"));
+        let theirs = Json(&msg).into_response();
+        assert_eq!(ours.status(), theirs.status());
+        assert_eq!(ours.headers(), theirs.headers());
+        let ours = axum::body::to_bytes(ours.into_body(), 1 << 16).await;
+        let theirs = axum::body::to_bytes(theirs.into_body(), 1 << 16).await;
+        assert_eq!(ours.expect("body"), theirs.expect("body"));
+    }
 }

@@ -28,7 +28,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::util::MapResponseLayer;
 use tower::{Layer, Service, ServiceExt};
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Default connection cap (see [`EmulatorBuilder::max_connections`]).
 const DEFAULT_MAX_CONNECTIONS: usize = 32_768;
@@ -233,7 +232,7 @@ impl EmulatorBuilder {
             listener,
             tls.map(|(config, _)| config),
             app,
-            shared.settings.limits,
+            shared.clone(),
             shared.cancel.clone(),
         ));
         shared.tracker.spawn(socket_dropper(shared.clone()));
@@ -457,35 +456,13 @@ async fn socket_dropper(shared: Arc<Shared>) {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::mirror_request())
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PATCH,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
-        .allow_headers([
-            http::header::AUTHORIZATION,
-            http::header::CONTENT_TYPE,
-            http::header::ACCEPT,
-        ])
-        .expose_headers([
-            HeaderName::from_static("inin-correlation-id"),
-            HeaderName::from_static("inin-ratelimit-allowed"),
-            HeaderName::from_static("inin-ratelimit-count"),
-            HeaderName::from_static("inin-ratelimit-reset"),
-            http::header::RETRY_AFTER,
-        ])
-        .max_age(Duration::from_secs(3600));
     crate::rest::routes(shared.clone())
         .merge(crate::control::routes(shared.clone()))
         .merge(crate::ws::routes(shared.clone()))
         .merge(crate::webmessaging::routes(shared.clone()))
         .fallback(|| async { ApiError::not_found() })
         .layer(FaultsLayer(shared))
-        .layer(cors)
+        .layer(crate::cors::EmulatorCors::new())
         .layer(MapResponseLayer::new(common_headers))
 }
 
@@ -493,7 +470,7 @@ fn router(shared: Arc<Shared>) -> Router {
 ///
 /// A plain response map (no boxed future, no per-request clone of the inner service, as
 /// `axum::middleware::from_fn` costs): the correlation id only goes into the response.
-fn common_headers(mut resp: Response) -> Response {
+pub(crate) fn common_headers(mut resp: Response) -> Response {
     let mut buf = uuid::Uuid::encode_buffer();
     let correlation: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
     if let Some(ErrorMarker(mut body)) = resp.extensions_mut().remove::<ErrorMarker>() {
@@ -503,16 +480,22 @@ fn common_headers(mut resp: Response) -> Response {
             *resp.body_mut() = Body::from(bytes);
         }
     }
+    // Constants: `from_static` checks its argument each time it runs.
+    #[allow(clippy::declare_interior_mutable_const)]
+    const CORRELATION: HeaderName = HeaderName::from_static("inin-correlation-id");
+    #[allow(clippy::declare_interior_mutable_const)]
+    const NO_STORE: HeaderValue = HeaderValue::from_static("no-cache, no-store, must-revalidate");
+    #[allow(clippy::declare_interior_mutable_const)]
+    const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+    #[allow(clippy::declare_interior_mutable_const)]
+    const ZERO: HeaderValue = HeaderValue::from_static("0");
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(correlation) {
-        h.insert(HeaderName::from_static("inin-correlation-id"), v);
+        h.insert(CORRELATION, v);
     }
-    h.insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
-    );
-    h.insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
-    h.insert(http::header::EXPIRES, HeaderValue::from_static("0"));
+    h.insert(http::header::CACHE_CONTROL, NO_STORE);
+    h.insert(http::header::PRAGMA, NO_CACHE);
+    h.insert(http::header::EXPIRES, ZERO);
     resp
 }
 

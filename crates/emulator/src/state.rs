@@ -59,19 +59,17 @@ pub(crate) struct RateInfo {
 
 impl RateInfo {
     pub(crate) fn headers(&self) -> [(HeaderName, HeaderValue); 3] {
+        // Constants: `from_static` checks its argument each time it runs.
+        #[allow(clippy::declare_interior_mutable_const)]
+        const ALLOWED: HeaderName = HeaderName::from_static("inin-ratelimit-allowed");
+        #[allow(clippy::declare_interior_mutable_const)]
+        const COUNT: HeaderName = HeaderName::from_static("inin-ratelimit-count");
+        #[allow(clippy::declare_interior_mutable_const)]
+        const RESET: HeaderName = HeaderName::from_static("inin-ratelimit-reset");
         [
-            (
-                HeaderName::from_static("inin-ratelimit-allowed"),
-                HeaderValue::from(self.allowed),
-            ),
-            (
-                HeaderName::from_static("inin-ratelimit-count"),
-                HeaderValue::from(self.count),
-            ),
-            (
-                HeaderName::from_static("inin-ratelimit-reset"),
-                HeaderValue::from(self.reset_secs),
-            ),
+            (ALLOWED, HeaderValue::from(self.allowed)),
+            (COUNT, HeaderValue::from(self.count)),
+            (RESET, HeaderValue::from(self.reset_secs)),
         ]
     }
 }

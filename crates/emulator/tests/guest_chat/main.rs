@@ -15,6 +15,7 @@ mod conversation;
 mod create;
 mod hardening;
 mod lifecycle;
+mod send_path;
 mod stream;
 mod tls;
 mod web_demo;
