@@ -128,6 +128,10 @@ impl<O: Output> Driver<O> {
     /// An `async` block around [`run_loop`](Self::run_loop) rather than an `async fn`: an
     /// `async fn` keeps its `self` argument twice in its state (the argument and the local it
     /// is moved to), hundreds of bytes for every open chat (issue 14).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would keep `self` twice in the task's state"
+    )]
     pub(crate) fn run(mut self) -> impl std::future::Future<Output = ()> {
         async move { self.run_loop().await }
     }
