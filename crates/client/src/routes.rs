@@ -41,13 +41,40 @@ impl OperationSpec {
     ///
     /// An empty value, `.` or `..` is refused (they would change the path's meaning).
     pub fn render_path(&self, values: &[&str]) -> Result<String, Error> {
+        let mut out = String::with_capacity(self.path.len() + 80);
+        self.render_path_into(&mut out, values)?;
+        Ok(out)
+    }
+
+    /// The whole request URL: `base`, the concrete path and `?query` (when not empty), in
+    /// one string.
+    pub(crate) fn render_url(
+        &self,
+        base: &str,
+        values: &[&str],
+        query: Option<&str>,
+    ) -> Result<String, Error> {
+        let query = query.filter(|q| !q.is_empty());
+        let mut out = String::with_capacity(
+            base.len() + self.path.len() + 80 + query.map_or(0, |q| q.len() + 1),
+        );
+        out.push_str(base);
+        self.render_path_into(&mut out, values)?;
+        if let Some(q) = query {
+            out.push('?');
+            out.push_str(q);
+        }
+        Ok(out)
+    }
+
+    /// Appends the concrete path to `out` (see [`OperationSpec::render_path`]).
+    fn render_path_into(&self, out: &mut String, values: &[&str]) -> Result<(), Error> {
         debug_assert_eq!(
             values.len(),
             self.path_params.len(),
             "{}",
             self.operation_id
         );
-        let mut out = String::with_capacity(self.path.len() + 80);
         let mut rest = self.path;
         for (name, value) in self.path_params.iter().zip(values) {
             check_id(name, value)?;
@@ -68,12 +95,27 @@ impl OperationSpec {
                 }
             };
             out.push_str(&rest[..at]);
-            out.extend(utf8_percent_encode(value, PATH_SEGMENT));
+            push_segment(out, value);
             rest = &rest[at + name.len() + 2..];
         }
         out.push_str(rest);
-        Ok(out)
+        Ok(())
     }
+}
+
+/// Appends `value` percent-encoded as one path segment: ids are nearly always made of
+/// characters left alone, copied as they are, without the encoder's chunking.
+fn push_segment(out: &mut String, value: &str) {
+    if value.bytes().all(is_unreserved) {
+        out.push_str(value);
+    } else {
+        out.extend(utf8_percent_encode(value, PATH_SEGMENT));
+    }
+}
+
+/// The characters [`PATH_SEGMENT`] leaves alone.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'(' | b')')
 }
 
 /// What `encodeURIComponent` leaves alone is `A-Z a-z 0-9 - _ . ! ~ * ' ( )`; the JavaScript
@@ -320,5 +362,33 @@ mod tests {
             }
         }
         assert!(GET_MEMBER.render_path(&["...", "a.b"]).is_ok());
+    }
+
+    #[test]
+    fn the_fast_path_leaves_alone_what_the_encoder_leaves_alone() {
+        for b in 0u8..128 {
+            let c = char::from(b).to_string();
+            let encoded = utf8_percent_encode(&c, PATH_SEGMENT).to_string();
+            assert_eq!(is_unreserved(b), encoded == c, "byte {b}");
+        }
+    }
+
+    #[test]
+    fn renders_the_whole_url() {
+        let url = GET_MEMBER
+            .render_url("http://127.0.0.1:9", &["c 1", "m"], None)
+            .unwrap();
+        assert_eq!(url, format!("http://127.0.0.1:9{BASE}/c%201/members/m"));
+        let url = GET_MEMBERS
+            .render_url("https://h", &["c"], Some("pageSize=2"))
+            .unwrap();
+        assert_eq!(url, format!("https://h{BASE}/c/members?pageSize=2"));
+        let url = GET_MEMBERS
+            .render_url("https://h", &["c"], Some(""))
+            .unwrap();
+        assert_eq!(url, format!("https://h{BASE}/c/members"));
+        assert!(GET_MEMBER
+            .render_url("https://h", &["c", ".."], None)
+            .is_err());
     }
 }
