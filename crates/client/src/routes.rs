@@ -29,6 +29,35 @@ pub struct OperationSpec {
     pub requires_jwt: bool,
     /// Whether a replay after a possible processing is safe (see [`crate::retry`]).
     pub idempotent: bool,
+    /// Where the first placeholders of `path` are (`{` up to after `}`), found when the
+    /// table is compiled: rendering a path then searches nothing.
+    placeholders: [(usize, usize); MAX_PLACEHOLDERS],
+}
+
+/// How many placeholders [`OperationSpec`] locates in advance (the contract has at most 2).
+const MAX_PLACEHOLDERS: usize = 2;
+
+/// The `{...}` spans of a path template, in order; `(0, 0)` past the last one.
+const fn placeholder_spans(path: &str) -> [(usize, usize); MAX_PLACEHOLDERS] {
+    let b = path.as_bytes();
+    let mut out = [(0, 0); MAX_PLACEHOLDERS];
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() && n < MAX_PLACEHOLDERS {
+        if b[i] == b'{' {
+            let mut j = i;
+            while j < b.len() && b[j] != b'}' {
+                j += 1;
+            }
+            if j == b.len() {
+                break;
+            }
+            out[n] = (i, j + 1);
+            n += 1;
+            i = j;
+        }
+        i += 1;
+    }
+    out
 }
 
 impl OperationSpec {
@@ -75,30 +104,35 @@ impl OperationSpec {
             "{}",
             self.operation_id
         );
-        let mut rest = self.path;
-        for (name, value) in self.path_params.iter().zip(values) {
+        let path = self.path;
+        let mut done = 0;
+        for (i, (name, value)) in self.path_params.iter().zip(values).enumerate() {
             check_id(name, value)?;
-            // Placeholders come in parameter order: the next `{` is normally this one.
-            let next = rest.find('{').filter(|&at| {
-                rest[at + 1..]
-                    .strip_prefix(*name)
-                    .is_some_and(|r| r.starts_with('}'))
-            });
-            let at = match next {
-                Some(at) => at,
-                None => {
-                    rest.find(&format!("{{{name}}}"))
+            // Placeholders come in parameter order, located in advance; checked, so that a
+            // changed copy of a spec is still rendered right (by searching).
+            let (at, end) = match self.placeholders.get(i) {
+                Some(&(at, end))
+                    if at >= done && end > at + 1 && path.get(at + 1..end - 1) == Some(*name) =>
+                {
+                    (at, end)
+                }
+                _ => {
+                    let placeholder = format!("{{{name}}}");
+                    let at = path[done..]
+                        .find(&placeholder)
+                        .map(|at| done + at)
                         .ok_or_else(|| Error::InvalidArgument {
                             name,
                             reason: format!("not in the path template {}", self.path),
-                        })?
+                        })?;
+                    (at, at + placeholder.len())
                 }
             };
-            out.push_str(&rest[..at]);
+            out.push_str(&path[done..at]);
             push_segment(out, value);
-            rest = &rest[at + name.len() + 2..];
+            done = end;
         }
-        out.push_str(rest);
+        out.push_str(&path[done..]);
         Ok(())
     }
 }
@@ -156,6 +190,7 @@ macro_rules! op {
             response: $resp,
             requires_jwt: $jwt,
             idempotent: $idem,
+            placeholders: placeholder_spans($path),
         }
     };
 }
@@ -362,6 +397,20 @@ mod tests {
             }
         }
         assert!(GET_MEMBER.render_path(&["...", "a.b"]).is_ok());
+    }
+
+    #[test]
+    fn placeholders_are_located_in_advance() {
+        let spans = GET_MEMBER.placeholders;
+        assert_eq!(&GET_MEMBER.path[spans[0].0..spans[0].1], "{conversationId}");
+        assert_eq!(&GET_MEMBER.path[spans[1].0..spans[1].1], "{memberId}");
+        assert_eq!(POST_CONVERSATIONS.placeholders, [(0, 0); MAX_PLACEHOLDERS]);
+        // A changed copy of a spec (its spans now wrong) is still rendered right.
+        let mut moved = GET_MEMBER.clone();
+        moved.path = "/v/{conversationId}/w/{memberId}/x";
+        assert_eq!(moved.render_path(&["c", "m n"]).unwrap(), "/v/c/w/m%20n/x");
+        moved.path = "/v/{conversationId}";
+        assert!(moved.render_path(&["c", "m"]).is_err());
     }
 
     #[test]
