@@ -7,7 +7,7 @@
 //! timeout is set per request only when the HTTP client does not carry it.
 
 use crate::error::{header_str, ApiError, Error};
-use crate::logging::{HttpExchange, LogLevel, SdkLogger};
+use crate::logging::{HttpExchange, SdkLogger};
 use crate::retry::RetryPolicy;
 use crate::routes::OperationSpec;
 use crate::rt::Instant;
@@ -52,11 +52,26 @@ impl Call<'_> {
     /// The request of one attempt: reqwest's own, its headers put straight into its map.
     /// Fails as sending would (an unusable URL), with reqwest's error.
     fn request(&self, rest: &Rest) -> Result<reqwest::Request, reqwest::Error> {
-        let mut request = rest
-            .http
-            .request(self.spec.http_method(), self.url)
-            .build()?;
-        *request.headers_mut() = self.headers();
+        let mut request = match reqwest::Url::parse(self.url) {
+            Ok(url) if url.has_host() && url.username().is_empty() && url.password().is_none() => {
+                reqwest::Request::new(self.spec.http_method(), url)
+            }
+            // Not usable, or with credentials: reqwest's builder, which refuses the one as
+            // sending it would and turns the other into basic authentication.
+            _ => rest
+                .http
+                .request(self.spec.http_method(), self.url)
+                .build()?,
+        };
+        let headers = self.headers();
+        if request.headers().is_empty() {
+            *request.headers_mut() = headers;
+        } else {
+            // Basic authentication from the URL stays, as reqwest made it.
+            for (name, value) in &headers {
+                request.headers_mut().append(name, value.clone());
+            }
+        }
         if let Some(b) = &self.body {
             *request.body_mut() = Some(b.clone().into());
         }
@@ -164,7 +179,7 @@ impl Rest {
             Ok(b) => b,
             Err(e) => return Err(self.failed(call, e, started, Some((status, &headers)))),
         };
-        if call.logger.level() != LogLevel::None {
+        if call.logger.is_on() {
             log_exchange(call, Some((status, &headers)), Some(&bytes), None);
         }
         if status.is_success() {
@@ -188,7 +203,7 @@ impl Rest {
         answered: Option<(http::StatusCode, &HeaderMap)>,
     ) -> Error {
         let err = self.classify(e, &call.spec.method, call.url, started);
-        if call.logger.level() != LogLevel::None {
+        if call.logger.is_on() {
             let msg = err.to_string();
             log_exchange(call, answered, None, Some(&msg));
         }
