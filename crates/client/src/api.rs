@@ -14,6 +14,7 @@ use guest_chat_model::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
+use std::future::Future;
 
 pub use crate::routes::{
     OperationSpec, DELETE_MEMBER, GET_MEDIAREQUEST, GET_MEDIAREQUESTS, GET_MEMBER, GET_MEMBERS,
@@ -217,18 +218,19 @@ impl WebChatApi {
         &self.client
     }
 
-    async fn call<T: DeserializeOwned>(
+    /// One operation: `body` is the request body as serialised (or why it could not be), so
+    /// that the `*_decoded` methods need no `async` layer of their own (each layer moves the
+    /// whole future once more on every call).
+    async fn call<T: DeserializeOwned, const N: usize>(
         &self,
         spec: &'static OperationSpec,
-        ids: &[&str],
+        ids: [&str; N],
         query: Option<String>,
-        body: Option<Bytes>,
+        body: Result<Option<Bytes>, Error>,
     ) -> Result<Decoded<T>, Error> {
-        let path = spec.render_path(ids)?;
-        let raw = self
-            .client
-            .execute(spec, &path, query.as_deref(), body)
-            .await?;
+        let body = body?;
+        let prepared = self.client.prepare(spec, &ids, query.as_deref())?;
+        let raw = self.client.execute(&prepared, body).await?;
         let status = raw.status.as_u16();
         let decode_error = |path: String, message: String| Error::Decode {
             status,
@@ -260,13 +262,13 @@ impl WebChatApi {
         Ok(Decoded { raw, body: value })
     }
 
-    async fn call_empty(
+    async fn call_empty<const N: usize>(
         &self,
         spec: &'static OperationSpec,
-        ids: &[&str],
+        ids: [&str; N],
     ) -> Result<Decoded<()>, Error> {
-        let path = spec.render_path(ids)?;
-        let raw = self.client.execute(spec, &path, None, None).await?;
+        let prepared = self.client.prepare(spec, &ids, None)?;
+        let raw = self.client.execute(&prepared, None).await?;
         Ok(Decoded { raw, body: () })
     }
 
@@ -292,12 +294,12 @@ impl WebChatApi {
             .map(Decoded::into_response)
     }
 
-    async fn post_webchat_guest_conversations_decoded(
-        &self,
+    fn post_webchat_guest_conversations_decoded<'a>(
+        &'a self,
         body: &CreateWebChatConversationRequest,
-    ) -> Result<Decoded<CreateWebChatConversationResponse>, Error> {
-        let bytes = to_bytes(body)?;
-        self.call(&POST_CONVERSATIONS, &[], None, Some(bytes)).await
+    ) -> impl Future<Output = Result<Decoded<CreateWebChatConversationResponse>, Error>> + 'a {
+        let bytes = to_bytes(body).map(Some);
+        self.call(&POST_CONVERSATIONS, [], None, bytes)
     }
 
     /// Lists the members of the chat.
@@ -322,18 +324,17 @@ impl WebChatApi {
             .map(Decoded::into_response)
     }
 
-    async fn get_webchat_guest_conversation_members_decoded(
-        &self,
-        conversation_id: &str,
+    fn get_webchat_guest_conversation_members_decoded<'a>(
+        &'a self,
+        conversation_id: &'a str,
         options: &GetMembersOptions,
-    ) -> Result<Decoded<WebChatMemberInfoEntityList>, Error> {
+    ) -> impl Future<Output = Result<Decoded<WebChatMemberInfoEntityList>, Error>> + 'a {
         self.call(
             &GET_MEMBERS,
-            &[conversation_id],
+            [conversation_id],
             Some(options.query()),
-            None,
+            Ok(None),
         )
-        .await
     }
 
     /// One member of the chat (the only way to learn a member's role and name).
@@ -358,13 +359,12 @@ impl WebChatApi {
             .map(Decoded::into_response)
     }
 
-    async fn get_webchat_guest_conversation_member_decoded(
-        &self,
-        conversation_id: &str,
-        member_id: &str,
-    ) -> Result<Decoded<WebChatMemberInfo>, Error> {
-        self.call(&GET_MEMBER, &[conversation_id, member_id], None, None)
-            .await
+    fn get_webchat_guest_conversation_member_decoded<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        member_id: &'a str,
+    ) -> impl Future<Output = Result<Decoded<WebChatMemberInfo>, Error>> + 'a {
+        self.call(&GET_MEMBER, [conversation_id, member_id], None, Ok(None))
     }
 
     /// Removes the guest from the chat (how a guest leaves). The service answers 204.
@@ -389,13 +389,12 @@ impl WebChatApi {
             .map(Decoded::into_response)
     }
 
-    async fn delete_webchat_guest_conversation_member_decoded(
-        &self,
-        conversation_id: &str,
-        member_id: &str,
-    ) -> Result<Decoded<()>, Error> {
-        self.call_empty(&DELETE_MEMBER, &[conversation_id, member_id])
-            .await
+    fn delete_webchat_guest_conversation_member_decoded<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        member_id: &'a str,
+    ) -> impl Future<Output = Result<Decoded<()>, Error>> + 'a {
+        self.call_empty(&DELETE_MEMBER, [conversation_id, member_id])
     }
 
     /// Sends a message as the guest.
@@ -436,21 +435,14 @@ impl WebChatApi {
         .map(Decoded::into_response)
     }
 
-    async fn post_webchat_guest_conversation_member_messages_decoded(
-        &self,
-        conversation_id: &str,
-        member_id: &str,
+    fn post_webchat_guest_conversation_member_messages_decoded<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        member_id: &'a str,
         body: &CreateWebChatMessageRequest,
-    ) -> Result<Decoded<WebChatMessage>, Error> {
-        check_message(body)?;
-        let bytes = to_bytes(body)?;
-        self.call(
-            &POST_MESSAGE,
-            &[conversation_id, member_id],
-            None,
-            Some(bytes),
-        )
-        .await
+    ) -> impl Future<Output = Result<Decoded<WebChatMessage>, Error>> + 'a {
+        let bytes = check_message(body).and_then(|()| to_bytes(body)).map(Some);
+        self.call(&POST_MESSAGE, [conversation_id, member_id], None, bytes)
     }
 
     /// Sends a one-shot typing indicator (there is no "stopped typing").
@@ -475,13 +467,12 @@ impl WebChatApi {
             .map(Decoded::into_response)
     }
 
-    async fn post_webchat_guest_conversation_member_typing_decoded(
-        &self,
-        conversation_id: &str,
-        member_id: &str,
-    ) -> Result<Decoded<WebChatTyping>, Error> {
-        self.call(&POST_TYPING, &[conversation_id, member_id], None, None)
-            .await
+    fn post_webchat_guest_conversation_member_typing_decoded<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        member_id: &'a str,
+    ) -> impl Future<Output = Result<Decoded<WebChatTyping>, Error>> + 'a {
+        self.call(&POST_TYPING, [conversation_id, member_id], None, Ok(None))
     }
 
     /// The message history (including join/leave notices).
@@ -506,18 +497,17 @@ impl WebChatApi {
             .map(Decoded::into_response)
     }
 
-    async fn get_webchat_guest_conversation_messages_decoded(
-        &self,
-        conversation_id: &str,
+    fn get_webchat_guest_conversation_messages_decoded<'a>(
+        &'a self,
+        conversation_id: &'a str,
         options: &GetMessagesOptions,
-    ) -> Result<Decoded<WebChatMessageEntityList>, Error> {
+    ) -> impl Future<Output = Result<Decoded<WebChatMessageEntityList>, Error>> + 'a {
         self.call(
             &GET_MESSAGES,
-            &[conversation_id],
+            [conversation_id],
             Some(options.query()),
-            None,
+            Ok(None),
         )
-        .await
     }
 
     /// One message.
@@ -542,13 +532,12 @@ impl WebChatApi {
             .map(Decoded::into_response)
     }
 
-    async fn get_webchat_guest_conversation_message_decoded(
-        &self,
-        conversation_id: &str,
-        message_id: &str,
-    ) -> Result<Decoded<WebChatMessage>, Error> {
-        self.call(&GET_MESSAGE, &[conversation_id, message_id], None, None)
-            .await
+    fn get_webchat_guest_conversation_message_decoded<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        message_id: &'a str,
+    ) -> impl Future<Output = Result<Decoded<WebChatMessage>, Error>> + 'a {
+        self.call(&GET_MESSAGE, [conversation_id, message_id], None, Ok(None))
     }
 
     /// The media requests (co-browse, screen share) of the chat.
@@ -571,12 +560,11 @@ impl WebChatApi {
             .map(Decoded::into_response)
     }
 
-    async fn get_webchat_guest_conversation_mediarequests_decoded(
-        &self,
-        conversation_id: &str,
-    ) -> Result<Decoded<WebChatGuestMediaRequestEntityList>, Error> {
-        self.call(&GET_MEDIAREQUESTS, &[conversation_id], None, None)
-            .await
+    fn get_webchat_guest_conversation_mediarequests_decoded<'a>(
+        &'a self,
+        conversation_id: &'a str,
+    ) -> impl Future<Output = Result<Decoded<WebChatGuestMediaRequestEntityList>, Error>> + 'a {
+        self.call(&GET_MEDIAREQUESTS, [conversation_id], None, Ok(None))
     }
 
     /// One media request.
@@ -601,18 +589,17 @@ impl WebChatApi {
             .map(Decoded::into_response)
     }
 
-    async fn get_webchat_guest_conversation_mediarequest_decoded(
-        &self,
-        conversation_id: &str,
-        media_request_id: &str,
-    ) -> Result<Decoded<WebChatGuestMediaRequest>, Error> {
+    fn get_webchat_guest_conversation_mediarequest_decoded<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        media_request_id: &'a str,
+    ) -> impl Future<Output = Result<Decoded<WebChatGuestMediaRequest>, Error>> + 'a {
         self.call(
             &GET_MEDIAREQUEST,
-            &[conversation_id, media_request_id],
+            [conversation_id, media_request_id],
             None,
-            None,
+            Ok(None),
         )
-        .await
     }
 
     /// Answers a media request (state `ACCEPTED`, `DECLINED` or `ERRORED`).
@@ -647,20 +634,19 @@ impl WebChatApi {
         .map(Decoded::into_response)
     }
 
-    async fn patch_webchat_guest_conversation_mediarequest_decoded(
-        &self,
-        conversation_id: &str,
-        media_request_id: &str,
+    fn patch_webchat_guest_conversation_mediarequest_decoded<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        media_request_id: &'a str,
         body: &WebChatGuestMediaRequest,
-    ) -> Result<Decoded<WebChatGuestMediaRequest>, Error> {
-        let bytes = to_bytes(body)?;
+    ) -> impl Future<Output = Result<Decoded<WebChatGuestMediaRequest>, Error>> + 'a {
+        let bytes = to_bytes(body).map(Some);
         self.call(
             &PATCH_MEDIAREQUEST,
-            &[conversation_id, media_request_id],
+            [conversation_id, media_request_id],
             None,
-            Some(bytes),
+            bytes,
         )
-        .await
     }
 }
 

@@ -20,6 +20,7 @@ use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
+use std::future::Future;
 #[cfg(all(feature = "config-file", not(target_arch = "wasm32")))]
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -54,7 +55,48 @@ struct Inner {
 #[derive(Clone)]
 pub struct ApiClient {
     inner: Arc<Inner>,
-    jwt: Arc<ArcSwapOption<Jwt>>,
+    jwt: Arc<ArcSwapOption<Credentials>>,
+}
+
+/// A JWT in use and its `Authorization: Bearer <jwt>` value, made on the first call that
+/// sends it and kept (the value is the same for every call of a chat; a new JWT gets a new
+/// `Credentials`). The value is marked sensitive: `Debug` of it shows `Sensitive`, never
+/// the token. No `Debug` here.
+pub(crate) struct Credentials {
+    jwt: Jwt,
+    /// `None` inside: the token holds characters an HTTP header cannot carry.
+    bearer: OnceLock<Option<HeaderValue>>,
+}
+
+impl Credentials {
+    fn new(jwt: Jwt) -> Self {
+        Credentials {
+            jwt,
+            bearer: OnceLock::new(),
+        }
+    }
+
+    /// `Bearer <jwt>`, or [`Error::InvalidArgument`] when the token cannot be a header value.
+    fn bearer(&self) -> Result<&HeaderValue, Error> {
+        self.bearer
+            .get_or_init(|| {
+                let mut v = HeaderValue::try_from(format!("Bearer {}", self.jwt.expose())).ok()?;
+                v.set_sensitive(true);
+                Some(v)
+            })
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument {
+                name: "jwt",
+                reason: "contains characters not allowed in an HTTP header".into(),
+            })
+    }
+}
+
+/// One operation ready to be sent: its URL and the JWT it sends (see [`ApiClient::prepare`]).
+pub(crate) struct Prepared {
+    spec: &'static OperationSpec,
+    url: String,
+    credentials: Option<Arc<Credentials>>,
 }
 
 static INSTANCE: OnceLock<ApiClient> = OnceLock::new();
@@ -117,7 +159,7 @@ impl ApiClient {
         if jwt.is_empty() {
             self.jwt.store(None);
         } else {
-            self.jwt.store(Some(Arc::new(jwt)));
+            self.jwt.store(Some(Arc::new(Credentials::new(jwt))));
         }
     }
 
@@ -128,7 +170,7 @@ impl ApiClient {
 
     /// The JWT in use, if any.
     pub fn jwt(&self) -> Option<Jwt> {
-        self.jwt.load_full().map(|j| (*j).clone())
+        self.jwt.load_full().map(|c| c.jwt.clone())
     }
 
     /// A client for one chat: same connection pool, configuration and settings, its own JWT.
@@ -162,21 +204,23 @@ impl ApiClient {
         &self.inner.rest.http
     }
 
-    /// Sends one operation through the transport, with this client's JWT when the operation
-    /// needs one (else [`Error::MissingJwt`] without sending anything).
-    ///
-    /// `path` is the concrete, already encoded path; `query` the encoded query string
-    /// (without `?`). Returns the raw 2xx answer.
-    pub(crate) async fn execute(
+    /// Makes one operation ready to send: its whole URL (`ids` fill the path's placeholders,
+    /// percent-encoded; `query` is the encoded query string, without `?`) and this client's
+    /// JWT when the operation needs one (else [`Error::MissingJwt`]: nothing is sent).
+    pub(crate) fn prepare(
         &self,
         spec: &'static OperationSpec,
-        path: &str,
+        ids: &[&str],
         query: Option<&str>,
-        body: Option<Bytes>,
-    ) -> Result<RawResponse, Error> {
-        let jwt = if spec.requires_jwt {
+    ) -> Result<Prepared, Error> {
+        let env = self.inner.config.environment();
+        let url = spec.render_url(env.base_url(), ids, query)?;
+        let credentials = if spec.requires_jwt {
             match self.jwt.load_full() {
-                Some(j) => Some(j),
+                Some(c) => {
+                    c.bearer()?;
+                    Some(c)
+                }
                 None => {
                     return Err(Error::MissingJwt {
                         operation: spec.operation_id,
@@ -186,17 +230,34 @@ impl ApiClient {
         } else {
             None
         };
-        let env = self.inner.config.environment();
-        let call = Call {
+        Ok(Prepared {
             spec,
-            base_url: env.base_url(),
-            path,
-            query,
+            url,
+            credentials,
+        })
+    }
+
+    /// Sends a prepared operation through the transport. Returns the raw 2xx answer.
+    ///
+    /// Not an `async fn`: the transport's future is returned as it is, one level less to
+    /// move on every call.
+    #[inline]
+    pub(crate) fn execute<'a>(
+        &'a self,
+        prepared: &'a Prepared,
+        body: Option<Bytes>,
+    ) -> impl Future<Output = Result<RawResponse, Error>> + 'a {
+        let credentials = prepared.credentials.as_deref();
+        let call = Call {
+            spec: prepared.spec,
+            url: &prepared.url,
             body,
-            jwt: jwt.as_deref(),
+            jwt: credentials.map(|c| &c.jwt),
+            // Checked by `prepare`.
+            authorization: credentials.and_then(|c| c.bearer().ok()),
             logger: self.inner.config.logger(),
         };
-        self.inner.rest.execute(call).await
+        self.inner.rest.execute(call)
     }
 }
 
@@ -426,6 +487,14 @@ impl ApiClientBuilder {
             return Err(e);
         }
         let (http, ws, extra_roots) = self.transport_parts()?;
+        // A client built here carries the timeout itself (natively); a caller's own client,
+        // and `fetch` in a browser, get it on every call. Setting it per call costs a
+        // map allocated in every request.
+        let per_call_timeout = if self.http_client.is_some() || cfg!(target_arch = "wasm32") {
+            self.timeout
+        } else {
+            None
+        };
         let (environment, explicit) = match self.environment {
             Some(env) => (env?, true),
             None => (Environment::default(), false),
@@ -438,6 +507,7 @@ impl ApiClientBuilder {
                     http,
                     retry: self.retry,
                     timeout: self.timeout,
+                    per_call_timeout,
                 },
                 config,
                 default_headers: self.default_headers,

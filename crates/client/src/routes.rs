@@ -29,6 +29,35 @@ pub struct OperationSpec {
     pub requires_jwt: bool,
     /// Whether a replay after a possible processing is safe (see [`crate::retry`]).
     pub idempotent: bool,
+    /// Where the first placeholders of `path` are (`{` up to after `}`), found when the
+    /// table is compiled: rendering a path then searches nothing.
+    placeholders: [(usize, usize); MAX_PLACEHOLDERS],
+}
+
+/// How many placeholders [`OperationSpec`] locates in advance (the contract has at most 2).
+const MAX_PLACEHOLDERS: usize = 2;
+
+/// The `{...}` spans of a path template, in order; `(0, 0)` past the last one.
+const fn placeholder_spans(path: &str) -> [(usize, usize); MAX_PLACEHOLDERS] {
+    let b = path.as_bytes();
+    let mut out = [(0, 0); MAX_PLACEHOLDERS];
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() && n < MAX_PLACEHOLDERS {
+        if b[i] == b'{' {
+            let mut j = i;
+            while j < b.len() && b[j] != b'}' {
+                j += 1;
+            }
+            if j == b.len() {
+                break;
+            }
+            out[n] = (i, j + 1);
+            n += 1;
+            i = j;
+        }
+        i += 1;
+    }
+    out
 }
 
 impl OperationSpec {
@@ -41,39 +70,86 @@ impl OperationSpec {
     ///
     /// An empty value, `.` or `..` is refused (they would change the path's meaning).
     pub fn render_path(&self, values: &[&str]) -> Result<String, Error> {
+        let mut out = String::with_capacity(self.path.len() + 80);
+        self.render_path_into(&mut out, values)?;
+        Ok(out)
+    }
+
+    /// The whole request URL: `base`, the concrete path and `?query` (when not empty), in
+    /// one string.
+    pub(crate) fn render_url(
+        &self,
+        base: &str,
+        values: &[&str],
+        query: Option<&str>,
+    ) -> Result<String, Error> {
+        let query = query.filter(|q| !q.is_empty());
+        let mut out = String::with_capacity(
+            base.len() + self.path.len() + 80 + query.map_or(0, |q| q.len() + 1),
+        );
+        out.push_str(base);
+        self.render_path_into(&mut out, values)?;
+        if let Some(q) = query {
+            out.push('?');
+            out.push_str(q);
+        }
+        Ok(out)
+    }
+
+    /// Appends the concrete path to `out` (see [`OperationSpec::render_path`]).
+    fn render_path_into(&self, out: &mut String, values: &[&str]) -> Result<(), Error> {
         debug_assert_eq!(
             values.len(),
             self.path_params.len(),
             "{}",
             self.operation_id
         );
-        let mut out = String::with_capacity(self.path.len() + 80);
-        let mut rest = self.path;
-        for (name, value) in self.path_params.iter().zip(values) {
+        let path = self.path;
+        let mut done = 0;
+        for (i, (name, value)) in self.path_params.iter().zip(values).enumerate() {
             check_id(name, value)?;
-            // Placeholders come in parameter order: the next `{` is normally this one.
-            let next = rest.find('{').filter(|&at| {
-                rest[at + 1..]
-                    .strip_prefix(*name)
-                    .is_some_and(|r| r.starts_with('}'))
-            });
-            let at = match next {
-                Some(at) => at,
-                None => {
-                    rest.find(&format!("{{{name}}}"))
+            // Placeholders come in parameter order, located in advance; checked, so that a
+            // changed copy of a spec is still rendered right (by searching).
+            let (at, end) = match self.placeholders.get(i) {
+                Some(&(at, end))
+                    if at >= done && end > at + 1 && path.get(at + 1..end - 1) == Some(*name) =>
+                {
+                    (at, end)
+                }
+                _ => {
+                    let placeholder = format!("{{{name}}}");
+                    let at = path[done..]
+                        .find(&placeholder)
+                        .map(|at| done + at)
                         .ok_or_else(|| Error::InvalidArgument {
                             name,
                             reason: format!("not in the path template {}", self.path),
-                        })?
+                        })?;
+                    (at, at + placeholder.len())
                 }
             };
-            out.push_str(&rest[..at]);
-            out.extend(utf8_percent_encode(value, PATH_SEGMENT));
-            rest = &rest[at + name.len() + 2..];
+            out.push_str(&path[done..at]);
+            push_segment(out, value);
+            done = end;
         }
-        out.push_str(rest);
-        Ok(out)
+        out.push_str(&path[done..]);
+        Ok(())
     }
+}
+
+/// Appends `value` percent-encoded as one path segment: ids are nearly always made of
+/// characters left alone, copied as they are, without the encoder's chunking.
+fn push_segment(out: &mut String, value: &str) {
+    if value.bytes().all(is_unreserved) {
+        out.push_str(value);
+    } else {
+        out.extend(utf8_percent_encode(value, PATH_SEGMENT));
+    }
+}
+
+/// The characters [`PATH_SEGMENT`] leaves alone.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'(' | b')')
 }
 
 /// What `encodeURIComponent` leaves alone is `A-Z a-z 0-9 - _ . ! ~ * ' ( )`; the JavaScript
@@ -114,6 +190,7 @@ macro_rules! op {
             response: $resp,
             requires_jwt: $jwt,
             idempotent: $idem,
+            placeholders: placeholder_spans($path),
         }
     };
 }
@@ -320,5 +397,47 @@ mod tests {
             }
         }
         assert!(GET_MEMBER.render_path(&["...", "a.b"]).is_ok());
+    }
+
+    #[test]
+    fn placeholders_are_located_in_advance() {
+        let spans = GET_MEMBER.placeholders;
+        assert_eq!(&GET_MEMBER.path[spans[0].0..spans[0].1], "{conversationId}");
+        assert_eq!(&GET_MEMBER.path[spans[1].0..spans[1].1], "{memberId}");
+        assert_eq!(POST_CONVERSATIONS.placeholders, [(0, 0); MAX_PLACEHOLDERS]);
+        // A changed copy of a spec (its spans now wrong) is still rendered right.
+        let mut moved = GET_MEMBER.clone();
+        moved.path = "/v/{conversationId}/w/{memberId}/x";
+        assert_eq!(moved.render_path(&["c", "m n"]).unwrap(), "/v/c/w/m%20n/x");
+        moved.path = "/v/{conversationId}";
+        assert!(moved.render_path(&["c", "m"]).is_err());
+    }
+
+    #[test]
+    fn the_fast_path_leaves_alone_what_the_encoder_leaves_alone() {
+        for b in 0u8..128 {
+            let c = char::from(b).to_string();
+            let encoded = utf8_percent_encode(&c, PATH_SEGMENT).to_string();
+            assert_eq!(is_unreserved(b), encoded == c, "byte {b}");
+        }
+    }
+
+    #[test]
+    fn renders_the_whole_url() {
+        let url = GET_MEMBER
+            .render_url("http://127.0.0.1:9", &["c 1", "m"], None)
+            .unwrap();
+        assert_eq!(url, format!("http://127.0.0.1:9{BASE}/c%201/members/m"));
+        let url = GET_MEMBERS
+            .render_url("https://h", &["c"], Some("pageSize=2"))
+            .unwrap();
+        assert_eq!(url, format!("https://h{BASE}/c/members?pageSize=2"));
+        let url = GET_MEMBERS
+            .render_url("https://h", &["c"], Some(""))
+            .unwrap();
+        assert_eq!(url, format!("https://h{BASE}/c/members"));
+        assert!(GET_MEMBER
+            .render_url("https://h", &["c", ".."], None)
+            .is_err());
     }
 }

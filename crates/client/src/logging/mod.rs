@@ -39,6 +39,8 @@ use writer::{open_log_file, spawn_writer, Entry, Progress, Sinks};
 /// The logger behind `client.config()`; cheap to consult when off.
 pub struct SdkLogger {
     settings: arc_swap::ArcSwap<LoggerSettings>,
+    /// Whether the level in force is not `none`: one atomic load per REST call.
+    on: AtomicBool,
     sinks: arc_swap::ArcSwap<Sinks>,
     /// Serialises `apply` so settings and sinks always change together.
     apply_lock: Mutex<()>,
@@ -60,6 +62,7 @@ impl Default for SdkLogger {
     fn default() -> Self {
         SdkLogger {
             settings: arc_swap::ArcSwap::from_pointee(LoggerSettings::default()),
+            on: AtomicBool::new(LoggerSettings::default().log_level != LogLevel::None),
             sinks: arc_swap::ArcSwap::from_pointee(Sinks {
                 console: false,
                 file: None,
@@ -99,7 +102,9 @@ impl SdkLogger {
             file,
             write_error_reported: AtomicBool::new(false),
         }));
+        let on = settings.log_level != LogLevel::None;
         self.settings.store(Arc::new(settings));
+        self.on.store(on, Ordering::Release);
         Ok(())
     }
 
@@ -111,6 +116,12 @@ impl SdkLogger {
     /// The level in force (a cheap check for the request path).
     pub fn level(&self) -> LogLevel {
         self.settings.load().log_level
+    }
+
+    /// Whether the level in force is not [`LogLevel::None`] (the check of the request path:
+    /// cheaper than [`SdkLogger::level`]).
+    pub fn is_on(&self) -> bool {
+        self.on.load(Ordering::Acquire)
     }
 
     /// How many entries were dropped so far because the writer thread fell behind.

@@ -1,77 +1,97 @@
 //! REST over HTTP: one operation of the route table sent with retries, logging and a
 //! tracing span per attempt, and its failures classified into [`Error`]s.
+//!
+//! The per-call work is kept small (issue 14, target 5): the `Authorization` value comes
+//! made (once per JWT, by the client), the URL comes whole, the span is entered and the
+//! correlation id looked up only when a subscriber records or the logger logs, and the
+//! timeout is set per request only when the HTTP client does not carry it.
 
 use crate::error::{header_str, ApiError, Error};
-use crate::logging::{HttpExchange, LogLevel, SdkLogger};
+use crate::logging::{HttpExchange, SdkLogger};
 use crate::retry::RetryPolicy;
 use crate::routes::OperationSpec;
 use crate::rt::Instant;
 use crate::secret::{mask_secrets, Jwt};
 use bytes::Bytes;
+use futures::future::Either;
 use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use std::time::Duration;
 use tracing::Instrument;
 
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+const CORRELATION_ID: &str = "inin-correlation-id";
 
 /// What sends REST calls: the pooled HTTP client, the retry policy and the whole-call timeout.
 pub(crate) struct Rest {
     pub(crate) http: reqwest::Client,
     pub(crate) retry: RetryPolicy,
+    /// The whole-call timeout (for error messages; `http` or each call applies it).
     pub(crate) timeout: Option<Duration>,
+    /// The timeout set on each request: `timeout` when `http` does not carry it itself (a
+    /// caller's own client, `fetch` in a browser), else `None`.
+    pub(crate) per_call_timeout: Option<Duration>,
 }
 
 /// One call of [`Rest::execute`].
 pub(crate) struct Call<'a> {
     /// The operation (method, retry safety, span name).
     pub(crate) spec: &'static OperationSpec,
-    /// The environment's base URL (`https://api.mypurecloud.com`).
-    pub(crate) base_url: &'a str,
-    /// The concrete, already encoded path.
-    pub(crate) path: &'a str,
-    /// The encoded query string (without `?`).
-    pub(crate) query: Option<&'a str>,
+    /// The whole URL: base, encoded path and query.
+    pub(crate) url: &'a str,
     /// The JSON body.
     pub(crate) body: Option<Bytes>,
-    /// The guest JWT, sent as `Authorization: Bearer`.
+    /// The guest JWT (for the logger's masking).
     pub(crate) jwt: Option<&'a Jwt>,
+    /// Its `Authorization: Bearer` value (sensitive), made once per JWT.
+    pub(crate) authorization: Option<&'a HeaderValue>,
     /// Where exchanges are logged.
     pub(crate) logger: &'a SdkLogger,
 }
 
-/// What every attempt of one call sends.
-struct Request<'a> {
-    method: http::Method,
-    url: &'a str,
-    json_body: bool,
-    /// `Bearer <jwt>`, made once per call.
-    authorization: Option<HeaderValue>,
-}
-
-impl Request<'_> {
-    /// The request for one attempt, its headers put straight into reqwest's own map.
-    fn builder(&self, http: &reqwest::Client) -> reqwest::RequestBuilder {
-        let mut rb = http
-            .request(self.method.clone(), self.url)
-            .header(ACCEPT, APPLICATION_JSON);
-        if self.json_body {
-            rb = rb.header(CONTENT_TYPE, APPLICATION_JSON);
+impl Call<'_> {
+    /// The request of one attempt: reqwest's own, its headers put straight into its map.
+    /// Fails as sending would (an unusable URL), with reqwest's error.
+    fn request(&self, rest: &Rest) -> Result<reqwest::Request, reqwest::Error> {
+        let mut request = match reqwest::Url::parse(self.url) {
+            Ok(url) if url.has_host() && url.username().is_empty() && url.password().is_none() => {
+                reqwest::Request::new(self.spec.http_method(), url)
+            }
+            // Not usable, or with credentials: reqwest's builder, which refuses the one as
+            // sending it would and turns the other into basic authentication.
+            _ => rest
+                .http
+                .request(self.spec.http_method(), self.url)
+                .build()?,
+        };
+        let headers = self.headers();
+        if request.headers().is_empty() {
+            *request.headers_mut() = headers;
+        } else {
+            // Basic authentication from the URL stays, as reqwest made it.
+            for (name, value) in &headers {
+                request.headers_mut().append(name, value.clone());
+            }
         }
-        if let Some(v) = &self.authorization {
-            rb = rb.header(AUTHORIZATION, v.clone());
+        if let Some(b) = &self.body {
+            *request.body_mut() = Some(b.clone().into());
         }
-        rb
+        // Per call only when the client does not carry it (a caller's own client).
+        if let Some(t) = rest.per_call_timeout {
+            *request.timeout_mut() = Some(t);
+        }
+        Ok(request)
     }
 
-    /// The request's headers, as sent by [`Rest::attempt`] (for the logger): `Accept`,
-    /// `Content-Type` with a body, `Authorization` with a JWT.
+    /// The request's headers: `Accept`, `Content-Type` with a body, `Authorization` with a
+    /// JWT (the same map goes to the logger).
     fn headers(&self) -> HeaderMap {
-        let mut headers = HeaderMap::with_capacity(3);
+        // Room for the client's `User-Agent` too, added by reqwest: no regrowth.
+        let mut headers = HeaderMap::with_capacity(4);
         headers.insert(ACCEPT, APPLICATION_JSON);
-        if self.json_body {
+        if self.body.is_some() {
             headers.insert(CONTENT_TYPE, APPLICATION_JSON);
         }
-        if let Some(v) = &self.authorization {
+        if let Some(v) = self.authorization {
             headers.insert(AUTHORIZATION, v.clone());
         }
         headers
@@ -87,48 +107,9 @@ pub(crate) struct RawResponse {
 
 impl Rest {
     /// Sends one operation, with retries, logging and a tracing span per attempt.
-    ///
-    /// The JWT (when the operation needs one) becomes the `Authorization` header here.
     /// Returns the raw 2xx answer.
     pub(crate) async fn execute(&self, call: Call<'_>) -> Result<RawResponse, Error> {
-        let Call {
-            spec,
-            base_url,
-            path,
-            query,
-            body,
-            jwt,
-            logger,
-        } = call;
-        let mut url = String::with_capacity(base_url.len() + path.len() + 64);
-        url.push_str(base_url);
-        url.push_str(path);
-        if let Some(q) = query.filter(|q| !q.is_empty()) {
-            url.push('?');
-            url.push_str(q);
-        }
-        let method = spec.http_method();
-        let authorization = match jwt {
-            Some(j) => {
-                let mut v =
-                    HeaderValue::try_from(format!("Bearer {}", j.expose())).map_err(|_| {
-                        Error::InvalidArgument {
-                            name: "jwt",
-                            reason: "contains characters not allowed in an HTTP header".into(),
-                        }
-                    })?;
-                v.set_sensitive(true);
-                Some(v)
-            }
-            None => None,
-        };
-        let request = Request {
-            method,
-            url: &url,
-            json_body: body.is_some(),
-            authorization,
-        };
-
+        let spec = call.spec;
         let mut retry = 0u32;
         loop {
             let attempt = retry + 1;
@@ -140,122 +121,93 @@ impl Rest {
                 status = tracing::field::Empty,
                 correlation_id = tracing::field::Empty,
             );
-            let attempt = self.attempt(logger, &request, body.clone(), jwt, &span);
-            // Entering a span nobody records still costs on every poll: skipped then.
-            let result = if span.is_disabled() {
-                attempt.await
+            // Boxed: moved as a pointer through the layers of `async fn` above it (moving
+            // the future itself cost more than the allocation).
+            let attempt = Box::pin(self.attempt(&call, &span));
+            // Entering a span nobody records still costs on every poll: skipped then. One
+            // future either way (not one per branch), so the call's future stays small.
+            let attempt = if span.is_disabled() {
+                Either::Right(attempt)
             } else {
-                attempt.instrument(span.clone()).await
+                Either::Left(attempt.instrument(span.clone()))
             };
+            let result = attempt.await;
             let error = match result {
                 Ok(raw) => return Ok(raw),
                 Err(e) => e,
             };
-            match self.retry.delay(retry, spec.idempotent, &error) {
-                Some(wait) => {
-                    tracing::debug!(
-                        parent: &span,
-                        error = %error,
-                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                        "retrying"
-                    );
-                    crate::rt::sleep(wait).await;
-                    retry += 1;
-                }
-                None => return Err(error),
-            }
+            let Some(wait) = self.retry.delay(retry, spec.idempotent, &error) else {
+                return Err(error);
+            };
+            tracing::debug!(
+                parent: &span,
+                error = %error,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "retrying"
+            );
+            // Not kept across the wait (nor in the call's future).
+            drop(error);
+            crate::rt::sleep(wait).await;
+            retry += 1;
         }
     }
 
-    async fn attempt(
-        &self,
-        logger: &SdkLogger,
-        request: &Request<'_>,
-        body: Option<Bytes>,
-        jwt: Option<&Jwt>,
-        span: &tracing::Span,
-    ) -> Result<RawResponse, Error> {
-        let logging = logger.level() != LogLevel::None;
-        let Request { method, url, .. } = request;
-        // The headers go straight into the request's own map; the logger gets a map of
-        // them only when it logs.
-        let logged_headers = if logging {
-            request.headers()
-        } else {
-            HeaderMap::new()
-        };
-        let mut rb = request.builder(&self.http);
-        if let Some(b) = &body {
-            rb = rb.body(b.clone());
-        }
-        // Per call too, so that a caller's own `reqwest::Client` gets it as well.
-        if let Some(t) = self.timeout {
-            rb = rb.timeout(t);
-        }
-        // What every log entry of this attempt shares; each outcome fills in the rest.
-        let exchange = HttpExchange {
-            method: method.as_str(),
-            url,
-            request_headers: &logged_headers,
-            request_body: body.as_deref(),
-            status: None,
-            response_headers: None,
-            response_body: None,
-            correlation_id: None,
-            error: None,
-            jwt,
-        };
+    /// One attempt: sent, its answer read whole, logged; a non-2xx answer becomes an
+    /// [`ApiError`]. Keeps little across its awaits (its future is part of every call's):
+    /// what the logger needs is put together only when it logs.
+    async fn attempt(&self, call: &Call<'_>, span: &tracing::Span) -> Result<RawResponse, Error> {
         let started = Instant::now();
-        // A failed send or body read: classified, and logged with what was known by then.
-        let fail = |e: reqwest::Error, known: &HttpExchange<'_>| {
-            let err = self.classify(e, method, url, started);
-            if logging {
-                let msg = err.to_string();
-                logger.record(&HttpExchange {
-                    error: Some(&msg),
-                    ..*known
-                });
-            }
-            err
+        let pending = match call.request(self) {
+            Ok(request) => self.http.execute(request),
+            Err(e) => return Err(self.failed(call, e, started, None)),
         };
-        let mut response = match rb.send().await {
+        let mut response = match pending.await {
             Ok(r) => r,
-            Err(e) => return Err(fail(e, &exchange)),
+            Err(e) => return Err(self.failed(call, e, started, None)),
         };
         let status = response.status();
         // Taken, not cloned: `bytes()` consumes the response anyway.
-        let response_headers = std::mem::take(response.headers_mut());
-        let correlation_id = header_str(&response_headers, "inin-correlation-id");
+        let headers = std::mem::take(response.headers_mut());
         span.record("status", status.as_u16());
-        // Masked: a server may put anything there, a token included (only when traced).
-        if let Some(c) = correlation_id.filter(|_| !span.is_disabled()) {
-            span.record("correlation_id", mask_secrets(c).as_ref());
+        if !span.is_disabled() {
+            // Masked: a server may put anything there, a token included.
+            if let Some(c) = header_str(&headers, CORRELATION_ID) {
+                span.record("correlation_id", mask_secrets(c).as_ref());
+            }
         }
-        let answered = HttpExchange {
-            status: Some(status.as_u16()),
-            response_headers: Some(&response_headers),
-            correlation_id,
-            ..exchange
-        };
         let bytes = match response.bytes().await {
             Ok(b) => b,
-            Err(e) => return Err(fail(e, &answered)),
+            Err(e) => return Err(self.failed(call, e, started, Some((status, &headers)))),
         };
-        if logging {
-            logger.record(&HttpExchange {
-                response_body: Some(&bytes),
-                ..answered
-            });
+        if call.logger.is_on() {
+            log_exchange(call, Some((status, &headers)), Some(&bytes), None);
         }
         if status.is_success() {
             Ok(RawResponse {
                 status,
-                headers: response_headers,
+                headers,
                 body: bytes,
             })
         } else {
-            Err(ApiError::from_response(status, response_headers, &bytes).into())
+            Err(ApiError::from_response(status, headers, &bytes).into())
         }
+    }
+
+    /// A failed send or body read: classified, and logged with what was known by then (the
+    /// status and headers when an answer had begun).
+    fn failed(
+        &self,
+        call: &Call<'_>,
+        e: reqwest::Error,
+        started: Instant,
+        answered: Option<(http::StatusCode, &HeaderMap)>,
+    ) -> Error {
+        let err = self.classify(e, &call.spec.method, call.url, started);
+        if call.logger.is_on() {
+            let msg = err.to_string();
+            log_exchange(call, answered, None, Some(&msg));
+        }
+        err
     }
 
     fn classify(
@@ -295,6 +247,30 @@ impl Rest {
             Error::Transport(crate::error::TransportError::with_source(msg, cause))
         }
     }
+}
+
+/// Hands one exchange to the logger: the request as sent (its headers made again, as
+/// [`Call::request`] made them), and the answer or the error.
+fn log_exchange(
+    call: &Call<'_>,
+    answered: Option<(http::StatusCode, &HeaderMap)>,
+    response_body: Option<&[u8]>,
+    error: Option<&str>,
+) {
+    let request_headers = call.headers();
+    let response_headers = answered.map(|(_, h)| h);
+    call.logger.record(&HttpExchange {
+        method: call.spec.method.as_str(),
+        url: call.url,
+        request_headers: &request_headers,
+        request_body: call.body.as_deref(),
+        status: answered.map(|(s, _)| s.as_u16()),
+        response_headers,
+        response_body,
+        correlation_id: response_headers.and_then(|h| header_str(h, CORRELATION_ID)),
+        error,
+        jwt: call.jwt,
+    });
 }
 
 /// Whether the request never reached the server (fetch does not tell, in a browser).

@@ -924,3 +924,55 @@ async fn a_callers_own_reqwest_client_carries_the_rest_calls() {
         .await;
     assert!(created.is_ok(), "{created:?}");
 }
+
+/// The whole-call timeout reaches a caller's own `reqwest::Client` (which has none): the SDK
+/// sets it per call there, while a client it built carries it itself.
+#[tokio::test]
+async fn a_callers_own_reqwest_client_still_gets_the_timeout() {
+    let c = chat().await;
+    let own = reqwest::Client::builder().no_proxy().build().unwrap();
+    let quick = ApiClient::builder()
+        .environment(c.emu.base_url())
+        .no_config_file()
+        .timeout(Duration::from_millis(150))
+        .retry(RetryPolicy::none())
+        .http_client(own)
+        .jwt(c.jwt.clone())
+        .build()
+        .unwrap();
+    c.emu
+        .set_faults(Faults {
+            latency_ms: 5000,
+            ..Faults::default()
+        })
+        .unwrap();
+    let t = Instant::now();
+    let e = WebChatApi::new(&quick)
+        .get_webchat_guest_conversation_member(&c.cid, &c.mid)
+        .await
+        .unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    c.emu.set_faults(Faults::default()).unwrap();
+    c.emu.shutdown().await;
+}
+
+/// The `Authorization` value is made once per JWT: a new JWT is sent from the next call on,
+/// and a JWT no header can carry is refused before anything is sent.
+#[tokio::test]
+async fn a_new_jwt_is_sent_from_the_next_call_on() {
+    let c = chat().await;
+    let get = || c.api.get_webchat_guest_conversation_member(&c.cid, &c.mid);
+    get().await.expect("the chat's own JWT");
+    c.client.set_jwt("not.the.chats");
+    let e = get().await.unwrap_err();
+    assert_eq!(e.status(), Some(401), "{e:?}");
+    c.client.set_jwt("bad\ntoken");
+    match get().await.unwrap_err() {
+        Error::InvalidArgument { name, .. } => assert_eq!(name, "jwt"),
+        other => panic!("{other:?}"),
+    }
+    c.client.set_jwt(c.jwt.clone());
+    get().await.expect("the chat's JWT again");
+    c.emu.shutdown().await;
+}
