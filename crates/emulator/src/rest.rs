@@ -151,19 +151,7 @@ fn authorize(
     });
     let (claims, rate) = checked.map_err(|e| Box::new((e.into_response(), None)))?;
     if rate.exceeded {
-        let resp = ApiError::new(
-            429,
-            "too.many.requests.retry.after",
-            format!(
-                "Rate limit exceeded the maximum. Retry the request in [{}] seconds",
-                rate.reset_secs
-            ),
-        )
-        .header(
-            http::header::RETRY_AFTER,
-            HeaderValue::from(rate.reset_secs),
-        )
-        .into_response();
+        let resp = too_many_requests(rate.reset_secs).into_response();
         return Err(Box::new((resp, Some(rate))));
     }
     let cid = path_conversation(path);
@@ -496,18 +484,7 @@ fn admit_create(shared: &Shared, client: std::net::IpAddr) -> Result<(), ApiErro
         .create_limiter
         .hit(&client.to_string(), s.create_requests, s.create_window);
     if rate.exceeded {
-        let mut e = ApiError::new(
-            429,
-            "too.many.requests.retry.after",
-            format!(
-                "Rate limit exceeded the maximum. Retry the request in [{}] seconds",
-                rate.reset_secs
-            ),
-        )
-        .header(
-            http::header::RETRY_AFTER,
-            HeaderValue::from(rate.reset_secs),
-        );
+        let mut e = too_many_requests(rate.reset_secs);
         for (name, value) in rate.headers() {
             e = e.header(name, value);
         }
@@ -1130,6 +1107,17 @@ fn expiry(lifetime: std::time::Duration) -> std::time::Instant {
     now.checked_add(lifetime)
         .or_else(|| now.checked_add(std::time::Duration::from_secs(100 * 365 * 86_400)))
         .unwrap_or(now)
+}
+
+/// The service's 429 for a rate limit, with `Retry-After` (the rate-limit headers are added
+/// by the caller).
+fn too_many_requests(reset_secs: u64) -> ApiError {
+    ApiError::new(
+        429,
+        "too.many.requests.retry.after",
+        format!("Rate limit exceeded the maximum. Retry the request in [{reset_secs}] seconds"),
+    )
+    .header(http::header::RETRY_AFTER, HeaderValue::from(reset_secs))
 }
 
 #[cfg(test)]
