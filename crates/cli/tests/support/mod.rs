@@ -69,16 +69,16 @@ pub(crate) fn empty_home() -> &'static std::path::Path {
 
 /// Waits for the child to exit, killing it after `limit`.
 pub(crate) fn wait_with_limit(child: &mut Child, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() >= deadline {
+    use wait_timeout::ChildExt;
+    // Held open while waiting (`wait_timeout`, like `wait`, would close it first): a chat
+    // whose input ends leaves, which is not what a test waiting for another end wants.
+    let _stdin = child.stdin.take();
+    match child.wait_timeout(limit).expect("wait for guest-chat") {
+        Some(status) => status,
+        None => {
             let _ = child.kill();
             panic!("guest-chat did not exit within {limit:?}");
         }
-        thread::sleep(Duration::from_millis(50));
     }
 }
 
