@@ -10,18 +10,9 @@ use serde_json::{json, Value};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
 
-/// The control route `path` of `emu`.
-fn ctl(emu: &EmulatorHandle, path: &str) -> String {
-    format!("{}/emulator{path}", emu.base_url())
-}
-
 /// `POST` to a control route (with a JSON body when given), the answer as JSON.
 async fn post_ctl(c: &Client, emu: &EmulatorHandle, path: &str, body: Option<Value>) -> Value {
-    let mut r = c.post(ctl(emu, path));
-    if let Some(body) = body {
-        r = r.json(&body);
-    }
-    r.send().await.unwrap().json().await.unwrap()
+    post_control(c, emu, path, body).await.json().await.unwrap()
 }
 
 /// A manual-agent chat found through the control API: health answers, the wait route sees it
@@ -30,14 +21,7 @@ async fn post_ctl(c: &Client, emu: &EmulatorHandle, path: &str, body: Option<Val
 async fn controlled(emu: &EmulatorHandle) -> (Client, Chat, Ws, String) {
     let c = Client::new();
     let chat = create(&c, emu).await;
-    let health: Value = c
-        .get(ctl(emu, "/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = get_value(&c, &ctl(emu, "/health")).await;
     assert_eq!(health, json!({"ok": true}));
     let mut ws = connect(&chat.uri).await;
     let r = c
@@ -55,14 +39,7 @@ async fn controlled(emu: &EmulatorHandle) -> (Client, Chat, Ws, String) {
     let snap: Value = r.json().await.unwrap();
     assert_eq!(snap["state"], "connected");
     let agent = snap["agentId"].as_str().unwrap().to_owned();
-    let list: Value = c
-        .get(ctl(emu, "/conversations"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = get_value(&c, &ctl(emu, "/conversations")).await;
     assert_eq!(list[0]["agentMode"], "manual");
     until(&mut ws, |v| v["eventBody"]["bodyType"] == "member-leave").await;
     (c, chat, ws, agent)
@@ -99,13 +76,8 @@ async fn the_manual_agent_speaks_and_types_when_told() {
     let ev = next_event(&mut ws).await;
     assert_eq!(ev["eventBody"]["id"], m["id"]);
     assert_eq!(ev["eventBody"]["sender"]["id"], agent.as_str());
-    c.post(ctl(
-        &emu,
-        &format!("/conversations/{}/agent/typing", chat.cid),
-    ))
-    .send()
-    .await
-    .unwrap();
+    let path = format!("/conversations/{}/agent/typing", chat.cid);
+    post_control(&c, &emu, &path, None).await;
     assert_eq!(
         next_event(&mut ws).await["metadata"]["type"],
         "typing-indicator"
@@ -200,13 +172,8 @@ async fn sockets_are_dropped_without_a_close_frame_or_closed_with_a_code() {
     let path = format!("/conversations/{}/heartbeats", chat.cid);
     let h = post_ctl(&c, &emu, &path, Some(json!({"paused": true}))).await;
     assert_eq!(h["paused"], true);
-    c.post(ctl(
-        &emu,
-        &format!("/conversations/{}/drop-socket", chat.cid),
-    ))
-    .send()
-    .await
-    .unwrap();
+    let path = format!("/conversations/{}/drop-socket", chat.cid);
+    post_control(&c, &emu, &path, None).await;
     let end = timeout(WAIT, async {
         loop {
             match ws.next().await {

@@ -2,6 +2,7 @@
 //! chat fail, and the control token.
 
 use crate::support::*;
+use futures::StreamExt;
 use guest_chat_emulator::{Emulator, EmulatorError, EmulatorHandle, Faults};
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
@@ -375,17 +376,7 @@ async fn the_transcript_lists_every_stored_message_in_order() {
         .filter(|b| b.starts_with('m'))
         .collect();
     assert_eq!(bodies, ["m0", "m1", "m2"]);
-    let over_http: Value = c
-        .get(format!(
-            "{}/emulator/conversations/{cid}/transcript",
-            emu.base_url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let over_http = get_value(&c, &ctl(&emu, &format!("/conversations/{cid}/transcript"))).await;
     assert_eq!(
         over_http.as_array().unwrap().len(),
         emu.transcript(&cid).unwrap().len()
@@ -393,16 +384,16 @@ async fn the_transcript_lists_every_stored_message_in_order() {
     emu.shutdown().await;
 }
 
-/// A manual-agent chat with 200 ms heartbeats, its socket attached and its agent connected.
-async fn faulted_chat() -> (EmulatorHandle, Client, Chat, Ws) {
-    let emu = Emulator::builder()
-        .agent(guest_chat_emulator::AgentMode::Manual)
-        .agent_delay(Duration::from_millis(5))
+/// A manual-agent chat with 200 ms heartbeats, its socket attached and its agent connected,
+/// then `faults` set.
+async fn faulted_chat(faults: Faults) -> (EmulatorHandle, Client, Chat, Ws) {
+    let emu = manual_builder()
         .heartbeat_interval(Duration::from_millis(200))
         .start()
         .await
         .unwrap();
     let (c, chat, ws) = agent_connected(&emu).await;
+    emu.set_faults(faults).unwrap();
     (emu, c, chat, ws)
 }
 
@@ -418,13 +409,12 @@ fn guest_bodies(emu: &EmulatorHandle, chat: &Chat) -> Vec<String> {
 
 #[tokio::test]
 async fn send_faults_answer_before_or_after_storing_and_spare_sends_exempts_them() {
-    let (emu, c, chat, _ws) = faulted_chat().await;
     // 429 before processing: nothing stored.
-    emu.set_faults(Faults {
+    let (emu, c, chat, _ws) = faulted_chat(Faults {
         rate_limited_rate: 1.0,
         ..Faults::default()
     })
-    .unwrap();
+    .await;
     let r = send(&c, &emu, &chat, "limited").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()["retry-after"], "1");
@@ -459,13 +449,11 @@ async fn send_faults_answer_before_or_after_storing_and_spare_sends_exempts_them
 
 #[tokio::test]
 async fn a_duplicated_frame_arrives_twice_identical() {
-    use futures::StreamExt;
-    let (emu, _c, chat, mut ws) = faulted_chat().await;
-    emu.set_faults(Faults {
+    let (emu, _c, chat, mut ws) = faulted_chat(Faults {
         duplicate_frame_rate: 1.0,
         ..Faults::default()
     })
-    .unwrap();
+    .await;
     let sent = emu.agent_say(&chat.cid, "twice").unwrap();
     let mut copies = Vec::new();
     while copies.len() < 2 {
@@ -481,13 +469,11 @@ async fn a_duplicated_frame_arrives_twice_identical() {
 
 #[tokio::test]
 async fn a_stalled_socket_stays_open_and_goes_silent_heartbeats_included() {
-    use futures::StreamExt;
-    let (emu, _c, chat, mut ws) = faulted_chat().await;
-    emu.set_faults(Faults {
+    let (emu, _c, chat, mut ws) = faulted_chat(Faults {
         stall_rate: 1.0,
         ..Faults::default()
     })
-    .unwrap();
+    .await;
     emu.agent_say(&chat.cid, "never seen").unwrap();
     let quiet = timeout(Duration::from_secs(2), async {
         loop {
@@ -510,13 +496,11 @@ async fn a_stalled_socket_stays_open_and_goes_silent_heartbeats_included() {
 
 #[tokio::test]
 async fn a_dropped_socket_closes_without_a_close_frame_before_the_next_frame() {
-    use futures::StreamExt;
-    let (emu, _c, chat, ws) = faulted_chat().await;
-    emu.set_faults(Faults {
+    let (emu, _c, chat, ws) = faulted_chat(Faults {
         drop_socket_rate: 1.0,
         ..Faults::default()
     })
-    .unwrap();
+    .await;
     // A new socket, opened under the fault.
     drop(ws);
     wait_until(|| emu.conversation_snapshot(&chat.cid).unwrap().sockets == 0).await;

@@ -3,8 +3,7 @@
 
 use crate::support::*;
 use guest_chat_emulator::{ConversationState, Emulator, EmulatorConfig};
-use reqwest::Client;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 #[tokio::test]
@@ -13,11 +12,7 @@ async fn a_forgotten_conversation_closes_sockets_with_4100_and_answers_404() {
     let (c, chat, mut ws) = attached(&emu).await;
     // Through the control API, as a test in another language would.
     let r = c
-        .delete(format!(
-            "{}/emulator/conversations/{}",
-            emu.base_url(),
-            chat.cid
-        ))
+        .delete(ctl(&emu, &format!("/conversations/{}", chat.cid)))
         .send()
         .await
         .unwrap();
@@ -29,12 +24,7 @@ async fn a_forgotten_conversation_closes_sockets_with_4100_and_answers_404() {
     let mut again = connect(&chat.uri).await;
     expect_close_with(&mut again, 4100, &reason).await;
     // ...and REST no longer knows the conversation.
-    let r = c
-        .get(chat.url(&emu, &format!("/members/{}", chat.member)))
-        .header("Authorization", chat.auth())
-        .send()
-        .await
-        .unwrap();
+    let r = get_authed(&c, &emu, &chat, &format!("/members/{}", chat.member)).await;
     error_of(r, 404, "not.found").await;
     assert!(emu.conversations().iter().all(|s| s.id != chat.cid));
     // Forgetting twice is a 404 of the control API.
@@ -86,16 +76,8 @@ async fn conversations_are_forgotten_once_their_jwt_expired() {
 async fn socket_closing_is_announced_then_the_socket_closes_after_the_grace() {
     let emu = manual().await;
     let (c, chat, mut ws) = agent_connected(&emu).await;
-    let r = c
-        .post(format!(
-            "{}/emulator/conversations/{}/socket-closing",
-            emu.base_url(),
-            chat.cid
-        ))
-        .json(&json!({"graceMs": 300}))
-        .send()
-        .await
-        .unwrap();
+    let path = format!("/conversations/{}/socket-closing", chat.cid);
+    let r = post_control(&c, &emu, &path, Some(json!({"graceMs": 300}))).await;
     assert_eq!(r.status(), 200);
     let v = until(&mut ws, |v| v["topicName"] == "v2.system.socket_closing").await;
     assert!(
@@ -117,12 +99,7 @@ async fn socket_closing_is_announced_then_the_socket_closes_after_the_grace() {
     let said = until(&mut again, |v| v["metadata"]["type"] == "message").await;
     assert_eq!(said["eventBody"]["body"], "welcome back");
     // The all-sockets form.
-    let r = c
-        .post(format!("{}/emulator/socket-closing", emu.base_url()))
-        .json(&json!({"graceMs": 50}))
-        .send()
-        .await
-        .unwrap();
+    let r = post_control(&c, &emu, "/socket-closing", Some(json!({"graceMs": 50}))).await;
     assert_eq!(r.status(), 200);
     until(&mut again, |v| v["topicName"] == "v2.system.socket_closing").await;
     expect_close_with(&mut again, 1001, "Going away").await;
@@ -140,9 +117,7 @@ async fn a_workflow_member_greets_before_the_agent_is_offered() {
         .start()
         .await
         .unwrap();
-    let c = Client::new();
-    let chat = create(&c, &emu).await;
-    let mut ws = connect(&chat.uri).await;
+    let (c, chat, mut ws) = with_socket(&emu).await;
     let said = until(&mut ws, |v| {
         v["metadata"]["type"] == "message" && v["eventBody"]["body"] == "Thanks for contacting us."
     })
@@ -159,13 +134,7 @@ async fn a_workflow_member_greets_before_the_agent_is_offered() {
     })
     .await;
     assert_ne!(alerting["eventBody"]["member"]["id"], flow.as_str());
-    let r = c
-        .get(chat.url(&emu, &format!("/members/{flow}")))
-        .header("Authorization", chat.auth())
-        .send()
-        .await
-        .unwrap();
-    let member: Value = r.json().await.unwrap();
+    let member = get_json(&c, &emu, &chat, &format!("/members/{flow}")).await;
     assert_eq!(member["role"], "WORKFLOW");
     assert_eq!(member["state"], "DISCONNECTED");
     assert_eq!(member["displayName"], "Inbound chat flow");

@@ -35,15 +35,12 @@ async fn guest_ends_with_delete() {
 
 #[tokio::test]
 async fn heartbeats_ping_pong_and_pause() {
-    let emu = Emulator::builder()
-        .agent(AgentMode::Manual)
+    let emu = manual_builder()
         .heartbeat_interval(Duration::from_millis(100))
         .start()
         .await
         .unwrap();
-    let c = Client::new();
-    let chat = create(&c, &emu).await;
-    let mut ws = connect(&chat.uri).await;
+    let (_c, chat, mut ws) = with_socket(&emu).await;
     emu.wait_for_sockets(&chat.cid, 1).await.unwrap();
     let hb = loop {
         let msg = timeout(WAIT, ws.next()).await.unwrap().unwrap().unwrap();
@@ -91,8 +88,7 @@ async fn heartbeats_ping_pong_and_pause() {
 
 #[tokio::test]
 async fn rate_limit_429_with_headers() {
-    let emu = Emulator::builder()
-        .agent(AgentMode::Manual)
+    let emu = manual_builder()
         .rate_limit(3, Duration::from_secs(60))
         .start()
         .await
@@ -100,12 +96,7 @@ async fn rate_limit_429_with_headers() {
     let c = Client::new();
     let chat = create(&c, &emu).await;
     for i in 1..=3 {
-        let r = c
-            .get(chat.url(&emu, "/messages"))
-            .header("Authorization", chat.auth())
-            .send()
-            .await
-            .unwrap();
+        let r = get_authed(&c, &emu, &chat, "/messages").await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["inin-ratelimit-allowed"], "3");
         assert_eq!(r.headers()["inin-ratelimit-count"], i.to_string().as_str());
@@ -116,12 +107,7 @@ async fn rate_limit_429_with_headers() {
             .unwrap();
         assert!((1..=60).contains(&reset));
     }
-    let r = c
-        .get(chat.url(&emu, "/messages"))
-        .header("Authorization", chat.auth())
-        .send()
-        .await
-        .unwrap();
+    let r = get_authed(&c, &emu, &chat, "/messages").await;
     let retry: u64 = r.headers()["retry-after"]
         .to_str()
         .unwrap()
@@ -138,9 +124,7 @@ async fn rate_limit_429_with_headers() {
 
 #[tokio::test]
 async fn faults_and_activate_without_stream() {
-    let emu = Emulator::builder()
-        .agent(AgentMode::Manual)
-        .agent_delay(Duration::from_millis(1))
+    let emu = manual_builder()
         .activate_without_stream(true)
         .faults(Faults {
             error_rate: 1.0,
@@ -151,27 +135,11 @@ async fn faults_and_activate_without_stream() {
         .await
         .unwrap();
     let c = Client::new();
-    let url = format!("{}{BASE}", emu.base_url());
-    let r = c
-        .post(&url)
-        .json(&create_body("Support"))
-        .send()
-        .await
-        .unwrap();
+    let r = post_create(&c, &emu).await;
     error_of(r, 503, "service.unavailable").await;
-    let r = c
-        .post(format!("{}/emulator/faults", emu.base_url()))
-        .json(&json!({"nonJsonRate": 1.0}))
-        .send()
-        .await
-        .unwrap();
+    let r = post_control(&c, &emu, "/faults", Some(json!({"nonJsonRate": 1.0}))).await;
     assert_eq!(r.status(), 200);
-    let r = c
-        .post(&url)
-        .json(&create_body("Support"))
-        .send()
-        .await
-        .unwrap();
+    let r = post_create(&c, &emu).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "text/html");
     assert!(r.text().await.unwrap().starts_with("<html>"));
@@ -194,9 +162,7 @@ async fn script_agent_and_cors() {
         .start()
         .await
         .unwrap();
-    let c = Client::new();
-    let chat = create(&c, &emu).await;
-    let mut ws = connect(&chat.uri).await;
+    let (c, chat, mut ws) = with_socket(&emu).await;
     until(&mut ws, |v| v["eventBody"]["body"] == "Hi, scripted here").await;
     assert_eq!(send(&c, &emu, &chat, "question").await.status(), 200);
     until(&mut ws, |v| v["eventBody"]["body"] == "Got it").await;

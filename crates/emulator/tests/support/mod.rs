@@ -126,16 +126,57 @@ pub(crate) async fn send(
         .expect("send answered")
 }
 
-/// `GET rest` below the chat with its JWT, as JSON.
-pub(crate) async fn get_json(c: &Client, emu: &EmulatorHandle, chat: &Chat, rest: &str) -> Value {
+/// `GET rest` below the chat with its JWT; the answer, whatever it is.
+pub(crate) async fn get_authed(
+    c: &Client,
+    emu: &EmulatorHandle,
+    chat: &Chat,
+    rest: &str,
+) -> reqwest::Response {
     c.get(chat.url(emu, rest))
         .header("Authorization", chat.auth())
+        .send()
+        .await
+        .expect("answered")
+}
+
+/// `GET rest` below the chat with its JWT, as JSON.
+pub(crate) async fn get_json(c: &Client, emu: &EmulatorHandle, chat: &Chat, rest: &str) -> Value {
+    get_authed(c, emu, chat, rest)
+        .await
+        .json()
+        .await
+        .expect("a JSON body")
+}
+
+/// `GET url` (no credentials), the answer as JSON.
+pub(crate) async fn get_value(c: &Client, url: &str) -> Value {
+    c.get(url)
         .send()
         .await
         .expect("answered")
         .json()
         .await
         .expect("a JSON body")
+}
+
+/// The control route `path` (below `/emulator`) of `emu`.
+pub(crate) fn ctl(emu: &EmulatorHandle, path: &str) -> String {
+    format!("{}/emulator{path}", emu.base_url())
+}
+
+/// `POST` to the control route `path` (with a JSON body when given); the answer.
+pub(crate) async fn post_control(
+    c: &Client,
+    emu: &EmulatorHandle,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut r = c.post(ctl(emu, path));
+    if let Some(body) = body {
+        r = r.json(&body);
+    }
+    r.send().await.expect("the control API answered")
 }
 
 /// Checks an error answer (status, `code`, the correlation id as `contextId`, empty
@@ -225,11 +266,17 @@ pub(crate) async fn expect_close_with(ws: &mut Ws, code: u16, reason: &str) {
     }
 }
 
-/// A new chat whose socket is attached and whose agent is CONNECTED.
-pub(crate) async fn agent_connected(emu: &EmulatorHandle) -> (Client, Chat, Ws) {
+/// A new chat and its event stream, just opened (nothing read from it yet).
+pub(crate) async fn with_socket(emu: &EmulatorHandle) -> (Client, Chat, Ws) {
     let c = Client::new();
     let chat = create(&c, emu).await;
     let ws = connect(&chat.uri).await;
+    (c, chat, ws)
+}
+
+/// A new chat whose socket is attached and whose agent is CONNECTED.
+pub(crate) async fn agent_connected(emu: &EmulatorHandle) -> (Client, Chat, Ws) {
+    let (c, chat, ws) = with_socket(emu).await;
     emu.wait_for_state(&chat.cid, ConversationState::Connected)
         .await
         .expect("the agent connects");
@@ -238,9 +285,7 @@ pub(crate) async fn agent_connected(emu: &EmulatorHandle) -> (Client, Chat, Ws) 
 
 /// A new chat whose socket is attached and whose guest is CONNECTED.
 pub(crate) async fn attached(emu: &EmulatorHandle) -> (Client, Chat, Ws) {
-    let c = Client::new();
-    let chat = create(&c, emu).await;
-    let mut ws = connect(&chat.uri).await;
+    let (c, chat, mut ws) = with_socket(emu).await;
     until(&mut ws, |v| member_change(v, &chat.member, "CONNECTED")).await;
     (c, chat, ws)
 }

@@ -80,6 +80,14 @@ impl Client {
         }
     }
 
+    /// The next frame, which must be a message frame.
+    pub(crate) async fn next_message(&mut self) -> Envelope<StructuredMessage> {
+        match self.next().await {
+            ServerFrame::Message(m) => m,
+            other => panic!("a message frame, not {other:?}"),
+        }
+    }
+
     /// The next frame that is not an agent typing event.
     pub(crate) async fn next_not_typing(&mut self) -> ServerFrame {
         loop {

@@ -3,7 +3,7 @@
 
 use crate::client::*;
 use crate::schema::schema;
-use crate::support::{start, WAIT};
+use crate::support::{get_value, start, WAIT};
 use futures::SinkExt;
 use guest_chat_emulator::{AgentMode, DeploymentSettings, EmulatorHandle};
 use guest_chat_model::webmessaging::*;
@@ -206,31 +206,11 @@ async fn deployment_settings_gate_clear_and_typing_and_show_in_config_json() {
     // Four onMessage requests follow at once: not a test of the rate limit.
     emu.web_messaging().set_rate_limit(None);
     let http = reqwest::Client::new();
-    let config: Value = http
-        .get(format!(
-            "{}/webdeployments/v1/deployments/dep-1/config.json",
-            emu.base_url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config = config_json(&http, &emu, "dep-1").await;
     let conversations = &config["messenger"]["apps"]["conversations"];
     assert_eq!(conversations["conversationClear"]["enabled"], false);
     assert_eq!(conversations["showUserTypingIndicator"], false);
-    let other: Value = http
-        .get(format!(
-            "{}/webdeployments/v1/deployments/dep-2/config.json",
-            emu.base_url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let other = config_json(&http, &emu, "dep-2").await;
     assert_eq!(
         other["messenger"]["apps"]["conversations"]["conversationClear"]["enabled"],
         true
@@ -296,15 +276,12 @@ async fn history_needs_the_get_jwt_bearer_and_pages_newest_first() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let page: Value = http
-        .get(format!("{url}?pageNumber=1&pageSize=25"))
-        .bearer_auth(j.body.jwt.expose())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = history_page(
+        &http,
+        &format!("{url}?pageNumber=1&pageSize=25"),
+        j.body.jwt.expose(),
+    )
+    .await;
     assert_eq!(
         (
             page["total"].as_u64(),
@@ -329,19 +306,46 @@ async fn history_needs_the_get_jwt_bearer_and_pages_newest_first() {
             .collect();
         assert!(errors.is_empty(), "{errors:?}");
     }
-    let page2: Value = http
-        .get(format!("{url}?pageNumber=2&pageSize=2"))
-        .bearer_auth(j.body.jwt.expose())
+    let page2 = history_page(
+        &http,
+        &format!("{url}?pageNumber=2&pageSize=2"),
+        j.body.jwt.expose(),
+    )
+    .await;
+    assert_eq!(page2["entities"].as_array().unwrap().len(), 1);
+    assert_eq!(page2["entities"][0]["text"], "m1");
+    assert_eq!(page2["total"], 3);
+    emu.shutdown().await;
+}
+
+/// The deployment's `config.json`, as JSON.
+async fn config_json(http: &reqwest::Client, emu: &EmulatorHandle, deployment: &str) -> Value {
+    let url = format!(
+        "{}/webdeployments/v1/deployments/{deployment}/config.json",
+        emu.base_url()
+    );
+    get_value(http, &url).await
+}
+
+/// A history page at `url`, read with the `getJwt` JWT, as JSON.
+async fn history_page(http: &reqwest::Client, url: &str, jwt: &str) -> Value {
+    http.get(url)
+        .bearer_auth(jwt)
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    assert_eq!(page2["entities"].as_array().unwrap().len(), 1);
-    assert_eq!(page2["entities"][0]["text"], "m1");
-    assert_eq!(page2["total"], 3);
-    emu.shutdown().await;
+        .unwrap()
+}
+
+/// `POST` (with a JSON body when given) to `url`; the answer's status.
+async fn post_status(http: &reqwest::Client, url: &str, body: Option<Value>) -> StatusCode {
+    let mut r = http.post(url);
+    if let Some(body) = body {
+        r = r.json(&body);
+    }
+    r.send().await.unwrap().status()
 }
 
 fn chrono_now() -> i64 {
@@ -359,50 +363,27 @@ async fn the_manual_agent_speaks_types_and_disconnects_read_only_through_the_con
     let cid = emu.web_messaging().sessions()[0].conversation_id.clone();
     let http = reqwest::Client::new();
     let base = format!("{}/emulator/webmessaging/sessions/{cid}", emu.base_url());
-    let r = http
-        .post(format!("{base}/agent/typing"))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-    let f = c.next().await;
-    let ServerFrame::Message(m) = f else {
-        panic!("{f:?}")
-    };
+    let r = post_status(&http, &format!("{base}/agent/typing"), None).await;
+    assert!(r.is_success());
+    let m = c.next_message().await;
     let [MessageEvent::Typing(typing)] = m.body.events.as_deref().unwrap() else {
         panic!()
     };
     assert!(typing.duration.is_some());
-    let r = http
-        .post(format!("{base}/agent/messages"))
-        .json(&json!({"text": "Hi, I'm Riley"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-    let f = c.next().await;
-    let ServerFrame::Message(m) = f else {
-        panic!("{f:?}")
-    };
+    let body = json!({"text": "Hi, I'm Riley"});
+    let r = post_status(&http, &format!("{base}/agent/messages"), Some(body)).await;
+    assert!(r.is_success());
+    let m = c.next_message().await;
     assert_eq!(m.kind, BaseMessageType::Message);
     assert_eq!(m.body.text.as_deref(), Some("Hi, I'm Riley"));
     assert_eq!(m.body.originating_entity, Some(OriginatingEntity::Human));
     emu.web_messaging().bot_say(&cid, "A bot line").unwrap();
-    let ServerFrame::Message(m) = c.next().await else {
-        panic!()
-    };
+    let m = c.next_message().await;
     assert_eq!(m.body.originating_entity, Some(OriginatingEntity::Bot));
 
-    let r = http
-        .post(format!("{base}/disconnect"))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-    let f = c.next().await;
-    let ServerFrame::Message(m) = f else {
-        panic!("{f:?}")
-    };
+    let r = post_status(&http, &format!("{base}/disconnect"), None).await;
+    assert!(r.is_success());
+    let m = c.next_message().await;
     let [MessageEvent::Presence(p)] = m.body.events.as_deref().unwrap() else {
         panic!()
     };
@@ -413,15 +394,11 @@ async fn the_manual_agent_speaks_types_and_disconnects_read_only_through_the_con
     assert_eq!(e.code, 403);
     let (_again, s) = Client::configured(&emu, &t).await;
     assert_eq!((s.new_session, s.read_only), (Some(false), Some(true)));
-    let r = http
-        .post(format!(
-            "{}/emulator/webmessaging/sessions/nope/disconnect",
-            emu.base_url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let nope = format!(
+        "{}/emulator/webmessaging/sessions/nope/disconnect",
+        emu.base_url()
+    );
+    assert_eq!(post_status(&http, &nope, None).await, StatusCode::NOT_FOUND);
     emu.shutdown().await;
 }
 
