@@ -77,6 +77,23 @@ async fn answered(resp: reqwest::Response) -> (u16, Option<String>) {
     (status, code.flatten())
 }
 
+/// `POST` the raw JSON `body` to `url` (with `jwt` as the bearer when given); the answer.
+async fn post_body(
+    http: &reqwest::Client,
+    url: &str,
+    jwt: Option<&str>,
+    body: &str,
+) -> reqwest::Response {
+    let mut r = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(jwt) = jwt {
+        r = r.bearer_auth(jwt);
+    }
+    r.send().await.expect("answered")
+}
+
 #[tokio::test]
 async fn the_body_checks_answer_like_the_server() {
     let emu = Emulator::builder()
@@ -89,13 +106,7 @@ async fn the_body_checks_answer_like_the_server() {
     let create_url = format!("{}/api/v2/webchat/guest/conversations", emu.base_url());
 
     for body in create_bodies() {
-        let resp = http
-            .post(&create_url)
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await
-            .expect("create answered");
+        let resp = post_body(&http, &create_url, None, &body).await;
         assert_eq!(
             answered(resp).await,
             predicted(check_create_body(body.as_bytes())),
@@ -103,13 +114,8 @@ async fn the_body_checks_answer_like_the_server() {
         );
     }
 
-    let created: Value = http
-        .post(&create_url)
-        .header("content-type", "application/json")
-        .body(CREATE_OK)
-        .send()
+    let created: Value = post_body(&http, &create_url, None, CREATE_OK)
         .await
-        .expect("create")
         .json()
         .await
         .expect("create JSON");
@@ -120,14 +126,7 @@ async fn the_body_checks_answer_like_the_server() {
     );
     let message_url = format!("{create_url}/{cid}/members/{mid}/messages");
     for body in message_bodies() {
-        let resp = http
-            .post(&message_url)
-            .bearer_auth(jwt)
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await
-            .expect("message answered");
+        let resp = post_body(&http, &message_url, Some(jwt), &body).await;
         assert_eq!(
             answered(resp).await,
             predicted(check_message_body(body.as_bytes())),

@@ -85,12 +85,7 @@ async fn another_conversations_jwt_is_403_and_unknown_ids_are_404() {
         ),
         ("/mediarequests/none", "The media request was not found."),
     ] {
-        let r = c
-            .get(chat.url(&emu, path))
-            .header("Authorization", chat.auth())
-            .send()
-            .await
-            .unwrap();
+        let r = get_authed(&c, &emu, &chat, path).await;
         let v = error_of(r, 404, "chat.error.not.found").await;
         assert_eq!(v["message"], msg);
     }

@@ -242,12 +242,7 @@ async fn history_lists_pages_and_checks_its_query() {
         ("?after=unknown+id", "invalid.query.param.value"),
         ("?sortOrder=sideways", "invalid.query.param.value"),
     ] {
-        let r = c
-            .get(chat.url(&emu, &format!("/messages{query}")))
-            .header("Authorization", chat.auth())
-            .send()
-            .await
-            .unwrap();
+        let r = get_authed(&c, &emu, &chat, &format!("/messages{query}")).await;
         error_of(r, 400, code).await;
     }
     assert_eq!(

@@ -156,37 +156,23 @@ async fn foreign_origins_bad_bodies_and_oversized_requests_are_refused() {
     let emu = configured().await;
     let c = Client::new();
     let url = format!("{}{BASE}", emu.base_url());
-    let r = c
-        .post(&url)
-        .header("Origin", "https://evil.example")
-        .json(&create_body("Support"))
-        .send()
-        .await
-        .unwrap();
+    // A valid create from `origin`; a raw body of content type `ctype`.
+    let from = |origin: &str| {
+        c.post(&url)
+            .header("Origin", origin)
+            .json(&create_body("Support"))
+            .send()
+    };
+    let raw = |ctype: &str, body: &'static str| {
+        c.post(&url).header("Content-Type", ctype).body(body).send()
+    };
+    let r = from("https://evil.example").await.unwrap();
     error_of(r, 403, "origin.not.allowed").await;
-    let r = c
-        .post(&url)
-        .header("Origin", "https://good.example")
-        .json(&create_body("Support"))
-        .send()
-        .await
-        .unwrap();
+    let r = from("https://good.example").await.unwrap();
     assert_eq!(r.status(), 200);
-    let r = c
-        .post(&url)
-        .header("Content-Type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+    let r = raw("application/json", "{not json").await.unwrap();
     error_of(r, 400, "bad.request").await;
-    let r = c
-        .post(&url)
-        .header("Content-Type", "text/plain")
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
+    let r = raw("text/plain", "hello").await.unwrap();
     error_of(r, 415, "unsupported.media.type").await;
     let mut b = create_body("Support");
     b["memberInfo"]["displayName"] = json!("x".repeat(2000));
