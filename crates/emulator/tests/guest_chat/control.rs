@@ -10,6 +10,11 @@ use serde_json::{json, Value};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
 
+/// `GET` the control route `path`; the answer, whatever it is.
+async fn get_ctl(c: &Client, emu: &EmulatorHandle, path: &str) -> reqwest::Response {
+    c.get(ctl(emu, path)).send().await.unwrap()
+}
+
 /// `POST` to a control route (with a JSON body when given), the answer as JSON.
 async fn post_ctl(c: &Client, emu: &EmulatorHandle, path: &str, body: Option<Value>) -> Value {
     post_control(c, emu, path, body).await.json().await.unwrap()
@@ -24,17 +29,11 @@ async fn controlled(emu: &EmulatorHandle) -> (Client, Chat, Ws, String) {
     let health = get_value(&c, &ctl(emu, "/health")).await;
     assert_eq!(health, json!({"ok": true}));
     let mut ws = connect(&chat.uri).await;
-    let r = c
-        .get(ctl(
-            emu,
-            &format!(
-                "/conversations/{}/wait?state=connected&sockets=1&timeoutMs=5000",
-                chat.cid
-            ),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let wait = format!(
+        "/conversations/{}/wait?state=connected&sockets=1&timeoutMs=5000",
+        chat.cid
+    );
+    let r = get_ctl(&c, emu, &wait).await;
     assert_eq!(r.status(), 200);
     let snap: Value = r.json().await.unwrap();
     assert_eq!(snap["state"], "connected");
@@ -49,20 +48,10 @@ async fn controlled(emu: &EmulatorHandle) -> (Client, Chat, Ws, String) {
 async fn unknown_conversations_are_404_and_a_wait_that_cannot_succeed_is_408() {
     let emu = manual().await;
     let (c, chat, _ws, _agent) = controlled(&emu).await;
-    let r = c
-        .get(ctl(&emu, "/conversations/nope"))
-        .send()
-        .await
-        .unwrap();
+    let r = get_ctl(&c, &emu, "/conversations/nope").await;
     assert_eq!(r.status(), 404);
-    let r = c
-        .get(ctl(
-            &emu,
-            &format!("/conversations/{}/wait?state=queued&timeoutMs=50", chat.cid),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let wait = format!("/conversations/{}/wait?state=queued&timeoutMs=50", chat.cid);
+    let r = get_ctl(&c, &emu, &wait).await;
     assert_eq!(r.status(), 408);
     emu.shutdown().await;
 }

@@ -34,29 +34,27 @@ async fn serves_the_page_and_the_package_under_demo() {
         .expect("start");
     let base = emu.base_url();
     let http = reqwest::Client::new();
+    // `GET path` below the emulator's base URL.
+    let get = |path: &str| {
+        let url = format!("{base}{path}");
+        let http = http.clone();
+        async move { http.get(url).send().await.expect("GET") }
+    };
     for path in ["/demo", "/demo/"] {
-        let r = http.get(format!("{base}{path}")).send().await.expect("GET");
+        let r = get(path).await;
         assert_eq!(r.status(), 200, "{path}");
         assert!(
             r.text().await.expect("body").contains("demo page"),
             "{path}"
         );
     }
-    let js = http
-        .get(format!("{base}/demo/demo.js"))
-        .send()
-        .await
-        .expect("GET");
+    let js = get("/demo/demo.js").await;
     assert_eq!(js.status(), 200);
     assert!(js.headers()["content-type"]
         .to_str()
         .expect("ascii")
         .contains("javascript"));
-    let wasm = http
-        .get(format!("{base}/demo/pkg/guest_chat_js_bg.wasm"))
-        .send()
-        .await
-        .expect("GET");
+    let wasm = get("/demo/pkg/guest_chat_js_bg.wasm").await;
     assert_eq!(wasm.status(), 200);
     // instantiateStreaming needs the right type.
     assert_eq!(wasm.headers()["content-type"], "application/wasm");
@@ -64,20 +62,10 @@ async fn serves_the_page_and_the_package_under_demo() {
         wasm.bytes().await.expect("body").as_ref(),
         b"\0asm\x01\0\0\0"
     );
-    let missing = http
-        .get(format!("{base}/demo/nope.js"))
-        .send()
-        .await
-        .expect("GET");
+    let missing = get("/demo/nope.js").await;
     assert_eq!(missing.status(), 404);
     // The API is untouched.
-    let api = http
-        .get(format!(
-            "{base}/api/v2/webchat/guest/conversations/x/members"
-        ))
-        .send()
-        .await
-        .expect("GET");
+    let api = get("/api/v2/webchat/guest/conversations/x/members").await;
     assert_eq!(api.status(), 401);
     emu.shutdown().await;
 }

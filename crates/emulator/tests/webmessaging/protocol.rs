@@ -42,10 +42,7 @@ async fn the_echo_agent_answers_text_after_the_inbound_echo() {
     a.send(&ClientRequest::on_message(t.as_str(), msg).with_tracing_id("tr-1"))
         .await;
     for socket in [&mut a, &mut b] {
-        let f = socket.next().await;
-        let ServerFrame::Message(echo) = f else {
-            panic!("{f:?}")
-        };
+        let echo = socket.next_message().await;
         assert_eq!(
             echo.tracing_id.as_deref(),
             Some("tr-1"),
@@ -76,10 +73,7 @@ async fn echo_is_answered_as_a_response_with_the_same_text_and_tracing_id() {
     let t = token();
     let (mut c, _) = Client::configured(&emu, &t).await;
     c.send(&ClientRequest::echo(t.as_str())).await;
-    let f = c.next().await;
-    let ServerFrame::Message(m) = f else {
-        panic!("{f:?}")
-    };
+    let m = c.next_message().await;
     assert_eq!(m.kind, BaseMessageType::Response);
     assert_eq!(m.tracing_id.as_deref(), Some(HEALTH_CHECK_TRACING_ID));
     assert_eq!(m.body.text.as_deref(), Some("ping"));
@@ -415,9 +409,7 @@ async fn the_echo_agent_says_goodbye_and_disconnects_on_bye() {
         panic!()
     };
     assert_eq!(m.body.text.as_deref(), Some("Goodbye!"));
-    let ServerFrame::Message(m) = c.next().await else {
-        panic!()
-    };
+    let m = c.next_message().await;
     assert!(
         matches!(m.body.events.as_deref(), Some([MessageEvent::Presence(p)]) if p.kind == EventPresenceType::Disconnect)
     );
@@ -430,21 +422,15 @@ async fn a_script_agent_runs_its_steps() {
         start(AgentMode::script("say Welcome\nawait-message\nsay Thanks\nend").unwrap()).await;
     let t = token();
     let (mut c, _) = Client::configured(&emu, &t).await;
-    let ServerFrame::Message(m) = c.next().await else {
-        panic!()
-    };
+    let m = c.next_message().await;
     assert_eq!(m.body.text.as_deref(), Some("Welcome"));
     c.send(&c.text("hello")).await;
     assert!(
         matches!(c.next().await, ServerFrame::Message(m) if m.body.direction == Some(Direction::Inbound))
     );
-    let ServerFrame::Message(m) = c.next().await else {
-        panic!()
-    };
+    let m = c.next_message().await;
     assert_eq!(m.body.text.as_deref(), Some("Thanks"));
-    let ServerFrame::Message(m) = c.next().await else {
-        panic!()
-    };
+    let m = c.next_message().await;
     assert!(matches!(
         m.body.events.as_deref(),
         Some([MessageEvent::Presence(_)])
@@ -546,9 +532,7 @@ async fn attachment_requests_get_typed_errors_and_the_socket_stays_open() {
     }
     // The socket and the session are still usable.
     c.send(&ClientRequest::echo(t.as_str())).await;
-    let ServerFrame::Message(m) = c.next().await else {
-        panic!()
-    };
+    let m = c.next_message().await;
     assert_eq!(m.body.text.as_deref(), Some("ping"));
     emu.shutdown().await;
 }
@@ -563,9 +547,7 @@ async fn quick_reply_answers_are_echoed_and_reach_the_agent() {
         IncomingNormalizedMessage::quick_reply_response("Yes please", "yes"),
     ))
     .await;
-    let ServerFrame::Message(echo) = c.next().await else {
-        panic!()
-    };
+    let echo = c.next_message().await;
     assert!(matches!(
         echo.body.content.as_deref(),
         Some([MessageContent::ButtonResponse(b)]) if b.payload == "yes"
