@@ -6,14 +6,7 @@ use guest_chat_emulator::{
 use purecloud_guest_chat_client::webmessaging::*;
 use std::time::Duration;
 
-async fn start(agent: AgentMode) -> EmulatorHandle {
-    Emulator::builder()
-        .agent(agent)
-        .agent_delay(Duration::from_millis(5))
-        .start()
-        .await
-        .unwrap()
-}
+use crate::support::quick_agent_emulator;
 
 async fn connect(emu: &EmulatorHandle) -> WebMessagingClient {
     let endpoint = Endpoint::from_base_url(&emu.base_url()).unwrap();
@@ -42,7 +35,7 @@ async fn next_outbound_text(c: &mut WebMessagingClient) -> StructuredMessage {
 
 #[tokio::test]
 async fn send_text_returns_the_inbound_echo_and_the_agent_reply_follows() {
-    let emu = start(AgentMode::Echo).await;
+    let emu = quick_agent_emulator(AgentMode::Echo).await;
     let token = SessionToken::generate();
     let mut c = connect(&emu).await;
     assert!(matches!(
@@ -68,7 +61,7 @@ async fn send_text_returns_the_inbound_echo_and_the_agent_reply_follows() {
 
 #[tokio::test]
 async fn a_stored_token_resumes_the_conversation_on_a_new_socket() {
-    let emu = start(AgentMode::Manual).await;
+    let emu = quick_agent_emulator(AgentMode::Manual).await;
     let token = SessionToken::generate();
     let mut first = connect(&emu).await;
     first.configure(&token).await.unwrap();
@@ -87,7 +80,7 @@ async fn a_stored_token_resumes_the_conversation_on_a_new_socket() {
 
 #[tokio::test]
 async fn errors_are_typed() {
-    let emu = start(AgentMode::Manual).await;
+    let emu = quick_agent_emulator(AgentMode::Manual).await;
     let token = SessionToken::generate();
     let mut c = connect(&emu).await;
     c.configure(&token).await.unwrap();
@@ -163,7 +156,7 @@ async fn a_refused_upgrade_is_its_own_error() {
 
 #[tokio::test]
 async fn the_history_jwt_works_and_secrets_stay_out_of_debug() {
-    let emu = start(AgentMode::Manual).await;
+    let emu = quick_agent_emulator(AgentMode::Manual).await;
     let token = SessionToken::generate();
     let mut c = connect(&emu).await;
     c.configure(&token).await.unwrap();
@@ -212,7 +205,7 @@ fn endpoints() {
 
 #[tokio::test]
 async fn a_ping_is_answered_by_a_pong_and_the_health_check_reply_is_no_frame() {
-    let emu = start(AgentMode::Manual).await;
+    let emu = quick_agent_emulator(AgentMode::Manual).await;
     let token = SessionToken::generate();
     let mut c = connect(&emu).await;
     c.configure(&token).await.unwrap();
