@@ -49,6 +49,21 @@ fn conversation_id(emu: &EmulatorHandle) -> String {
     sessions[0].conversation_id.clone()
 }
 
+/// Reads `events` until the chat ends (other events skipped).
+async fn until_ended(events: &mut SessionEvents) {
+    loop {
+        if let SessionEvent::Ended(_) = next(events).await {
+            break;
+        }
+    }
+}
+
+/// The guest says "hi" (which opens the conversation); returns the conversation's id.
+async fn say_hi(emu: &EmulatorHandle, chat: &GuestChat) -> String {
+    chat.send("hi").await.unwrap();
+    conversation_id(emu)
+}
+
 #[tokio::test]
 async fn the_same_calls_drive_a_web_messaging_chat() {
     let (emu, chat) = web_messaging_chat(AgentMode::Echo).await;
@@ -83,11 +98,7 @@ async fn the_same_calls_drive_a_web_messaging_chat() {
         Some(EndedBy::Guest),
         "known when leave returns"
     );
-    loop {
-        if let SessionEvent::Ended(_) = next(&mut events).await {
-            break;
-        }
-    }
+    until_ended(&mut events).await;
     assert_eq!(chat.state(), ChatState::Ended);
     assert_eq!(chat.ended_by(), Some(EndedBy::Guest));
     assert!(matches!(
@@ -161,8 +172,7 @@ async fn sends_over_the_rate_limit_are_spaced_not_refused() {
 async fn a_socket_dropped_mid_burst_loses_and_repeats_nothing() {
     let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
     let mut events = chat.events();
-    chat.send("hi").await.unwrap();
-    let cid = conversation_id(&emu);
+    let cid = say_hi(&emu, &chat).await;
     let wm = emu.web_messaging();
     const N: usize = 40;
     for i in 0..N {
@@ -205,13 +215,9 @@ async fn a_quick_reply_is_answered_through_the_chat() {
 async fn an_expired_session_ends_the_chat_with_a_typed_error_after() {
     let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
     let mut events = chat.events();
-    chat.send("hi").await.unwrap();
-    emu.web_messaging().expire(&conversation_id(&emu)).unwrap();
-    loop {
-        if let SessionEvent::Ended(_) = next(&mut events).await {
-            break;
-        }
-    }
+    let cid = say_hi(&emu, &chat).await;
+    emu.web_messaging().expire(&cid).unwrap();
+    until_ended(&mut events).await;
     assert_eq!(chat.ended_by(), Some(EndedBy::Service));
     let err = chat.send("late").await.unwrap_err();
     assert!(
@@ -225,15 +231,9 @@ async fn an_expired_session_ends_the_chat_with_a_typed_error_after() {
 async fn the_agent_ending_the_conversation_is_ended_by_agent() {
     let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
     let mut events = chat.events();
-    chat.send("hi").await.unwrap();
-    emu.web_messaging()
-        .disconnect(&conversation_id(&emu))
-        .unwrap();
-    loop {
-        if let SessionEvent::Ended(_) = next(&mut events).await {
-            break;
-        }
-    }
+    let cid = say_hi(&emu, &chat).await;
+    emu.web_messaging().disconnect(&cid).unwrap();
+    until_ended(&mut events).await;
     assert_eq!(chat.ended_by(), Some(EndedBy::Agent));
     emu.shutdown().await;
 }
@@ -241,8 +241,7 @@ async fn the_agent_ending_the_conversation_is_ended_by_agent() {
 #[tokio::test]
 async fn history_pages_are_reached_through_the_opaque_cursor() {
     let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
-    chat.send("hi").await.unwrap();
-    let cid = conversation_id(&emu);
+    let cid = say_hi(&emu, &chat).await;
     for i in 0..30 {
         emu.web_messaging()
             .agent_say(&cid, &format!("m{i}"))
@@ -469,8 +468,7 @@ async fn the_roster_comes_from_senders_and_presence() {
     assert_eq!(members[0].role, Some(Role::Customer));
     assert!(chat.agent().is_none());
 
-    chat.send("hi").await.unwrap();
-    let cid = conversation_id(&emu);
+    let cid = say_hi(&emu, &chat).await;
     emu.web_messaging().agent_say(&cid, "hello").unwrap();
     let joined = loop {
         if let SessionEvent::MemberChanged { member, previous } = next(&mut events).await {
@@ -501,11 +499,7 @@ async fn the_roster_comes_from_senders_and_presence() {
     );
 
     emu.web_messaging().disconnect(&cid).unwrap();
-    loop {
-        if let SessionEvent::Ended(_) = next(&mut events).await {
-            break;
-        }
-    }
+    until_ended(&mut events).await;
     let members = chat.members();
     assert!(members
         .iter()
