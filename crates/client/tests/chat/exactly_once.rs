@@ -21,6 +21,14 @@ async fn emulator() -> EmulatorHandle {
         .expect("emulator starts")
 }
 
+/// Faults: every message stored, its answer lost.
+fn lost_answers() -> Faults {
+    Faults {
+        message_lost_answer_rate: 1.0,
+        ..Faults::default()
+    }
+}
+
 /// Default retries (3), short back-off so the tests stay quick.
 fn client(emu: &EmulatorHandle) -> ApiClient {
     ApiClient::builder()
@@ -66,11 +74,7 @@ async fn transcript(emu: &EmulatorHandle, chat: &GuestChat) -> Vec<String> {
 async fn a_lost_answer_is_found_in_the_history_not_sent_again() {
     let emu = emulator().await;
     let chat = start(&emu).await;
-    emu.set_faults(Faults {
-        message_lost_answer_rate: 1.0,
-        ..Faults::default()
-    })
-    .unwrap();
+    emu.set_faults(lost_answers()).unwrap();
     let first = chat.send("stored, answer lost").await.expect("resolved");
     assert_eq!(first.body.as_deref(), Some("stored, answer lost"));
     let second = chat.send_notice("a notice too").await.expect("resolved");
@@ -88,11 +92,7 @@ async fn identical_texts_each_arrive_once() {
     let emu = emulator().await;
     let chat = start(&emu).await;
     chat.send("same").await.expect("plain send");
-    emu.set_faults(Faults {
-        message_lost_answer_rate: 1.0,
-        ..Faults::default()
-    })
-    .unwrap();
+    emu.set_faults(lost_answers()).unwrap();
     // Sent at once: serialised, and neither takes the other's (or the earlier) message.
     let (a, b) = tokio::join!(chat.send("same"), chat.send("same"));
     let (a, b) = (a.expect("a"), b.expect("b"));

@@ -16,6 +16,14 @@ async fn connect(emu: &EmulatorHandle) -> WebMessagingClient {
         .unwrap()
 }
 
+/// A client connected to `emu` and configured with a new session token; returns both.
+async fn configured(emu: &EmulatorHandle) -> (SessionToken, WebMessagingClient) {
+    let token = SessionToken::generate();
+    let mut client = connect(emu).await;
+    client.configure(&token).await.unwrap();
+    (token, client)
+}
+
 /// The next agent text, skipping typing events.
 async fn next_outbound_text(c: &mut WebMessagingClient) -> StructuredMessage {
     loop {
@@ -62,9 +70,7 @@ async fn send_text_returns_the_inbound_echo_and_the_agent_reply_follows() {
 #[tokio::test]
 async fn a_stored_token_resumes_the_conversation_on_a_new_socket() {
     let emu = quick_agent_emulator(AgentMode::Manual).await;
-    let token = SessionToken::generate();
-    let mut first = connect(&emu).await;
-    first.configure(&token).await.unwrap();
+    let (token, mut first) = configured(&emu).await;
     first.send_text("before").await.unwrap();
     first.close().await;
     let stored = SessionToken::from_stored(token.expose().to_owned()).unwrap();
@@ -81,9 +87,7 @@ async fn a_stored_token_resumes_the_conversation_on_a_new_socket() {
 #[tokio::test]
 async fn errors_are_typed() {
     let emu = quick_agent_emulator(AgentMode::Manual).await;
-    let token = SessionToken::generate();
-    let mut c = connect(&emu).await;
-    c.configure(&token).await.unwrap();
+    let (_token, mut c) = configured(&emu).await;
     // The rate limit: a 429 frame becomes RateLimited with its retryAfter. One per second,
     // so that even a slow round trip meets it.
     emu.web_messaging().set_rate_limit(Some(1));
@@ -157,9 +161,7 @@ async fn a_refused_upgrade_is_its_own_error() {
 #[tokio::test]
 async fn the_history_jwt_works_and_secrets_stay_out_of_debug() {
     let emu = quick_agent_emulator(AgentMode::Manual).await;
-    let token = SessionToken::generate();
-    let mut c = connect(&emu).await;
-    c.configure(&token).await.unwrap();
+    let (token, mut c) = configured(&emu).await;
     c.send_text("kept").await.unwrap();
     let jwt = c.get_jwt().await.unwrap();
     let page: serde_json::Value = reqwest::Client::new()
@@ -206,9 +208,7 @@ fn endpoints() {
 #[tokio::test]
 async fn a_ping_is_answered_by_a_pong_and_the_health_check_reply_is_no_frame() {
     let emu = quick_agent_emulator(AgentMode::Manual).await;
-    let token = SessionToken::generate();
-    let mut c = connect(&emu).await;
-    c.configure(&token).await.unwrap();
+    let (_token, mut c) = configured(&emu).await;
     assert!(!c.pong_pending());
     c.ping().await.unwrap();
     assert!(c.pong_pending());
