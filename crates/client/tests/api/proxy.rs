@@ -64,6 +64,18 @@ fn proxied_client(emu: &EmulatorHandle, proxy_url: impl Into<String>, pems: &[&s
         .unwrap()
 }
 
+/// A client for `emu` through the proxy at `proxy_url` (trusting `pems`), and a chat
+/// created with it.
+async fn chat_through(
+    emu: &EmulatorHandle,
+    proxy_url: impl Into<String>,
+    pems: &[&str],
+) -> (ApiClient, CreateWebChatConversationResponse) {
+    let client = proxied_client(emu, proxy_url, pems);
+    let chat = create_chat(&client).await;
+    (client, chat)
+}
+
 /// A client for `emu` that connects directly, whatever the environment says.
 fn direct_client(emu: &EmulatorHandle) -> ApiClient {
     ApiClient::builder()
@@ -103,8 +115,7 @@ async fn event_stream_and_rest_go_through_the_proxy_with_credentials() {
     let emu = emulator().await;
     let proxy = Proxy::start(false).await;
     let proxy_url = format!("http://ada:p%40ss@127.0.0.1:{}", proxy.port);
-    let client = proxied_client(&emu, proxy_url, &[]);
-    let chat = create_chat(&client).await;
+    let (client, chat) = chat_through(&emu, proxy_url, &[]).await;
     assert!(!proxy.forwarded().is_empty(), "REST went through the proxy");
 
     let mut events = connected_stream(&client, &chat).await;
@@ -142,8 +153,7 @@ async fn a_proxy_refusing_the_tunnel_with_407_closes_the_stream_with_a_clear_err
     let emu = emulator().await;
     let proxy = Proxy::start(true).await;
     let proxy_url = format!("http://ada:hunter2@127.0.0.1:{}", proxy.port);
-    let client = proxied_client(&emu, proxy_url, &[]);
-    let chat = create_chat(&client).await;
+    let (client, chat) = chat_through(&emu, proxy_url, &[]).await;
     let jwt = chat.jwt.clone().unwrap();
 
     let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
@@ -189,8 +199,7 @@ async fn event_stream_and_rest_go_through_an_https_proxy() {
     let emu = emulator().await;
     let proxy = Proxy::start_tls().await;
     let proxy_pem = proxy.certificate_pem.as_deref().unwrap();
-    let client = proxied_client(&emu, proxy.url(), &[proxy_pem]);
-    let chat = create_chat(&client).await;
+    let (client, chat) = chat_through(&emu, proxy.url(), &[proxy_pem]).await;
     assert!(!proxy.forwarded().is_empty(), "REST went through the proxy");
     let mut events = connected_stream(&client, &chat).await;
     let tunnels = proxy.tunnels();
@@ -290,8 +299,7 @@ async fn socks5_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>)
 async fn event_stream_goes_through_a_socks5_proxy() {
     let emu = emulator().await;
     let (port, seen) = socks5_server().await;
-    let client = proxied_client(&emu, format!("socks5h://127.0.0.1:{port}"), &[]);
-    let chat = create_chat(&client).await;
+    let (client, chat) = chat_through(&emu, format!("socks5h://127.0.0.1:{port}"), &[]).await;
     let before = seen.lock().unwrap().len();
     let _events = connected_stream(&client, &chat).await;
     let seen = seen.lock().unwrap().clone();
