@@ -9,40 +9,14 @@
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use purecloud_guest_chat_client::*;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tracing_subscriber::layer::SubscriberExt;
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
+#[path = "support/capture.rs"]
+mod capture_support;
 
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture() -> &'static Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_subscriber::EnvFilter::new(
-                "purecloud_guest_chat_client=trace",
-            ))
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(move || writer.clone())
-                    .with_ansi(false),
-            );
-        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-        capture
-    })
+/// Installs the process-wide subscriber (events only) once.
+fn capture() -> &'static capture_support::Capture {
+    capture_support::install(tracing_subscriber::fmt::format::FmtSpan::NONE)
 }
 
 /// A real guest JWT, minted by the emulator for a real chat.
@@ -165,7 +139,7 @@ async fn signature_segment_and_pieces_are_masked_in_errors_logs_and_tracing() {
     for line in logs[1].lines() {
         serde_json::from_str::<serde_json::Value>(line).expect("masking keeps JSON valid");
     }
-    let traced = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    let traced = capture.text();
     assert!(traced.contains("HTTP exchange"), "{traced}");
     assert_no_piece(&jwt, &traced, "tracing output");
 }

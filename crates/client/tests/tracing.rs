@@ -9,53 +9,19 @@ use guest_chat_emulator::Emulator;
 use http::{HeaderMap, HeaderValue};
 use purecloud_guest_chat_client::logging::{HttpExchange, SdkLogger};
 use purecloud_guest_chat_client::*;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tracing_subscriber::layer::SubscriberExt;
+
+#[path = "support/capture.rs"]
+mod capture_support;
 
 const JWT: &str =
     "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtZW1iZXItMSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
 const JWT_PAYLOAD: &str = "eyJzdWIiOiJtZW1iZXItMSJ9";
 
-/// Everything the SDK's `tracing` events and spans printed in this process.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-/// Installs the process-wide subscriber once; every test calls this first.
-fn capture() -> &'static Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_subscriber::EnvFilter::new(
-                "purecloud_guest_chat_client=trace",
-            ))
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(move || writer.clone())
-                    .with_ansi(false)
-                    .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE),
-            );
-        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-        capture
-    })
+/// Installs the process-wide subscriber (events and span closes) once; every test calls this
+/// first.
+fn capture() -> &'static capture_support::Capture {
+    capture_support::install(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
 }
 
 #[test]

@@ -11,7 +11,7 @@ use purecloud_guest_chat_client::events::{
 };
 use purecloud_guest_chat_client::{
     ApiClient, ChatEvent, CreateWebChatConversationRequest, CreateWebChatConversationResponse,
-    CreateWebChatMessageRequest, Error, EventStreamError, WebChatApi,
+    CreateWebChatMessageRequest, Error, EventStreamError, WebChatApi, WebChatMessage,
 };
 use std::time::Duration;
 use tokio::time::timeout;
@@ -49,24 +49,76 @@ async fn next(stream: &mut EventStream) -> Option<Result<StreamEvent, Error>> {
     timeout(WAIT, stream.next()).await.expect("an item in time")
 }
 
-#[tokio::test]
-async fn event_stream_and_rest_go_through_the_proxy_with_credentials() {
-    let emu = emulator().await;
-    let proxy = Proxy::start(false).await;
-    let client = ApiClient::builder()
-        .environment(emu.base_url().as_str())
-        .proxy(format!("http://ada:p%40ss@127.0.0.1:{}", proxy.port))
+/// A client for `emu` that goes through the proxy at `proxy_url`, trusting the extra roots
+/// in `pems`.
+fn proxied_client(emu: &EmulatorHandle, proxy_url: impl Into<String>, pems: &[&str]) -> ApiClient {
+    pems.iter()
+        .fold(
+            ApiClient::builder()
+                .environment(emu.base_url().as_str())
+                .proxy(proxy_url),
+            |builder, pem| builder.add_root_certificate_pem(pem.as_bytes()),
+        )
         .no_config_file()
         .build()
-        .unwrap();
-    let chat = create_chat(&client).await;
-    assert!(!proxy.forwarded().is_empty(), "REST went through the proxy");
+        .unwrap()
+}
 
-    let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
+/// A client for `emu` through the proxy at `proxy_url` (trusting `pems`), and a chat
+/// created with it.
+async fn chat_through(
+    emu: &EmulatorHandle,
+    proxy_url: impl Into<String>,
+    pems: &[&str],
+) -> (ApiClient, CreateWebChatConversationResponse) {
+    let client = proxied_client(emu, proxy_url, pems);
+    let chat = create_chat(&client).await;
+    (client, chat)
+}
+
+/// A client for `emu` that connects directly, whatever the environment says.
+fn direct_client(emu: &EmulatorHandle) -> ApiClient {
+    ApiClient::builder()
+        .environment(emu.base_url().as_str())
+        .no_proxy()
+        .no_config_file()
+        .build()
+        .unwrap()
+}
+
+/// Opens `chat`'s event stream with `client` and checks that it connects.
+async fn connected_stream(
+    client: &ApiClient,
+    chat: &CreateWebChatConversationResponse,
+) -> EventStream {
+    let mut events = EventStream::with_options(client, chat, options()).unwrap();
     assert!(matches!(
         next(&mut events).await,
         Some(Ok(StreamEvent::Connected))
     ));
+    events
+}
+
+/// Reads `events` until a chat message that `wanted` accepts arrives (other events skipped).
+async fn until_message(events: &mut EventStream, wanted: impl Fn(&WebChatMessage) -> bool) {
+    loop {
+        match next(events).await {
+            Some(Ok(StreamEvent::Chat(ChatEvent::Message(m)))) if wanted(&m) => break,
+            Some(Ok(_)) => continue,
+            other => panic!("stream ended or failed: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn event_stream_and_rest_go_through_the_proxy_with_credentials() {
+    let emu = emulator().await;
+    let proxy = Proxy::start(false).await;
+    let proxy_url = format!("http://ada:p%40ss@127.0.0.1:{}", proxy.port);
+    let (client, chat) = chat_through(&emu, proxy_url, &[]).await;
+    assert!(!proxy.forwarded().is_empty(), "REST went through the proxy");
+
+    let mut events = connected_stream(&client, &chat).await;
     let tunnels = proxy.tunnels();
     assert_eq!(tunnels.len(), 1, "{tunnels:?}");
     assert_eq!(tunnels[0].target, emulator_authority(&emu));
@@ -85,20 +137,13 @@ async fn event_stream_and_rest_go_through_the_proxy_with_credentials() {
         )
         .await
         .unwrap();
-    loop {
-        match next(&mut events).await {
-            Some(Ok(StreamEvent::Chat(ChatEvent::Message(m))))
-                if m.body
-                    .as_deref()
-                    .is_some_and(|b| b.contains("through the proxy"))
-                    && m.sender.as_ref().and_then(|s| s.id.as_deref()) != Some(&member) =>
-            {
-                break
-            }
-            Some(Ok(_)) => continue,
-            other => panic!("stream ended or failed: {other:?}"),
-        }
-    }
+    until_message(&mut events, |m| {
+        m.body
+            .as_deref()
+            .is_some_and(|b| b.contains("through the proxy"))
+            && m.sender.as_ref().and_then(|s| s.id.as_deref()) != Some(&member)
+    })
+    .await;
     assert_eq!(proxy.tunnels().len(), 1, "one tunnel, no reconnects");
     emu.shutdown().await;
 }
@@ -107,13 +152,8 @@ async fn event_stream_and_rest_go_through_the_proxy_with_credentials() {
 async fn a_proxy_refusing_the_tunnel_with_407_closes_the_stream_with_a_clear_error() {
     let emu = emulator().await;
     let proxy = Proxy::start(true).await;
-    let client = ApiClient::builder()
-        .environment(emu.base_url().as_str())
-        .proxy(format!("http://ada:hunter2@127.0.0.1:{}", proxy.port))
-        .no_config_file()
-        .build()
-        .unwrap();
-    let chat = create_chat(&client).await;
+    let proxy_url = format!("http://ada:hunter2@127.0.0.1:{}", proxy.port);
+    let (client, chat) = chat_through(&emu, proxy_url, &[]).await;
     let jwt = chat.jwt.clone().unwrap();
 
     let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
@@ -147,18 +187,9 @@ async fn no_proxy_connects_directly() {
     let emu = emulator().await;
     let proxy = Proxy::start(false).await;
     // The builder's `no_proxy()` wins over the environment; nothing reaches the proxy.
-    let client = ApiClient::builder()
-        .environment(emu.base_url().as_str())
-        .no_proxy()
-        .no_config_file()
-        .build()
-        .unwrap();
+    let client = direct_client(&emu);
     let chat = create_chat(&client).await;
-    let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
-    assert!(matches!(
-        next(&mut events).await,
-        Some(Ok(StreamEvent::Connected))
-    ));
+    let _events = connected_stream(&client, &chat).await;
     assert!(proxy.seen().is_empty());
     emu.shutdown().await;
 }
@@ -167,35 +198,18 @@ async fn no_proxy_connects_directly() {
 async fn event_stream_and_rest_go_through_an_https_proxy() {
     let emu = emulator().await;
     let proxy = Proxy::start_tls().await;
-    let client = ApiClient::builder()
-        .environment(emu.base_url().as_str())
-        .proxy(proxy.url())
-        .add_root_certificate_pem(proxy.certificate_pem.as_deref().unwrap().as_bytes())
-        .no_config_file()
-        .build()
-        .unwrap();
-    let chat = create_chat(&client).await;
+    let proxy_pem = proxy.certificate_pem.as_deref().unwrap();
+    let (client, chat) = chat_through(&emu, proxy.url(), &[proxy_pem]).await;
     assert!(!proxy.forwarded().is_empty(), "REST went through the proxy");
-    let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
-    assert!(matches!(
-        next(&mut events).await,
-        Some(Ok(StreamEvent::Connected))
-    ));
+    let mut events = connected_stream(&client, &chat).await;
     let tunnels = proxy.tunnels();
     assert_eq!(tunnels.len(), 1, "{tunnels:?}");
     assert_eq!(tunnels[0].target, emulator_authority(&emu));
     // Events flow through the TLS tunnel: the echo agent's greeting arrives.
-    loop {
-        match next(&mut events).await {
-            Some(Ok(StreamEvent::Chat(ChatEvent::Message(m))))
-                if m.body.as_deref().is_some_and(|b| b.starts_with("Hello")) =>
-            {
-                break
-            }
-            Some(Ok(_)) => continue,
-            other => panic!("stream ended or failed: {other:?}"),
-        }
-    }
+    until_message(&mut events, |m| {
+        m.body.as_deref().is_some_and(|b| b.starts_with("Hello"))
+    })
+    .await;
     emu.shutdown().await;
 }
 
@@ -203,19 +217,8 @@ async fn event_stream_and_rest_go_through_an_https_proxy() {
 async fn an_untrusted_https_proxy_ends_the_stream_with_a_tls_error() {
     let emu = emulator().await;
     let proxy = Proxy::start_tls().await;
-    let direct = ApiClient::builder()
-        .environment(emu.base_url().as_str())
-        .no_proxy()
-        .no_config_file()
-        .build()
-        .unwrap();
-    let chat = create_chat(&direct).await;
-    let untrusting = ApiClient::builder()
-        .environment(emu.base_url().as_str())
-        .proxy(proxy.url())
-        .no_config_file()
-        .build()
-        .unwrap();
+    let chat = create_chat(&direct_client(&emu)).await;
+    let untrusting = proxied_client(&emu, proxy.url(), &[]);
     let mut events = EventStream::with_options(&untrusting, &chat, options()).unwrap();
     let mut errors = Vec::new();
     let mut closed = None;
@@ -296,19 +299,9 @@ async fn socks5_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>)
 async fn event_stream_goes_through_a_socks5_proxy() {
     let emu = emulator().await;
     let (port, seen) = socks5_server().await;
-    let client = ApiClient::builder()
-        .environment(emu.base_url().as_str())
-        .proxy(format!("socks5h://127.0.0.1:{port}"))
-        .no_config_file()
-        .build()
-        .unwrap();
-    let chat = create_chat(&client).await;
+    let (client, chat) = chat_through(&emu, format!("socks5h://127.0.0.1:{port}"), &[]).await;
     let before = seen.lock().unwrap().len();
-    let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
-    assert!(matches!(
-        next(&mut events).await,
-        Some(Ok(StreamEvent::Connected))
-    ));
+    let _events = connected_stream(&client, &chat).await;
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), before + 1, "{seen:?}");
     assert_eq!(seen[before], emulator_authority(&emu));
@@ -325,13 +318,8 @@ async fn wss_through_the_proxy_trusts_the_extra_root() {
         .expect("emulator starts");
     let pem = emu.tls_certificate_pem().expect("pem");
     let proxy = Proxy::start(false).await;
-    let client = ApiClient::builder()
-        .environment(emu.base_url().as_str())
-        .proxy(format!("http://127.0.0.1:{}", proxy.port))
-        .add_root_certificate_pem(pem.as_bytes())
-        .no_config_file()
-        .build()
-        .unwrap();
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
+    let client = proxied_client(&emu, proxy_url, &[pem.as_str()]);
     let request = CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada");
     let chat = WebChatApi::new(&client)
         .post_webchat_guest_conversations(&request)
@@ -341,11 +329,7 @@ async fn wss_through_the_proxy_trusts_the_extra_root() {
         .event_stream_uri
         .as_deref()
         .is_some_and(|u| u.starts_with("wss://")));
-    let mut events = EventStream::with_options(&client, &chat, options()).unwrap();
-    assert!(matches!(
-        next(&mut events).await,
-        Some(Ok(StreamEvent::Connected))
-    ));
+    let events = connected_stream(&client, &chat).await;
     // https REST and the wss stream both tunnel (CONNECT) to the emulator.
     let authority = emu.local_addr().to_string();
     let tunnels = proxy.tunnels();

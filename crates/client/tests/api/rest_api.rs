@@ -14,12 +14,67 @@ struct Chat {
 }
 
 fn client_for(emu: &EmulatorHandle) -> ApiClient {
+    direct_builder(emu).build().expect("client")
+}
+
+/// A builder for the emulator, with no config file and no proxy.
+fn direct_builder(emu: &EmulatorHandle) -> ApiClientBuilder {
     ApiClient::builder()
         .environment(emu.base_url())
         .no_config_file()
         .no_proxy()
+}
+
+/// A client with the chat's JWT that gives up after `timeout` and never retries.
+fn quick_client(c: &Chat, timeout: Duration) -> ApiClient {
+    direct_builder(&c.emu)
+        .timeout(timeout)
+        .retry(RetryPolicy::none())
+        .jwt(c.jwt.clone())
         .build()
-        .expect("client")
+        .unwrap()
+}
+
+/// Faults on the emulator: every answer after `ms` milliseconds.
+fn slow(ms: u64) -> Faults {
+    Faults {
+        latency_ms: ms,
+        ..Faults::default()
+    }
+}
+
+/// Faults on the emulator: every success answered with a body that is not JSON.
+fn non_json() -> Faults {
+    Faults {
+        non_json_rate: 1.0,
+        ..Faults::default()
+    }
+}
+
+/// Faults on the emulator: every call answered 503.
+fn failing() -> Faults {
+    Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    }
+}
+
+impl Chat {
+    fn set_faults(&self, faults: Faults) {
+        self.emu.set_faults(faults).unwrap();
+    }
+
+    /// Faults off again, then the emulator stopped.
+    async fn clear_faults_and_shut_down(self) {
+        self.set_faults(Faults::default());
+        self.emu.shutdown().await;
+    }
+
+    /// The chat's own member, fetched with its API (the call most fault tests make).
+    async fn get_own_member(&self, api: &WebChatApi) -> Result<WebChatMemberInfo, Error> {
+        api.get_webchat_guest_conversation_member(&self.cid, &self.mid)
+            .await
+    }
 }
 
 fn create_request() -> CreateWebChatConversationRequest {
@@ -588,34 +643,20 @@ async fn rate_limit_is_retried_after_retry_after() {
 #[tokio::test]
 async fn client_timeout_is_reported() {
     let c = chat().await;
-    let quick = ApiClient::builder()
-        .environment(c.emu.base_url())
-        .no_config_file()
-        .no_proxy()
-        .timeout(Duration::from_millis(150))
-        .retry(RetryPolicy::none())
-        .jwt(c.jwt.clone())
-        .build()
-        .unwrap();
+    let quick = quick_client(&c, Duration::from_millis(150));
     let e = timed_out_against_a_slow_service(&c, &quick).await;
     assert!(e.is_retryable());
     assert!(e.status().is_none());
-    c.emu.set_faults(Faults::default()).unwrap();
-    c.emu.shutdown().await;
+    c.clear_faults_and_shut_down().await;
 }
 
 /// A call of `client` while the emulator answers after 5 s: it times out, well before that
 /// (a wide margin for a loaded machine).
 async fn timed_out_against_a_slow_service(c: &Chat, client: &ApiClient) -> Error {
-    c.emu
-        .set_faults(Faults {
-            latency_ms: 5000,
-            ..Faults::default()
-        })
-        .unwrap();
+    c.set_faults(slow(5000));
     let t = Instant::now();
-    let e = WebChatApi::new(client)
-        .get_webchat_guest_conversation_member(&c.cid, &c.mid)
+    let e = c
+        .get_own_member(&WebChatApi::new(client))
         .await
         .unwrap_err();
     assert!(e.is_timeout(), "{e:?}");
@@ -626,17 +667,8 @@ async fn timed_out_against_a_slow_service(c: &Chat, client: &ApiClient) -> Error
 #[tokio::test]
 async fn non_json_success_is_a_decode_error() {
     let c = chat().await;
-    c.emu
-        .set_faults(Faults {
-            non_json_rate: 1.0,
-            ..Faults::default()
-        })
-        .unwrap();
-    let e = c
-        .api
-        .get_webchat_guest_conversation_member(&c.cid, &c.mid)
-        .await
-        .unwrap_err();
+    c.set_faults(non_json());
+    let e = c.get_own_member(&c.api).await.unwrap_err();
     match &e {
         Error::Decode { status, body, .. } => {
             assert_eq!(*status, 200);
@@ -644,42 +676,28 @@ async fn non_json_success_is_a_decode_error() {
         }
         other => panic!("{other:?}"),
     }
-    c.emu.set_faults(Faults::default()).unwrap();
-    c.emu.shutdown().await;
+    c.clear_faults_and_shut_down().await;
 }
 
 #[tokio::test]
 async fn server_errors_are_retried_for_reads_only() {
     let c = chat().await;
-    c.emu
-        .set_faults(Faults {
-            error_rate: 1.0,
-            ..Faults::default()
-        })
-        .unwrap();
-    let fast = ApiClient::builder()
-        .environment(c.emu.base_url())
-        .no_config_file()
-        .no_proxy()
+    c.set_faults(failing());
+    let fast = direct_builder(&c.emu)
         .retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
         .jwt(c.jwt.clone())
         .build()
         .unwrap();
-    let e = WebChatApi::new(&fast)
-        .get_webchat_guest_conversation_member(&c.cid, &c.mid)
-        .await
-        .unwrap_err();
+    let e = c.get_own_member(&WebChatApi::new(&fast)).await.unwrap_err();
     assert_eq!(e.status(), Some(503));
     assert_eq!(e.error_code(), Some("service.unavailable"));
     assert!(e.is_retryable());
-    c.emu.set_faults(Faults::default()).unwrap();
-    c.emu.shutdown().await;
+    c.clear_faults_and_shut_down().await;
 }
 
 /// Errors the server side causes (API errors, a body that is not JSON, a timeout), each
 /// with the chat's JWT at hand.
 async fn server_errors(c: &Chat) -> Vec<Error> {
-    let jwt = c.jwt.clone();
     let mut errors: Vec<Error> = Vec::new();
     // Api
     errors.push(
@@ -696,41 +714,17 @@ async fn server_errors(c: &Chat) -> Vec<Error> {
             .unwrap_err(),
     );
     // Decode
-    c.emu
-        .set_faults(Faults {
-            non_json_rate: 1.0,
-            ..Faults::default()
-        })
-        .unwrap();
-    errors.push(
-        c.api
-            .get_webchat_guest_conversation_member(&c.cid, &c.mid)
-            .await
-            .unwrap_err(),
-    );
+    c.set_faults(non_json());
+    errors.push(c.get_own_member(&c.api).await.unwrap_err());
     // Timeout
-    c.emu
-        .set_faults(Faults {
-            latency_ms: 1000,
-            ..Faults::default()
-        })
-        .unwrap();
-    let quick = ApiClient::builder()
-        .environment(c.emu.base_url())
-        .no_config_file()
-        .no_proxy()
-        .timeout(Duration::from_millis(100))
-        .retry(RetryPolicy::none())
-        .jwt(jwt.clone())
-        .build()
-        .unwrap();
+    c.set_faults(slow(1000));
+    let quick = quick_client(c, Duration::from_millis(100));
     errors.push(
-        WebChatApi::new(&quick)
-            .get_webchat_guest_conversation_member(&c.cid, &c.mid)
+        c.get_own_member(&WebChatApi::new(&quick))
             .await
             .unwrap_err(),
     );
-    c.emu.set_faults(Faults::default()).unwrap();
+    c.set_faults(Faults::default());
     errors
 }
 
@@ -947,8 +941,7 @@ async fn a_callers_own_reqwest_client_still_gets_the_timeout() {
         .build()
         .unwrap();
     timed_out_against_a_slow_service(&c, &quick).await;
-    c.emu.set_faults(Faults::default()).unwrap();
-    c.emu.shutdown().await;
+    c.clear_faults_and_shut_down().await;
 }
 
 /// The `Authorization` value is made once per JWT: a new JWT is sent from the next call on,

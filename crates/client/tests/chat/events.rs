@@ -77,16 +77,25 @@ async fn connected_stream_with(
 ) -> (EmulatorHandle, String, EventStream) {
     let emu = emulator(AgentMode::Manual, Duration::from_secs(30)).await;
     let client = make_client(&emu);
-    let created = create(&client).await;
+    let (cid, stream) = chat_with_agent(&emu, &client, fast_options(Duration::from_secs(30))).await;
+    (emu, cid, stream)
+}
+
+/// Creates a chat with `client`, opens its stream with `options` (checking that it connects)
+/// and waits for the agent to join; returns the conversation id and the stream.
+async fn chat_with_agent(
+    emu: &EmulatorHandle,
+    client: &ApiClient,
+    options: EventStreamOptions,
+) -> (String, EventStream) {
+    let created = create(client).await;
     let cid = created.id.clone().expect("id");
-    let mut stream =
-        EventStream::with_options(&client, &created, fast_options(Duration::from_secs(30)))
-            .expect("stream");
+    let mut stream = EventStream::with_options(client, &created, options).expect("stream");
     assert_eq!(next(&mut stream).await, StreamEvent::Connected);
     emu.wait_for_state(&cid, ConversationState::Connected)
         .await
         .expect("agent connects");
-    (emu, cid, stream)
+    (cid, stream)
 }
 
 fn agent_text(item: &StreamEvent) -> Option<String> {
@@ -616,14 +625,7 @@ async fn each_event_stream_failure_is_its_own_error_variant() {
     );
 
     // Heartbeats stop: the liveness window passes without a frame.
-    let created = create(&client).await;
-    let cid = created.id.clone().expect("id");
-    let mut stream =
-        EventStream::with_options(&client, &created, no_retries(heartbeat)).expect("stream");
-    assert_eq!(next(&mut stream).await, StreamEvent::Connected);
-    emu.wait_for_state(&cid, ConversationState::Connected)
-        .await
-        .expect("agent connects");
+    let (cid, stream) = chat_with_agent(&emu, &client, no_retries(heartbeat)).await;
     emu.pause_heartbeats(&cid, true).expect("pause");
     let last = given_up(stream).await;
     assert!(
@@ -636,15 +638,8 @@ async fn each_event_stream_failure_is_its_own_error_variant() {
         (DropMode::Close(4000), "Closed"),
         (DropMode::Abrupt, "Socket"),
     ] {
-        let created = create(&client).await;
-        let cid = created.id.clone().expect("id");
-        let mut stream =
-            EventStream::with_options(&client, &created, no_retries(Duration::from_secs(30)))
-                .expect("stream");
-        assert_eq!(next(&mut stream).await, StreamEvent::Connected);
-        emu.wait_for_state(&cid, ConversationState::Connected)
-            .await
-            .expect("agent connects");
+        let (cid, stream) =
+            chat_with_agent(&emu, &client, no_retries(Duration::from_secs(30))).await;
         emu.drop_sockets(&cid, mode).expect("drop");
         let last = given_up(stream).await;
         assert_eq!(last.kind(), want, "{last:?}");

@@ -21,6 +21,22 @@ async fn emulator() -> EmulatorHandle {
         .expect("emulator starts")
 }
 
+/// A chat started on a new emulator, then `faults` set there.
+async fn chat_under(faults: Faults) -> (EmulatorHandle, GuestChat) {
+    let emu = emulator().await;
+    let chat = start(&emu).await;
+    emu.set_faults(faults).unwrap();
+    (emu, chat)
+}
+
+/// Faults: every message stored, its answer lost.
+fn lost_answers() -> Faults {
+    Faults {
+        message_lost_answer_rate: 1.0,
+        ..Faults::default()
+    }
+}
+
 /// Default retries (3), short back-off so the tests stay quick.
 fn client(emu: &EmulatorHandle) -> ApiClient {
     ApiClient::builder()
@@ -64,13 +80,7 @@ async fn transcript(emu: &EmulatorHandle, chat: &GuestChat) -> Vec<String> {
 
 #[tokio::test]
 async fn a_lost_answer_is_found_in_the_history_not_sent_again() {
-    let emu = emulator().await;
-    let chat = start(&emu).await;
-    emu.set_faults(Faults {
-        message_lost_answer_rate: 1.0,
-        ..Faults::default()
-    })
-    .unwrap();
+    let (emu, chat) = chat_under(lost_answers()).await;
     let first = chat.send("stored, answer lost").await.expect("resolved");
     assert_eq!(first.body.as_deref(), Some("stored, answer lost"));
     let second = chat.send_notice("a notice too").await.expect("resolved");
@@ -88,11 +98,7 @@ async fn identical_texts_each_arrive_once() {
     let emu = emulator().await;
     let chat = start(&emu).await;
     chat.send("same").await.expect("plain send");
-    emu.set_faults(Faults {
-        message_lost_answer_rate: 1.0,
-        ..Faults::default()
-    })
-    .unwrap();
+    emu.set_faults(lost_answers()).unwrap();
     // Sent at once: serialised, and neither takes the other's (or the earlier) message.
     let (a, b) = tokio::join!(chat.send("same"), chat.send("same"));
     let (a, b) = (a.expect("a"), b.expect("b"));
@@ -141,15 +147,13 @@ async fn refused_before_storing_is_sent_again_a_bounded_number_of_times() {
 
 #[tokio::test]
 async fn every_message_once_and_in_order_under_both_faults() {
-    let emu = emulator().await;
-    let chat = start(&emu).await;
-    emu.set_faults(Faults {
+    let (emu, chat) = chat_under(Faults {
         message_error_rate: 0.25,
         message_lost_answer_rate: 0.25,
         seed: Some(7),
         ..Faults::default()
     })
-    .unwrap();
+    .await;
     let mut sent = Vec::new();
     for i in 0..40 {
         let text = format!("message {i}");
@@ -166,14 +170,12 @@ async fn every_message_once_and_in_order_under_both_faults() {
 
 #[tokio::test]
 async fn a_garbled_2xx_is_never_sent_again() {
-    let emu = emulator().await;
-    let chat = start(&emu).await;
     // Every 200 garbled, the history's too: the send cannot be settled and says so.
-    emu.set_faults(Faults {
+    let (emu, chat) = chat_under(Faults {
         non_json_rate: 1.0,
         ..Faults::default()
     })
-    .unwrap();
+    .await;
     let e = chat.send("delivered, answer garbled").await.unwrap_err();
     match &e {
         Error::DeliveryUnknown { attempts, last, .. } => {

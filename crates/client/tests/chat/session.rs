@@ -27,6 +27,16 @@ fn request() -> CreateWebChatConversationRequest {
     CreateWebChatConversationRequest::new("org-1", "dep-1", "Support", "Ada")
 }
 
+/// A chat started on `emu` (as Ada, through a client of the emulator) and a reader of its
+/// events.
+async fn started_chat(emu: &EmulatorHandle) -> (GuestChat, Reader) {
+    let chat = GuestChat::start(&client(emu), &request())
+        .await
+        .expect("start");
+    let events = Reader::new(chat.events());
+    (chat, events)
+}
+
 /// A chat's events, with those read ahead (while waiting for a member's lookup) held back
 /// for the next reads.
 struct Reader {
@@ -320,9 +330,7 @@ async fn a_workflow_greeting_comes_before_the_agent_and_is_no_transfer() {
         .start()
         .await
         .expect("emulator");
-    let client = client(&emu);
-    let chat = GuestChat::start(&client, &request()).await.expect("start");
-    let mut events = Reader::new(chat.events());
+    let (chat, mut events) = started_chat(&emu).await;
     let (text, own, role) = next_text(&mut events).await;
     assert_eq!(
         (text.as_str(), own, role),
@@ -345,9 +353,7 @@ async fn an_idle_chat_ended_by_the_service_ends_the_session() {
         .start()
         .await
         .expect("emulator");
-    let client = client(&emu);
-    let chat = GuestChat::start(&client, &request()).await.expect("start");
-    let mut events = Reader::new(chat.events());
+    let (chat, mut events) = started_chat(&emu).await;
     let ended = until(&mut events, |e| matches!(e, SessionEvent::Ended(_))).await;
     assert!(
         matches!(ended, SessionEvent::Ended(CloseReason::ChatEnded)),
@@ -362,9 +368,7 @@ async fn an_idle_chat_ended_by_the_service_ends_the_session() {
 #[tokio::test]
 async fn a_chat_the_service_forgot_ends_by_the_service() {
     let emu = emulator(AgentMode::Manual).await;
-    let client = client(&emu);
-    let chat = GuestChat::start(&client, &request()).await.expect("start");
-    let mut events = Reader::new(chat.events());
+    let (chat, mut events) = started_chat(&emu).await;
     emu.wait_for_state(chat.conversation_id(), ConversationState::Connected)
         .await
         .expect("agent connects");

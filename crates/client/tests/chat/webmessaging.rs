@@ -6,14 +6,7 @@ use guest_chat_emulator::{
 use purecloud_guest_chat_client::webmessaging::*;
 use std::time::Duration;
 
-async fn start(agent: AgentMode) -> EmulatorHandle {
-    Emulator::builder()
-        .agent(agent)
-        .agent_delay(Duration::from_millis(5))
-        .start()
-        .await
-        .unwrap()
-}
+use crate::support::quick_agent_emulator;
 
 async fn connect(emu: &EmulatorHandle) -> WebMessagingClient {
     let endpoint = Endpoint::from_base_url(&emu.base_url()).unwrap();
@@ -21,6 +14,14 @@ async fn connect(emu: &EmulatorHandle) -> WebMessagingClient {
     WebMessagingClient::connect(&endpoint, "dep-1", options)
         .await
         .unwrap()
+}
+
+/// A client connected to `emu` and configured with a new session token; returns both.
+async fn configured(emu: &EmulatorHandle) -> (SessionToken, WebMessagingClient) {
+    let token = SessionToken::generate();
+    let mut client = connect(emu).await;
+    client.configure(&token).await.unwrap();
+    (token, client)
 }
 
 /// The next agent text, skipping typing events.
@@ -42,7 +43,7 @@ async fn next_outbound_text(c: &mut WebMessagingClient) -> StructuredMessage {
 
 #[tokio::test]
 async fn send_text_returns_the_inbound_echo_and_the_agent_reply_follows() {
-    let emu = start(AgentMode::Echo).await;
+    let emu = quick_agent_emulator(AgentMode::Echo).await;
     let token = SessionToken::generate();
     let mut c = connect(&emu).await;
     assert!(matches!(
@@ -68,10 +69,8 @@ async fn send_text_returns_the_inbound_echo_and_the_agent_reply_follows() {
 
 #[tokio::test]
 async fn a_stored_token_resumes_the_conversation_on_a_new_socket() {
-    let emu = start(AgentMode::Manual).await;
-    let token = SessionToken::generate();
-    let mut first = connect(&emu).await;
-    first.configure(&token).await.unwrap();
+    let emu = quick_agent_emulator(AgentMode::Manual).await;
+    let (token, mut first) = configured(&emu).await;
     first.send_text("before").await.unwrap();
     first.close().await;
     let stored = SessionToken::from_stored(token.expose().to_owned()).unwrap();
@@ -87,10 +86,8 @@ async fn a_stored_token_resumes_the_conversation_on_a_new_socket() {
 
 #[tokio::test]
 async fn errors_are_typed() {
-    let emu = start(AgentMode::Manual).await;
-    let token = SessionToken::generate();
-    let mut c = connect(&emu).await;
-    c.configure(&token).await.unwrap();
+    let emu = quick_agent_emulator(AgentMode::Manual).await;
+    let (_token, mut c) = configured(&emu).await;
     // The rate limit: a 429 frame becomes RateLimited with its retryAfter. One per second,
     // so that even a slow round trip meets it.
     emu.web_messaging().set_rate_limit(Some(1));
@@ -163,10 +160,8 @@ async fn a_refused_upgrade_is_its_own_error() {
 
 #[tokio::test]
 async fn the_history_jwt_works_and_secrets_stay_out_of_debug() {
-    let emu = start(AgentMode::Manual).await;
-    let token = SessionToken::generate();
-    let mut c = connect(&emu).await;
-    c.configure(&token).await.unwrap();
+    let emu = quick_agent_emulator(AgentMode::Manual).await;
+    let (token, mut c) = configured(&emu).await;
     c.send_text("kept").await.unwrap();
     let jwt = c.get_jwt().await.unwrap();
     let page: serde_json::Value = reqwest::Client::new()
@@ -212,10 +207,8 @@ fn endpoints() {
 
 #[tokio::test]
 async fn a_ping_is_answered_by_a_pong_and_the_health_check_reply_is_no_frame() {
-    let emu = start(AgentMode::Manual).await;
-    let token = SessionToken::generate();
-    let mut c = connect(&emu).await;
-    c.configure(&token).await.unwrap();
+    let emu = quick_agent_emulator(AgentMode::Manual).await;
+    let (_token, mut c) = configured(&emu).await;
     assert!(!c.pong_pending());
     c.ping().await.unwrap();
     assert!(c.pong_pending());

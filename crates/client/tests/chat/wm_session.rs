@@ -1,7 +1,7 @@
 //! `GuestChat` over its Web Messaging backend, against the emulator.
 
 use futures::StreamExt;
-use guest_chat_emulator::{AgentMode, DeploymentSettings, Emulator, EmulatorHandle};
+use guest_chat_emulator::{AgentMode, DeploymentSettings, EmulatorHandle};
 use purecloud_guest_chat_client::model::{MemberState, Role};
 use purecloud_guest_chat_client::session::{
     Backend, ChatState, EndedBy, GuestChat, SessionEvent, SessionEvents, WebMessagingOptions,
@@ -10,20 +10,20 @@ use purecloud_guest_chat_client::webmessaging::{Endpoint, SessionToken, WmError}
 use purecloud_guest_chat_client::Error;
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(30);
+use crate::support::quick_agent_emulator;
 
-async fn start(agent: AgentMode) -> EmulatorHandle {
-    Emulator::builder()
-        .agent(agent)
-        .agent_delay(Duration::from_millis(5))
-        .start()
-        .await
-        .unwrap()
-}
+const WAIT: Duration = Duration::from_secs(30);
 
 fn options(emu: &EmulatorHandle) -> WebMessagingOptions {
     let endpoint = Endpoint::from_base_url(&emu.base_url()).unwrap();
     WebMessagingOptions::new("dep-1", endpoint).answer_timeout(Duration::from_secs(20))
+}
+
+/// An emulator with this agent and a Web Messaging chat started on it.
+async fn web_messaging_chat(agent: AgentMode) -> (EmulatorHandle, GuestChat) {
+    let emu = quick_agent_emulator(agent).await;
+    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    (emu, chat)
 }
 
 async fn next(events: &mut SessionEvents) -> SessionEvent {
@@ -49,10 +49,24 @@ fn conversation_id(emu: &EmulatorHandle) -> String {
     sessions[0].conversation_id.clone()
 }
 
+/// Reads `events` until the chat ends (other events skipped).
+async fn until_ended(events: &mut SessionEvents) {
+    loop {
+        if let SessionEvent::Ended(_) = next(events).await {
+            break;
+        }
+    }
+}
+
+/// The guest says "hi" (which opens the conversation); returns the conversation's id.
+async fn say_hi(emu: &EmulatorHandle, chat: &GuestChat) -> String {
+    chat.send("hi").await.unwrap();
+    conversation_id(emu)
+}
+
 #[tokio::test]
 async fn the_same_calls_drive_a_web_messaging_chat() {
-    let emu = start(AgentMode::Echo).await;
-    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let (emu, chat) = web_messaging_chat(AgentMode::Echo).await;
     assert_eq!(chat.backend(), Backend::WebMessaging);
     assert_eq!(chat.new_session(), Some(true));
     let caps = chat.capabilities();
@@ -84,11 +98,7 @@ async fn the_same_calls_drive_a_web_messaging_chat() {
         Some(EndedBy::Guest),
         "known when leave returns"
     );
-    loop {
-        if let SessionEvent::Ended(_) = next(&mut events).await {
-            break;
-        }
-    }
+    until_ended(&mut events).await;
     assert_eq!(chat.state(), ChatState::Ended);
     assert_eq!(chat.ended_by(), Some(EndedBy::Guest));
     assert!(matches!(
@@ -100,7 +110,7 @@ async fn the_same_calls_drive_a_web_messaging_chat() {
 
 #[tokio::test]
 async fn a_stored_token_resumes_the_conversation() {
-    let emu = start(AgentMode::Manual).await;
+    let emu = quick_agent_emulator(AgentMode::Manual).await;
     let first = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
     first.send("before").await.unwrap();
     let stored = first.resume_token().unwrap().expose().to_owned();
@@ -117,7 +127,7 @@ async fn a_stored_token_resumes_the_conversation() {
 
 #[tokio::test]
 async fn a_deployment_without_clear_or_typing_refuses_them_clearly() {
-    let emu = start(AgentMode::Manual).await;
+    let emu = quick_agent_emulator(AgentMode::Manual).await;
     emu.web_messaging().set_deployment(
         "dep-1",
         DeploymentSettings {
@@ -143,8 +153,7 @@ async fn a_deployment_without_clear_or_typing_refuses_them_clearly() {
 
 #[tokio::test]
 async fn sends_over_the_rate_limit_are_spaced_not_refused() {
-    let emu = start(AgentMode::Manual).await;
-    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
     for i in 0..6 {
         chat.send(&format!("m{i}")).await.unwrap();
     }
@@ -161,11 +170,9 @@ async fn sends_over_the_rate_limit_are_spaced_not_refused() {
 
 #[tokio::test]
 async fn a_socket_dropped_mid_burst_loses_and_repeats_nothing() {
-    let emu = start(AgentMode::Manual).await;
-    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
     let mut events = chat.events();
-    chat.send("hi").await.unwrap();
-    let cid = conversation_id(&emu);
+    let cid = say_hi(&emu, &chat).await;
     let wm = emu.web_messaging();
     const N: usize = 40;
     for i in 0..N {
@@ -196,8 +203,7 @@ async fn a_socket_dropped_mid_burst_loses_and_repeats_nothing() {
 
 #[tokio::test]
 async fn a_quick_reply_is_answered_through_the_chat() {
-    let emu = start(AgentMode::Manual).await;
-    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
     let echo = chat.send_quick_reply("Yes", "yes").await.unwrap();
     assert!(echo.id.is_some());
     let page = chat.history(None).await.unwrap();
@@ -207,16 +213,11 @@ async fn a_quick_reply_is_answered_through_the_chat() {
 
 #[tokio::test]
 async fn an_expired_session_ends_the_chat_with_a_typed_error_after() {
-    let emu = start(AgentMode::Manual).await;
-    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
     let mut events = chat.events();
-    chat.send("hi").await.unwrap();
-    emu.web_messaging().expire(&conversation_id(&emu)).unwrap();
-    loop {
-        if let SessionEvent::Ended(_) = next(&mut events).await {
-            break;
-        }
-    }
+    let cid = say_hi(&emu, &chat).await;
+    emu.web_messaging().expire(&cid).unwrap();
+    until_ended(&mut events).await;
     assert_eq!(chat.ended_by(), Some(EndedBy::Service));
     let err = chat.send("late").await.unwrap_err();
     assert!(
@@ -228,28 +229,19 @@ async fn an_expired_session_ends_the_chat_with_a_typed_error_after() {
 
 #[tokio::test]
 async fn the_agent_ending_the_conversation_is_ended_by_agent() {
-    let emu = start(AgentMode::Manual).await;
-    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
     let mut events = chat.events();
-    chat.send("hi").await.unwrap();
-    emu.web_messaging()
-        .disconnect(&conversation_id(&emu))
-        .unwrap();
-    loop {
-        if let SessionEvent::Ended(_) = next(&mut events).await {
-            break;
-        }
-    }
+    let cid = say_hi(&emu, &chat).await;
+    emu.web_messaging().disconnect(&cid).unwrap();
+    until_ended(&mut events).await;
     assert_eq!(chat.ended_by(), Some(EndedBy::Agent));
     emu.shutdown().await;
 }
 
 #[tokio::test]
 async fn history_pages_are_reached_through_the_opaque_cursor() {
-    let emu = start(AgentMode::Manual).await;
-    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
-    chat.send("hi").await.unwrap();
-    let cid = conversation_id(&emu);
+    let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
+    let cid = say_hi(&emu, &chat).await;
     for i in 0..30 {
         emu.web_messaging()
             .agent_say(&cid, &format!("m{i}"))
@@ -268,7 +260,7 @@ async fn history_pages_are_reached_through_the_opaque_cursor() {
 #[tokio::test]
 async fn a_guest_chat_has_the_same_history_call() {
     use purecloud_guest_chat_client::{ApiClient, CreateWebChatConversationRequest};
-    let emu = start(AgentMode::Echo).await;
+    let emu = quick_agent_emulator(AgentMode::Echo).await;
     let client = ApiClient::builder()
         .environment(emu.base_url().as_str())
         .no_config_file()
@@ -298,8 +290,7 @@ fn session(emu: &EmulatorHandle) -> guest_chat_emulator::WebMessagingSession {
 
 #[tokio::test]
 async fn a_429_is_waited_out_for_its_retry_after_then_the_send_goes_through() {
-    let emu = start(AgentMode::Manual).await;
-    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
     chat.send("first").await.unwrap();
     // The next request is refused once with retryAfter 2 s: longer than the client's own
     // spacing (500 ms), so a retry that ignored it would come too early.
@@ -317,8 +308,7 @@ async fn a_429_is_waited_out_for_its_retry_after_then_the_send_goes_through() {
 
 #[tokio::test]
 async fn a_429_that_outlasts_the_retries_is_a_typed_message_level_error() {
-    let emu = start(AgentMode::Manual).await;
-    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
     let mut events = chat.events();
     // The first try and its three retries are all refused.
     emu.web_messaging().refuse_messages(4, 1);
@@ -345,7 +335,7 @@ async fn a_429_that_outlasts_the_retries_is_a_typed_message_level_error() {
 
 #[tokio::test]
 async fn a_send_whose_echo_never_comes_times_out_and_loses_nothing() {
-    let emu = start(AgentMode::Echo).await;
+    let emu = quick_agent_emulator(AgentMode::Echo).await;
     let options = options(&emu)
         .answer_timeout(Duration::from_secs(5))
         .show_own_messages(true);
@@ -393,7 +383,7 @@ async fn a_send_whose_echo_never_comes_times_out_and_loses_nothing() {
 
 #[tokio::test]
 async fn a_duplicated_echo_is_delivered_once() {
-    let emu = start(AgentMode::Echo).await;
+    let emu = quick_agent_emulator(AgentMode::Echo).await;
     let chat = GuestChat::start_web_messaging(options(&emu).show_own_messages(true))
         .await
         .unwrap();
@@ -423,7 +413,7 @@ async fn a_duplicated_echo_is_delivered_once() {
 
 #[tokio::test]
 async fn keep_alive_pings_and_health_checks_never_reach_the_app() {
-    let emu = start(AgentMode::Manual).await;
+    let emu = quick_agent_emulator(AgentMode::Manual).await;
     // Own messages shown: a health-check reply (an Inbound "ping") would surface as one.
     let options = options(&emu)
         .keep_alive(Duration::from_millis(200))
@@ -468,8 +458,7 @@ async fn keep_alive_pings_and_health_checks_never_reach_the_app() {
 
 #[tokio::test]
 async fn the_roster_comes_from_senders_and_presence() {
-    let emu = start(AgentMode::Manual).await;
-    let chat = GuestChat::start_web_messaging(options(&emu)).await.unwrap();
+    let (emu, chat) = web_messaging_chat(AgentMode::Manual).await;
     assert_eq!(chat.conversation_id(), "");
     assert_eq!(chat.known_conversation_id(), None);
     let mut events = chat.events();
@@ -479,8 +468,7 @@ async fn the_roster_comes_from_senders_and_presence() {
     assert_eq!(members[0].role, Some(Role::Customer));
     assert!(chat.agent().is_none());
 
-    chat.send("hi").await.unwrap();
-    let cid = conversation_id(&emu);
+    let cid = say_hi(&emu, &chat).await;
     emu.web_messaging().agent_say(&cid, "hello").unwrap();
     let joined = loop {
         if let SessionEvent::MemberChanged { member, previous } = next(&mut events).await {
@@ -511,11 +499,7 @@ async fn the_roster_comes_from_senders_and_presence() {
     );
 
     emu.web_messaging().disconnect(&cid).unwrap();
-    loop {
-        if let SessionEvent::Ended(_) = next(&mut events).await {
-            break;
-        }
-    }
+    until_ended(&mut events).await;
     let members = chat.members();
     assert!(members
         .iter()

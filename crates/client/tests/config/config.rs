@@ -58,6 +58,23 @@ fn replace_atomically(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
+/// A plain file `file` in `dir` and a configuration file `name` beside it whose log file lies
+/// below that plain file (so it cannot be opened); returns the plain file and the config.
+fn config_logging_below_a_file(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let blocker = dir.join("file");
+    std::fs::write(&blocker, "").unwrap();
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "[logging]\nlog_level = trace\nlog_file_path = {}\n",
+            blocker.join("x.log").display()
+        ),
+    )
+    .unwrap();
+    (blocker, path)
+}
+
 fn level(cfg: &Config) -> LogLevel {
     cfg.logger_settings().log_level
 }
@@ -292,17 +309,7 @@ fn malformed_files_at_start_keep_defaults_and_name_the_line() {
 #[test]
 fn an_unusable_log_file_in_the_config_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let blocker = dir.path().join("file");
-    std::fs::write(&blocker, "").unwrap();
-    let path = dir.path().join("config");
-    std::fs::write(
-        &path,
-        format!(
-            "[logging]\nlog_level = trace\nlog_file_path = {}\n",
-            blocker.join("x.log").display()
-        ),
-    )
-    .unwrap();
+    let (blocker, path) = config_logging_below_a_file(dir.path(), "config");
     let cfg = config();
     let e = cfg.set_config_path(&path).unwrap_err();
     assert!(matches!(e, ConfigError::Logger { .. }), "{e:?}");
@@ -634,17 +641,7 @@ fn an_oversized_file_is_refused_and_binary_junk_names_its_line() {
 #[test]
 fn every_config_error_names_its_line_json_and_log_file_included() {
     let dir = tempfile::tempdir().unwrap();
-    let blocker = dir.path().join("file");
-    std::fs::write(&blocker, "").unwrap();
-    let ini = dir.path().join("config.ini");
-    std::fs::write(
-        &ini,
-        format!(
-            "[logging]\nlog_level = trace\nlog_file_path = {}\n",
-            blocker.join("x.log").display()
-        ),
-    )
-    .unwrap();
+    let (_, ini) = config_logging_below_a_file(dir.path(), "config.ini");
     let e = config().set_config_path(&ini).unwrap_err();
     assert!(
         matches!(e, ConfigError::Logger { line: Some(3), .. }),

@@ -31,6 +31,32 @@ fn settings(
     }
 }
 
+/// A logger writing to `path` only, at `level` in `format`, with the body switches as given.
+fn file_logger(
+    path: &Path,
+    level: LogLevel,
+    format: LogFormat,
+    req: bool,
+    resp: bool,
+) -> SdkLogger {
+    let logger = SdkLogger::new();
+    logger
+        .apply(settings(path, level, format, req, resp))
+        .unwrap();
+    logger
+}
+
+/// Settings for `path` at trace level in text, no bodies (for files that cannot be used).
+fn trace_text_settings(path: &Path) -> LoggerSettings {
+    settings(path, LogLevel::Trace, LogFormat::Text, false, false)
+}
+
+/// Drains `logger`'s writer and returns what its file at `path` holds.
+fn flushed_log(logger: &SdkLogger, path: &Path) -> String {
+    assert!(logger.flush(Duration::from_secs(5)));
+    std::fs::read_to_string(path).unwrap()
+}
+
 fn request_headers(auth: bool) -> HeaderMap {
     let mut h = HeaderMap::new();
     if auth {
@@ -116,7 +142,7 @@ fn record_all(logger: &SdkLogger) {
 }
 
 /// Text entries end with a blank line; bodies are pretty-printed without blank lines.
-fn text_blocks(text: &str) -> Vec<&str> {
+pub(crate) fn text_blocks(text: &str) -> Vec<&str> {
     text.split("\n\n")
         .filter(|b| !b.trim().is_empty())
         .collect()
@@ -132,10 +158,7 @@ fn every_level_format_and_body_switch_redacts_and_respects_the_level_table() {
                 let path = dir
                     .path()
                     .join(format!("{level:?}-{format:?}-{req}-{resp}.log"));
-                let logger = SdkLogger::new();
-                logger
-                    .apply(settings(&path, level, format, req, resp))
-                    .unwrap();
+                let logger = file_logger(&path, level, format, req, resp);
                 record_all(&logger);
                 let out = std::fs::read_to_string(&path).unwrap();
                 let ctx = format!("{level:?} {format:?} req={req} resp={resp}:\n{out}");
@@ -160,15 +183,24 @@ fn every_level_format_and_body_switch_redacts_and_respects_the_level_table() {
     assert_eq!(checked, 24);
 }
 
-fn check_json(out: &str, expected: &[&str], req: bool, resp: bool, ctx: &str) {
-    let entries: Vec<Value> = out
-        .lines()
+/// The entries of a JSON-layout log, one a line.
+pub(crate) fn json_entries(out: &str) -> Vec<Value> {
+    out.lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let levels: Vec<&str> = entries
+        .collect()
+}
+
+/// The `level` of each JSON entry, in order.
+pub(crate) fn json_levels(entries: &[Value]) -> Vec<&str> {
+    entries
         .iter()
         .map(|e| e["level"].as_str().unwrap())
-        .collect();
+        .collect()
+}
+
+fn check_json(out: &str, expected: &[&str], req: bool, resp: bool, ctx: &str) {
+    let entries = json_entries(out);
+    let levels = json_levels(&entries);
     assert_eq!(levels, expected, "{ctx}");
     for e in &entries {
         let level = e["level"].as_str().unwrap();
@@ -270,16 +302,7 @@ fn check_text(out: &str, expected: &[&str], req: bool, resp: bool, ctx: &str) {
 fn no_authorization_entry_for_a_request_without_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("noauth.log");
-    let logger = SdkLogger::new();
-    logger
-        .apply(settings(
-            &path,
-            LogLevel::Trace,
-            LogFormat::Json,
-            true,
-            true,
-        ))
-        .unwrap();
+    let logger = file_logger(&path, LogLevel::Trace, LogFormat::Json, true, true);
     let req_h = request_headers(false);
     let resp_h = response_headers("corr-create");
     // The create response hands out a token the client does not know yet, in an opaque
@@ -297,8 +320,7 @@ fn no_authorization_entry_for_a_request_without_one() {
         error: None,
         jwt: None,
     });
-    assert!(logger.flush(Duration::from_secs(5)));
-    let out = std::fs::read_to_string(&path).unwrap();
+    let out = flushed_log(&logger, &path);
     assert!(!out.to_ascii_lowercase().contains("authorization"), "{out}");
     assert!(!out.contains("opaque.token.value"), "{out}");
     let trace: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
@@ -314,16 +336,7 @@ fn no_authorization_entry_for_a_request_without_one() {
 fn a_known_opaque_jwt_is_masked_everywhere() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("opaque.log");
-    let logger = SdkLogger::new();
-    logger
-        .apply(settings(
-            &path,
-            LogLevel::Trace,
-            LogFormat::Text,
-            true,
-            true,
-        ))
-        .unwrap();
+    let logger = file_logger(&path, LogLevel::Trace, LogFormat::Text, true, true);
     let jwt = Jwt::new("not-a-jwt-shaped-secret");
     let mut h = HeaderMap::new();
     h.insert(
@@ -342,8 +355,7 @@ fn a_known_opaque_jwt_is_masked_everywhere() {
         error: None,
         jwt: Some(&jwt),
     });
-    assert!(logger.flush(Duration::from_secs(5)));
-    let out = std::fs::read_to_string(&path).unwrap();
+    let out = flushed_log(&logger, &path);
     assert!(!out.contains("not-a-jwt-shaped-secret"), "{out}");
     assert!(out.starts_with("ERROR: "), "{out}");
     assert!(out.contains("Body: <html>[REDACTED]</html>"), "{out}");
@@ -353,10 +365,7 @@ fn a_known_opaque_jwt_is_masked_everywhere() {
 fn level_none_writes_nothing_and_creates_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/none.log");
-    let logger = SdkLogger::new();
-    logger
-        .apply(settings(&path, LogLevel::None, LogFormat::Json, true, true))
-        .unwrap();
+    let logger = file_logger(&path, LogLevel::None, LogFormat::Json, true, true);
     record_all(&logger);
     assert!(!path.exists());
 }
@@ -365,30 +374,12 @@ fn level_none_writes_nothing_and_creates_no_file() {
 fn file_output_appends_and_creates_parent_directories() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a/b/c/sdk.log");
-    let logger = SdkLogger::new();
-    logger
-        .apply(settings(
-            &path,
-            LogLevel::Error,
-            LogFormat::Json,
-            false,
-            false,
-        ))
-        .unwrap();
+    let logger = file_logger(&path, LogLevel::Error, LogFormat::Json, false, false);
     record_all(&logger);
     let first = std::fs::read_to_string(&path).unwrap();
     assert_eq!(first.lines().count(), 2);
     // A second logger on the same file appends rather than truncating.
-    let again = SdkLogger::new();
-    again
-        .apply(settings(
-            &path,
-            LogLevel::Error,
-            LogFormat::Json,
-            false,
-            false,
-        ))
-        .unwrap();
+    let again = file_logger(&path, LogLevel::Error, LogFormat::Json, false, false);
     record_all(&again);
     let second = std::fs::read_to_string(&path).unwrap();
     assert!(second.starts_with(&first));
@@ -402,28 +393,12 @@ fn an_unusable_log_file_is_a_clear_error_and_keeps_the_previous_settings() {
     std::fs::write(&blocker, "x").unwrap();
     let bad = blocker.join("sdk.log");
     let logger = SdkLogger::new();
-    let err = logger
-        .apply(settings(
-            &bad,
-            LogLevel::Trace,
-            LogFormat::Text,
-            false,
-            false,
-        ))
-        .unwrap_err();
+    let err = logger.apply(trace_text_settings(&bad)).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains(&blocker.display().to_string()), "{msg}");
     assert_eq!(logger.settings(), LoggerSettings::default());
     // A directory as the file itself.
-    let err = logger
-        .apply(settings(
-            dir.path(),
-            LogLevel::Trace,
-            LogFormat::Text,
-            false,
-            false,
-        ))
-        .unwrap_err();
+    let err = logger.apply(trace_text_settings(dir.path())).unwrap_err();
     assert!(
         err.to_string().contains(&dir.path().display().to_string()),
         "{err}"
@@ -449,10 +424,7 @@ fn print_examples() {
     let dir = tempfile::tempdir().unwrap();
     for format in [LogFormat::Text, LogFormat::Json] {
         let path = dir.path().join(format!("{format:?}.log"));
-        let logger = SdkLogger::new();
-        logger
-            .apply(settings(&path, LogLevel::Trace, format, true, true))
-            .unwrap();
+        let logger = file_logger(&path, LogLevel::Trace, format, true, true);
         record_all(&logger);
         println!("{}", std::fs::read_to_string(&path).unwrap());
     }

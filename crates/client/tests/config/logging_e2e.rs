@@ -3,9 +3,9 @@
 
 #![cfg(feature = "config-file")]
 
+use crate::logging::{json_entries, json_levels, text_blocks};
 use guest_chat_emulator::Emulator;
 use purecloud_guest_chat_client::*;
-use serde_json::Value;
 use std::time::Duration;
 
 fn config_file(dir: &std::path::Path, format: &str, log: &std::path::Path) -> std::path::PathBuf {
@@ -84,14 +84,8 @@ fn assert_no_secret(jwt: &str, out: &str) {
 async fn real_requests_are_logged_as_json_with_redaction() {
     let (jwt, out) = run("json").await;
     assert_no_secret(&jwt, &out);
-    let entries: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let levels: Vec<&str> = entries
-        .iter()
-        .map(|e| e["level"].as_str().unwrap())
-        .collect();
+    let entries = json_entries(&out);
+    let levels = json_levels(&entries);
     assert_eq!(
         levels,
         ["trace", "debug", "trace", "debug", "error"],
@@ -124,9 +118,8 @@ async fn real_requests_are_logged_as_json_with_redaction() {
 async fn real_requests_are_logged_as_text_with_redaction() {
     let (jwt, out) = run("text").await;
     assert_no_secret(&jwt, &out);
-    let firsts: Vec<&str> = out
-        .split("\n\n")
-        .filter(|b| !b.trim().is_empty())
+    let firsts: Vec<&str> = text_blocks(&out)
+        .iter()
         .map(|b| b.split(':').next().unwrap())
         .collect();
     assert_eq!(

@@ -73,10 +73,16 @@ fn run(name: &str, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Runs `name` without arguments, asserts it exited 0 and returns its stdout.
+fn run_ok(name: &str) -> String {
+    let (ok, out, err) = run(name, &[]);
+    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
+    out
+}
+
 #[test]
 fn the_chat_example_has_a_whole_conversation() {
-    let (ok, out, err) = run("chat", &[]);
-    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
+    let out = run_ok("chat");
     assert!(out.contains("joined chat "), "{out}");
     assert!(out.contains("You said: Thanks, bye"), "{out}");
     assert!(out.trim_end().ends_with("chat ended: ChatEnded"), "{out}");
@@ -84,8 +90,7 @@ fn the_chat_example_has_a_whole_conversation() {
 
 #[test]
 fn the_events_example_resyncs_and_ends() {
-    let (ok, out, err) = run("events", &[]);
-    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
+    let out = run_ok("events");
     assert!(out.contains("-- Connected"), "{out}");
     assert!(out.contains("-- Resynced { missed: "), "{out}");
     assert!(out.trim_end().ends_with("closed: ChatEnded"), "{out}");
@@ -136,24 +141,21 @@ fn the_rest_walkthrough_opens_the_stream_before_sending() {
 
 #[test]
 fn the_emulator_library_example_drives_a_manual_agent() {
-    let (ok, out, err) = run("emulator", &[]);
-    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
+    let out = run_ok("emulator");
     assert!(out.contains(": Hello from the manual agent"), "{out}");
     assert!(out.trim_end().ends_with("chat over: ChatEnded"), "{out}");
 }
 
 #[test]
 fn the_emulator_tls_example_chats_over_https_and_wss() {
-    let (ok, out, err) = run("emulator_tls", &[]);
-    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
+    let out = run_ok("emulator_tls");
     assert!(out.starts_with("emulator on https://127.0.0.1:"), "{out}");
     assert!(out.contains("connected over TLS to chat "), "{out}");
 }
 
 #[test]
 fn the_web_messaging_example_talks_reads_history_and_ends() {
-    let (ok, out, err) = run("web_messaging", &[]);
-    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
+    let out = run_ok("web_messaging");
     assert!(out.contains("new conversation: Some(true)"), "{out}");
     assert!(
         out.contains("agent: You said: Hello!") || out.contains("Riley: You said: Hello!"),

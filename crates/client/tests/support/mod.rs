@@ -19,6 +19,16 @@ pub(crate) async fn emulator(agent: AgentMode, heartbeat: Duration) -> EmulatorH
         .expect("emulator starts")
 }
 
+/// An emulator whose `agent` answers after 5 ms, otherwise as the builder sets it.
+pub(crate) async fn quick_agent_emulator(agent: AgentMode) -> EmulatorHandle {
+    Emulator::builder()
+        .agent(agent)
+        .agent_delay(Duration::from_millis(5))
+        .start()
+        .await
+        .unwrap()
+}
+
 /// A client for that emulator, reading no configuration file.
 pub(crate) fn client(emu: &EmulatorHandle) -> ApiClient {
     ApiClient::builder()
