@@ -286,18 +286,15 @@ impl Registry {
         let bytes = text.as_bytes();
         let mut i = 0;
         while i + WINDOW <= bytes.len() {
-            let hit = self
-                .windows
-                .get(&window_key(&bytes[i..]))
-                .and_then(|&slot| self.stretch(slot, bytes, i));
-            let hit = match hit {
-                Some(stretch) => Some(stretch),
-                // A fingerprint shared by chance: the window may belong to another holder.
-                None => self
-                    .shared
-                    .get(&window_key(&bytes[i..]))
-                    .and_then(|others| others.iter().find_map(|&s| self.stretch(s, bytes, i))),
-            };
+            let key = window_key(&bytes[i..]);
+            // `shared` only holds fingerprints `windows` has: it is read only on a hit there
+            // that is not the primary holder's window (a fingerprint shared by chance).
+            let hit = self.windows.get(&key).and_then(|&slot| {
+                self.stretch(slot, bytes, i).or_else(|| {
+                    let others = self.shared.get(&key)?;
+                    others.iter().find_map(|&s| self.stretch(s, bytes, i))
+                })
+            });
             let Some((start, end)) = hit else {
                 i += 1;
                 continue;
